@@ -1,0 +1,1 @@
+"""The ``hookwire`` command line (a click application); ``main`` is its entry point."""

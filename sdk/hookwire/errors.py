@@ -1,0 +1,171 @@
+"""Every error hookwire raises, in one tree.
+
+Catch ``WebhookError`` to handle anything hookwire raises; catch a subclass to
+handle one kind of failure::
+
+    WebhookError
+    ├── VerificationError           the request is not authentic (answer 401)
+    │   ├── HeaderError             a required header is missing or malformed
+    │   ├── SignatureMismatchError  no signature matches any configured key
+    │   ├── TimestampError          webhook-timestamp is outside the tolerance
+    │   └── BasicAuthError          the Authorization header does not match
+    ├── PayloadError                the body is not a valid envelope (answer 400)
+    ├── ConfigurationError          hookwire was set up wrongly (a programming error)
+    │   ├── InvalidSecretError      a secret or key that cannot be used
+    │   └── SignatureFileError      a signature file that cannot be read
+    ├── RegistryError               a webhook registration was refused
+    │   ├── WebhookLimitError       the account already has its maximum of webhooks
+    │   ├── UnknownEventError       an event name that is not in the catalogue
+    │   ├── InvalidTargetError      a target URL that is not an absolute http(s) URL
+    │   └── TargetBlockedError      a target that resolves to a private address
+    ├── NotFoundError               no webhook, event or delivery with that id
+    └── RecordingError              a recording file or line cannot be read
+
+Messages say what went wrong and what to do next. They never contain a secret,
+a password or a signature: context that is safe to show is kept as attributes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BasicAuthError",
+    "ConfigurationError",
+    "HeaderError",
+    "InvalidSecretError",
+    "InvalidTargetError",
+    "NotFoundError",
+    "PayloadError",
+    "RecordingError",
+    "RegistryError",
+    "SignatureFileError",
+    "SignatureMismatchError",
+    "TargetBlockedError",
+    "TimestampError",
+    "UnknownEventError",
+    "VerificationError",
+    "WebhookError",
+    "WebhookLimitError",
+]
+
+
+class WebhookError(Exception):
+    """The base of every error hookwire raises."""
+
+
+class VerificationError(WebhookError):
+    """The request could not be authenticated; a listener answers 401."""
+
+
+class HeaderError(VerificationError):
+    """A required header is missing or malformed.
+
+    ``header`` names the header (lower case), never its value.
+    """
+
+    def __init__(self, message: str, *, header: str) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+class SignatureMismatchError(VerificationError):
+    """No signature in ``webhook-signature`` matches a configured secret or key."""
+
+
+class TimestampError(VerificationError):
+    """``webhook-timestamp`` is too far from the receiver's clock.
+
+    ``timestamp`` is the header's value, ``now`` the receiver's clock and
+    ``tolerance`` the allowed difference, all in Unix seconds.
+    """
+
+    def __init__(self, message: str, *, timestamp: int, now: float, tolerance: float) -> None:
+        super().__init__(message)
+        self.timestamp = timestamp
+        self.now = now
+        self.tolerance = tolerance
+
+
+class BasicAuthError(VerificationError):
+    """The ``Authorization`` header is missing or does not carry the configured credentials."""
+
+
+class PayloadError(WebhookError):
+    """The body is not a valid envelope; a listener answers 400.
+
+    ``location`` is the path to the first offending field in wire names
+    (``"events.0.data.userId"``), or ``""`` when the body as a whole is at fault.
+    """
+
+    def __init__(self, message: str, *, location: str = "") -> None:
+        super().__init__(message)
+        self.location = location
+
+
+class ConfigurationError(WebhookError):
+    """hookwire was given settings it cannot work with."""
+
+
+class InvalidSecretError(ConfigurationError):
+    """A secret or key that is empty, too short, or not base64."""
+
+
+class SignatureFileError(ConfigurationError):
+    """A signature file that is missing, not JSON, or lacks its key.
+
+    ``path`` is the file's path when it came from a file.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class RegistryError(WebhookError):
+    """A webhook could not be created or changed as asked."""
+
+
+class WebhookLimitError(RegistryError):
+    """The account already has as many webhooks as it may (5 by default)."""
+
+    def __init__(self, message: str, *, account_id: int, limit: int) -> None:
+        super().__init__(message)
+        self.account_id = account_id
+        self.limit = limit
+
+
+class UnknownEventError(RegistryError):
+    """An event name that is not in the catalogue."""
+
+    def __init__(self, message: str, *, event_name: str) -> None:
+        super().__init__(message)
+        self.event_name = event_name
+
+
+class InvalidTargetError(RegistryError):
+    """A target URL that is not an absolute http(s) URL."""
+
+
+class TargetBlockedError(RegistryError):
+    """A target that resolves to a private, loopback, link-local, multicast or reserved address.
+
+    ``address`` is the offending IP address.
+    """
+
+    def __init__(self, message: str, *, address: str) -> None:
+        super().__init__(message)
+        self.address = address
+
+
+class NotFoundError(WebhookError):
+    """No webhook, event or delivery has the given id."""
+
+
+class RecordingError(WebhookError):
+    """A recording file or one of its lines cannot be read.
+
+    ``line`` is the 1-based line number when one line is at fault.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line

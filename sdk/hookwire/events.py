@@ -1,0 +1,409 @@
+"""Typed models of the envelope, its events and each event family's data.
+
+Python attributes are snake_case; the wire names (``accountId``, ``loInstanceId``)
+are their aliases, and :meth:`Envelope.to_wire` gives the wire form back.
+Timestamps and dates accept ISO-8601 strings, epoch seconds and epoch
+milliseconds, and always come out as aware UTC datetimes. Unknown event names
+parse as a plain :class:`Event` whose ``data`` is a dict; unknown fields are
+kept, not dropped.
+
+Example::
+
+    >>> envelope = Envelope.model_validate_json(body)
+    >>> for event in envelope.events:
+    ...     if isinstance(event, CourseCompletedEvent) and event.data.has_passed:
+    ...         print(event.data.user_id, event.data.date_completed)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+
+from .errors import PayloadError, UnknownEventError
+
+__all__ = [
+    "CATALOGUE",
+    "CiStatsData",
+    "CiStatsEvent",
+    "CompletionData",
+    "CompletionEvent",
+    "EnrollmentData",
+    "EnrollmentEvent",
+    "Envelope",
+    "Event",
+    "EventSpec",
+    "GenericEvent",
+    "InstanceData",
+    "InstanceEvent",
+    "LearningObjectData",
+    "LearningObjectEvent",
+    "ProgressData",
+    "ProgressEvent",
+    "UnenrollmentData",
+    "UnenrollmentEvent",
+    "UserGroupData",
+    "UserGroupEvent",
+    "event_spec",
+    "parse_envelope",
+]
+
+
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+"""A datetime from an ISO string, epoch seconds or epoch milliseconds, always aware UTC."""
+
+
+class WireModel(BaseModel):
+    """Base of every model: camelCase aliases on the wire, unknown fields kept."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="allow",
+    )
+
+
+# --- data models, one per event family -------------------------------------------------
+
+
+class LearnerRecordData(WireModel):
+    """Fields shared by the events about one learner's record of one learning object."""
+
+    user_id: int
+    lo_id: str
+    lo_instance_id: str
+    lo_type: str | None = None
+
+
+class EnrollmentData(LearnerRecordData):
+    """``*_ENROLLMENT(_BATCH)`` and ``LEARNING_PATH_COMPLETION_ROLLBACK(_BATCH)``."""
+
+    enrollment_source: str | None = None
+    date_enrolled: UtcDatetime | None = None
+
+
+class CompletionData(LearnerRecordData):
+    """``*_COMPLETED(_BATCH)``; ``has_passed`` is absent on certifications."""
+
+    enrollment_source: str | None = None
+    date_completed: UtcDatetime | None = None
+    has_passed: bool | None = None
+
+
+class UnenrollmentData(LearnerRecordData):
+    """``*_UNENROLLMENT(_BATCH)``."""
+
+    enrollment_source: str | None = None
+
+
+class ProgressData(LearnerRecordData):
+    """``LEARNER_PROGRESS``: how far a learner is, as a whole percentage."""
+
+    date_started: UtcDatetime | None = None
+    progress_percent: int
+
+
+class LearningObjectData(WireModel):
+    """``LEARNING_OBJECT_DRAFT``, ``_DELETION`` and ``_MODIFICATION(_BATCH)``."""
+
+    lo_id: str
+    lo_type: str | None = None
+
+
+class InstanceData(WireModel):
+    """``LEARNING_OBJECT_INSTANCE_MODIFICATION(_BATCH)`` and ``_DELETION``."""
+
+    lo_instance_id: str
+    lo_id: str
+    lo_type: str | None = None
+
+
+class CiStatsData(WireModel):
+    """``CI_STATS``: seats of one course instance."""
+
+    lo_instance_id: str
+    waitlist_count: int
+    enrollment_count: int
+    seat_limit: int
+
+
+class UserGroupMember(WireModel):
+    """One entry of a user-group request: ``{"type": "user", "id": "11101219"}``."""
+
+    type: str
+    id: str
+
+
+class UserGroupMetadata(WireModel):
+    """The caller's metadata echoed back; ``event_id`` is snake_case on the wire too."""
+
+    event_id: str | None = Field(default=None, alias="event_id")
+
+
+class UserGroupRequest(WireModel):
+    """The original asynchronous user-group request."""
+
+    metadata: UserGroupMetadata = Field(default_factory=UserGroupMetadata)
+    data: list[UserGroupMember] = Field(default_factory=list)
+
+
+class UserGroupData(WireModel):
+    """``RESPONSE:ASYNCAPI_USERGROUP_USER_ADDED`` and ``_REMOVED``."""
+
+    status: str
+    request: UserGroupRequest = Field(default_factory=UserGroupRequest)
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+class Event(WireModel):
+    """One event. Unknown event names parse as this class with ``data`` as a dict."""
+
+    event_id: str
+    event_name: str
+    timestamp: UtcDatetime
+    event_info: str | None = None
+    data: Any = Field(default_factory=dict)
+
+    @property
+    def is_realtime(self) -> bool:
+        """True for real-time events, False for batch events and unknown names."""
+        spec = CATALOGUE.get(self.event_name)
+        return spec.realtime if spec else False
+
+
+class GenericEvent(Event):
+    """An event whose name is not in the catalogue; ``data`` is kept as a dict."""
+
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnrollmentEvent(Event):
+    """An enrollment (or completion rollback); ``data`` is :class:`EnrollmentData`."""
+
+    data: EnrollmentData
+
+
+class CompletionEvent(Event):
+    """A completion; ``data`` is :class:`CompletionData`."""
+
+    data: CompletionData
+
+
+class UnenrollmentEvent(Event):
+    """An unenrollment; ``data`` is :class:`UnenrollmentData`."""
+
+    data: UnenrollmentData
+
+
+class ProgressEvent(Event):
+    """``LEARNER_PROGRESS``; ``data`` is :class:`ProgressData`."""
+
+    data: ProgressData
+
+
+class LearningObjectEvent(Event):
+    """A learning object was drafted, deleted or modified."""
+
+    data: LearningObjectData
+
+
+class InstanceEvent(Event):
+    """A learning object instance was modified or deleted."""
+
+    data: InstanceData
+
+
+class CiStatsEvent(Event):
+    """``CI_STATS``; ``data`` is :class:`CiStatsData`."""
+
+    data: CiStatsData
+
+
+class UserGroupEvent(Event):
+    """A user-group callback; ``eventId`` is the caller's own request id."""
+
+    data: UserGroupData
+
+
+# --- the catalogue ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """What the catalogue knows of one event name."""
+
+    name: str
+    family: str
+    realtime: bool
+    event_type: type[Event]
+
+    @property
+    def data_model(self) -> type[WireModel]:
+        """The pydantic model of this event's ``data``."""
+        model: type[WireModel] = self.event_type.model_fields["data"].annotation  # type: ignore[assignment]
+        return model
+
+
+_FAMILIES: Final[dict[str, type[Event]]] = {
+    "enrollment": EnrollmentEvent,
+    "completion": CompletionEvent,
+    "unenrollment": UnenrollmentEvent,
+    "progress": ProgressEvent,
+    "learning_object": LearningObjectEvent,
+    "instance": InstanceEvent,
+    "ci_stats": CiStatsEvent,
+    "user_group": UserGroupEvent,
+}
+
+_REALTIME: Final[dict[str, str]] = {
+    "CI_STATS": "ci_stats",
+    "COURSE_ENROLLMENT": "enrollment",
+    "COURSE_COMPLETED": "completion",
+    "LEARNING_PATH_ENROLLMENT": "enrollment",
+    "LEARNING_PATH_COMPLETED": "completion",
+    "CERTIFICATION_ENROLLMENT": "enrollment",
+    "CERTIFICATION_COMPLETED": "completion",
+    "COURSE_UNENROLLMENT": "unenrollment",
+    "LEARNING_PATH_UNENROLLMENT": "unenrollment",
+    "CERTIFICATION_UNENROLLMENT": "unenrollment",
+    "LEARNING_OBJECT_DRAFT": "learning_object",
+    "LEARNING_OBJECT_DELETION": "learning_object",
+    "LEARNING_OBJECT_MODIFICATION": "learning_object",
+    "LEARNING_OBJECT_INSTANCE_MODIFICATION": "instance",
+    "LEARNING_OBJECT_INSTANCE_DELETION": "instance",
+    "LEARNING_PATH_COMPLETION_ROLLBACK": "enrollment",
+    "RESPONSE:ASYNCAPI_USERGROUP_USER_ADDED": "user_group",
+    "RESPONSE:ASYNCAPI_USERGROUP_USER_REMOVED": "user_group",
+}
+
+_BATCH: Final[dict[str, str]] = {
+    "COURSE_ENROLLMENT_BATCH": "enrollment",
+    "COURSE_COMPLETED_BATCH": "completion",
+    "LEARNING_PATH_ENROLLMENT_BATCH": "enrollment",
+    "LEARNING_PATH_COMPLETED_BATCH": "completion",
+    "CERTIFICATION_ENROLLMENT_BATCH": "enrollment",
+    "CERTIFICATION_COMPLETED_BATCH": "completion",
+    "LEARNER_PROGRESS": "progress",
+    "COURSE_UNENROLLMENT_BATCH": "unenrollment",
+    "LEARNING_PATH_UNENROLLMENT_BATCH": "unenrollment",
+    "CERTIFICATION_UNENROLLMENT_BATCH": "unenrollment",
+    "LEARNING_OBJECT_MODIFICATION_BATCH": "learning_object",
+    "LEARNING_OBJECT_INSTANCE_MODIFICATION_BATCH": "instance",
+    "LEARNING_PATH_COMPLETION_ROLLBACK_BATCH": "enrollment",
+}
+
+CATALOGUE: Final[Mapping[str, EventSpec]] = {
+    name: EventSpec(name, family, realtime, _FAMILIES[family])
+    for realtime, table in ((True, _REALTIME), (False, _BATCH))
+    for name, family in table.items()
+}
+"""Every documented event name, real-time ones first, in the documentation's order."""
+
+
+def event_spec(name: str) -> EventSpec:
+    """Return the catalogue entry for ``name``; raise :class:`UnknownEventError` if none."""
+    spec = CATALOGUE.get(name)
+    if spec is None:
+        raise UnknownEventError(
+            f"unknown event name {name!r}; see hookwire.CATALOGUE for the known names",
+            event_name=name,
+        )
+    return spec
+
+
+_FAMILY_OF_NAME: Final[dict[str, str]] = {**_REALTIME, **_BATCH}
+_FAMILY_OF_TYPE: Final[dict[type[Event], str]] = {t: f for f, t in _FAMILIES.items()}
+_GENERIC = "generic"
+
+
+def _family_of(value: Any) -> str:
+    if isinstance(value, dict):
+        name = value.get("eventName", value.get("event_name"))
+        return _FAMILY_OF_NAME.get(name, _GENERIC) if isinstance(name, str) else _GENERIC
+    return _FAMILY_OF_TYPE.get(type(value), _GENERIC)
+
+
+AnyEvent = Annotated[
+    Annotated[EnrollmentEvent, Tag("enrollment")]
+    | Annotated[CompletionEvent, Tag("completion")]
+    | Annotated[UnenrollmentEvent, Tag("unenrollment")]
+    | Annotated[ProgressEvent, Tag("progress")]
+    | Annotated[LearningObjectEvent, Tag("learning_object")]
+    | Annotated[InstanceEvent, Tag("instance")]
+    | Annotated[CiStatsEvent, Tag("ci_stats")]
+    | Annotated[UserGroupEvent, Tag("user_group")]
+    | Annotated[GenericEvent, Tag(_GENERIC)],
+    Discriminator(_family_of),
+]
+"""Any event, typed by its name."""
+
+_TAGS: Final[frozenset[str]] = frozenset({*_FAMILIES, _GENERIC})
+
+
+class Envelope(WireModel):
+    """One delivery: an account and its events, in the order they must be handled."""
+
+    account_id: int
+    events: list[AnyEvent]
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the JSON-ready wire form (camelCase names, ISO timestamps)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+"""Validates one event dict into its typed class (used by senders to check data)."""
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc if part not in _TAGS)
+
+
+def payload_error(exc: ValidationError) -> PayloadError:
+    """Turn pydantic's error into a :class:`PayloadError` naming the first bad field."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    location = _location(tuple(first["loc"]))
+    message = first["msg"]
+    if first["type"] == "json_invalid":
+        return PayloadError(f"the body is not JSON: {message.removeprefix('Invalid JSON: ')}")
+    if not location:
+        return PayloadError(f"the body is not an envelope: {message}")
+    extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return PayloadError(f"{location}: {message}{extra}", location=location)
+
+
+def parse_envelope(body: bytes | str) -> Envelope:
+    """Parse an envelope without checking any signature; raise only :class:`PayloadError`.
+
+    Use :meth:`hookwire.Receiver.verify` for requests from the network.
+    """
+    try:
+        return Envelope.model_validate_json(body)
+    except ValidationError as exc:
+        raise payload_error(exc) from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise PayloadError(f"the body is not an envelope: {type(exc).__name__}") from exc

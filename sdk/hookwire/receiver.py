@@ -1,0 +1,199 @@
+"""Receiver: raw body and headers in, a verified :class:`~hookwire.events.Envelope` out.
+
+Example::
+
+    receiver = Receiver(secret="whsec_...")
+    try:
+        envelope = receiver.verify(request_body, request_headers)
+    except VerificationError:
+        return 401
+    except PayloadError:
+        return 400
+
+Headers are matched case-insensitively, and ``svix-id``, ``svix-timestamp`` and
+``svix-signature`` are accepted in place of the ``webhook-*`` headers. Whatever
+the input, only :class:`~hookwire.errors.WebhookError` subclasses escape, and
+the body is not parsed before authentication has passed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .errors import ConfigurationError, HeaderError, PayloadError
+from .events import Envelope, parse_envelope
+from .signature_file import SignatureFile, read_signature_file
+from .signing import Key, Verifier, check_basic_auth
+
+__all__ = ["Receiver", "parse_unverified"]
+
+_ALIASES: dict[str, tuple[str, str]] = {
+    "id": ("webhook-id", "svix-id"),
+    "timestamp": ("webhook-timestamp", "svix-timestamp"),
+    "signature": ("webhook-signature", "svix-signature"),
+}
+
+
+def _header(headers: Mapping[str, Any], kind: str) -> str:
+    """Find one ``webhook-*`` header (or its ``svix-*`` alias), case-insensitively."""
+    names = _ALIASES[kind]
+    value: Any = None
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            break
+    else:
+        # Plain dicts are case-sensitive: fall back to a scan for other spellings.
+        for key, item in headers.items():
+            if isinstance(key, str) and key.lower() in names:
+                value = item
+                break
+    if value is None:
+        raise HeaderError(f"the {names[0]} header is missing", header=names[0])
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str):
+        raise HeaderError(f"the {names[0]} header is not text", header=names[0])
+    return value
+
+
+def _authorization(headers: Mapping[str, Any]) -> str | None:
+    value = headers.get("authorization")
+    if value is None:
+        value = next(
+            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == "authorization"),
+            None,
+        )
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value if isinstance(value, str) else None
+
+
+def _body_bytes(body: Any) -> bytes:
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, bytearray | memoryview):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    raise PayloadError(f"the body must be bytes, not {type(body).__name__}")
+
+
+class Receiver:
+    """Authenticates webhook requests and parses their envelopes.
+
+    Give one or more of: ``secret`` (a ``whsec_`` secret), ``secrets`` (several,
+    during a rotation), ``signature_file`` (a path or loaded JSON object),
+    ``public_key`` (a ``whpk_`` key for ed25519 webhooks) and ``basic_auth``
+    (``(username, password)``). When both a signature key and basic auth are
+    set, a request must pass both. ``tolerance`` is how far, in seconds,
+    ``webhook-timestamp`` may be from the receiver's clock, either way.
+
+    Example::
+
+        receiver = Receiver(signature_file="signature.json", tolerance=300)
+        envelope = receiver.verify(body, headers)
+    """
+
+    __slots__ = ("_basic_auth", "_verifier")
+
+    def __init__(
+        self,
+        secret: str | bytes | Key | None = None,
+        *,
+        secrets: Iterable[str | bytes | Key] | None = None,
+        signature_file: str | os.PathLike[str] | Mapping[str, Any] | SignatureFile | None = None,
+        public_key: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        tolerance: float = 300,
+    ) -> None:
+        keys: list[str | bytes | Key] = []
+        if secret is not None:
+            keys.append(secret)
+        if secrets is not None:
+            keys.extend(secrets)
+        if signature_file is not None:
+            loaded = (
+                signature_file
+                if isinstance(signature_file, SignatureFile)
+                else read_signature_file(signature_file)
+            )
+            keys.extend(loaded.keys)
+        if public_key is not None:
+            keys.append(public_key)
+        if tolerance < 0:
+            raise ConfigurationError("tolerance must be zero or more seconds")
+        if basic_auth is not None and (
+            len(basic_auth) != 2 or not all(isinstance(part, str) for part in basic_auth)
+        ):
+            raise ConfigurationError("basic_auth must be a (username, password) pair of strings")
+        if not keys and basic_auth is None:
+            raise ConfigurationError(
+                "Receiver needs a secret, secrets, signature_file, public_key or basic_auth"
+            )
+        self._verifier = Verifier(keys, tolerance=tolerance) if keys else None
+        self._basic_auth = basic_auth
+
+    def __repr__(self) -> str:
+        auth = []
+        if self._verifier is not None:
+            auth.append(repr(self._verifier))
+        if self._basic_auth is not None:
+            auth.append("basic_auth=<redacted>")
+        return f"Receiver({', '.join(auth)})"
+
+    @property
+    def uses_basic_auth(self) -> bool:
+        """True when requests must carry basic auth credentials."""
+        return self._basic_auth is not None
+
+    @property
+    def uses_signatures(self) -> bool:
+        """True when requests must carry a matching ``webhook-signature``."""
+        return self._verifier is not None
+
+    def authenticate(
+        self, body: bytes, headers: Mapping[str, Any], *, now: float | None = None
+    ) -> None:
+        """Check the request's credentials; raise a :class:`VerificationError` if they fail.
+
+        ``now`` is the receiver's clock in Unix seconds (the current time if left out).
+        """
+        try:
+            if self._basic_auth is not None:
+                check_basic_auth(_authorization(headers), *self._basic_auth)
+            if self._verifier is not None:
+                self._verifier.check(
+                    _header(headers, "id"),
+                    _header(headers, "timestamp"),
+                    _header(headers, "signature"),
+                    _body_bytes(body),
+                    now=time.time() if now is None else now,
+                )
+        except (AttributeError, TypeError) as exc:
+            # Headers that are not a mapping of strings: a caller's mistake, still not a crash.
+            raise HeaderError(
+                f"headers must be a mapping of names to strings ({type(exc).__name__})",
+                header="",
+            ) from exc
+
+    def verify(
+        self, body: bytes, headers: Mapping[str, Any], *, now: float | None = None
+    ) -> Envelope:
+        """Authenticate the request, then parse its body into a typed :class:`Envelope`.
+
+        Raises :class:`VerificationError` (answer 401) or :class:`PayloadError` (answer 400).
+        """
+        self.authenticate(body, headers, now=now)
+        return parse_envelope(_body_bytes(body))
+
+
+def parse_unverified(body: bytes | str) -> Envelope:
+    """Parse an envelope WITHOUT checking who sent it: only for input you already trust.
+
+    Raises only :class:`PayloadError`.
+    """
+    return parse_envelope(_body_bytes(body))

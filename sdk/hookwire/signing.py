@@ -1,0 +1,358 @@
+"""Secrets, signatures and basic auth: the sans-IO core of the wire contract.
+
+Signatures follow Standard Webhooks 1.0. The signed bytes are
+``{webhook-id}.{webhook-timestamp}.{raw body}``; a ``v1`` signature is the
+base64 HMAC-SHA256 of them under a ``whsec_`` secret, a ``v1a`` signature the
+base64 ed25519 signature under a ``whsk_`` key (verified with its ``whpk_``
+public key). Nothing here reads the clock unless a caller leaves a timestamp
+out of :func:`sign_headers`.
+
+Example::
+
+    >>> secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    >>> sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE='
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import secrets as _random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from .errors import (
+    BasicAuthError,
+    HeaderError,
+    InvalidSecretError,
+    SignatureMismatchError,
+    TimestampError,
+)
+
+__all__ = [
+    "MIN_SECRET_BYTES",
+    "Key",
+    "Verifier",
+    "basic_auth_header",
+    "check_basic_auth",
+    "generate_keypair",
+    "generate_secret",
+    "new_message_id",
+    "parse_key",
+    "public_key_of",
+    "sign",
+    "sign_headers",
+    "verify_signature",
+]
+
+SECRET_PREFIX = "whsec_"
+SIGNING_KEY_PREFIX = "whsk_"
+PUBLIC_KEY_PREFIX = "whpk_"
+MIN_SECRET_BYTES = 24
+MAX_SECRET_BYTES = 64
+_ED25519_BYTES = 32
+
+
+def _b64decode(text: str, what: str) -> bytes:
+    """Decode standard or URL-safe base64, padded or not."""
+    if not text.isascii():
+        raise InvalidSecretError(f"the {what} is not base64; copy it again from its source")
+    cleaned = text.strip().replace("-", "+").replace("_", "/")
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSecretError(
+            f"the {what} is not base64; copy it again from its source"
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One parsed secret or key, ready to sign or verify with.
+
+    ``scheme`` is ``"v1"`` (HMAC secret), ``"v1a-private"`` (ed25519 signing key)
+    or ``"v1a-public"`` (ed25519 public key). The key bytes never appear in a repr.
+    """
+
+    scheme: str
+    material: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Key(scheme={self.scheme!r}, material=<redacted>)"
+
+
+def parse_key(value: str | bytes | Key) -> Key:
+    """Parse a ``whsec_`` secret, a ``whsk_`` signing key or a ``whpk_`` public key.
+
+    A secret may come with or without its ``whsec_`` prefix, in padded or
+    unpadded base64; raw ``bytes`` are taken as the secret itself. Raises
+    :class:`InvalidSecretError` for an empty, short or undecodable value.
+    """
+    if isinstance(value, Key):
+        return value
+    if isinstance(value, bytes | bytearray):
+        raw = bytes(value)
+        _check_secret_length(raw)
+        return Key("v1", raw)
+    if not isinstance(value, str):
+        raise InvalidSecretError(f"a secret must be a str or bytes, not {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise InvalidSecretError("the secret is empty; pass a whsec_... secret")
+    if text.startswith(SIGNING_KEY_PREFIX):
+        return Key("v1a-private", _ed25519_bytes(text[len(SIGNING_KEY_PREFIX) :], "signing key"))
+    if text.startswith(PUBLIC_KEY_PREFIX):
+        return Key("v1a-public", _ed25519_bytes(text[len(PUBLIC_KEY_PREFIX) :], "public key"))
+    if text.startswith(SECRET_PREFIX):
+        text = text[len(SECRET_PREFIX) :]
+    raw = _b64decode(text, "secret")
+    _check_secret_length(raw)
+    return Key("v1", raw)
+
+
+def _check_secret_length(raw: bytes) -> None:
+    if len(raw) < MIN_SECRET_BYTES:
+        raise InvalidSecretError(
+            f"the secret is {len(raw)} bytes long; use at least {MIN_SECRET_BYTES} "
+            "(hookwire secret new makes one)"
+        )
+    if len(raw) > MAX_SECRET_BYTES:
+        raise InvalidSecretError(
+            f"the secret is {len(raw)} bytes long; use at most {MAX_SECRET_BYTES}"
+        )
+
+
+def _ed25519_bytes(text: str, what: str) -> bytes:
+    raw = _b64decode(text, what)
+    # libsodium-style 64-byte secret keys carry the seed followed by the public key.
+    if what == "signing key" and len(raw) == 2 * _ED25519_BYTES:
+        raw = raw[:_ED25519_BYTES]
+    if len(raw) != _ED25519_BYTES:
+        raise InvalidSecretError(f"an ed25519 {what} is {_ED25519_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+def generate_secret() -> str:
+    """Return a fresh ``whsec_`` secret of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(_random.token_bytes(32)).decode()
+
+
+def generate_keypair() -> tuple[str, str]:
+    """Return a fresh ed25519 ``(whsk_ signing key, whpk_ public key)`` pair."""
+    private = Ed25519PrivateKey.generate()
+    seed = private.private_bytes_raw()
+    public = private.public_key().public_bytes_raw()
+    return (
+        SIGNING_KEY_PREFIX + base64.b64encode(seed).decode(),
+        PUBLIC_KEY_PREFIX + base64.b64encode(public).decode(),
+    )
+
+
+def public_key_of(signing_key: str | Key) -> str:
+    """Return the ``whpk_`` public key that verifies what ``signing_key`` signs."""
+    key = parse_key(signing_key)
+    if key.scheme != "v1a-private":
+        raise InvalidSecretError("only a whsk_ signing key has a public key")
+    public = Ed25519PrivateKey.from_private_bytes(key.material).public_key().public_bytes_raw()
+    return PUBLIC_KEY_PREFIX + base64.b64encode(public).decode()
+
+
+def new_message_id() -> str:
+    """Return a fresh ``msg_`` delivery id for the ``webhook-id`` header."""
+    return "msg_" + _random.token_urlsafe(18)
+
+
+def _signed_content(msg_id: str, timestamp: int | str, body: bytes) -> bytes:
+    return f"{msg_id}.{timestamp}.".encode() + body
+
+
+def sign(secret: str | bytes | Key, msg_id: str, timestamp: int, body: bytes) -> str:
+    """Return one ``webhook-signature`` entry (``v1,...`` or ``v1a,...``) for ``body``.
+
+    ``secret`` is a ``whsec_`` secret or a ``whsk_`` signing key; a public key
+    cannot sign and raises :class:`InvalidSecretError`.
+    """
+    key = parse_key(secret)
+    content = _signed_content(msg_id, timestamp, body)
+    if key.scheme == "v1":
+        digest = hmac.digest(key.material, content, "sha256")
+        return "v1," + base64.b64encode(digest).decode()
+    if key.scheme == "v1a-private":
+        signature = Ed25519PrivateKey.from_private_bytes(key.material).sign(content)
+        return "v1a," + base64.b64encode(signature).decode()
+    raise InvalidSecretError("a whpk_ public key can only verify; sign with its whsk_ key")
+
+
+def sign_headers(
+    secret: str | bytes | Key | Sequence[str | bytes | Key],
+    body: bytes,
+    *,
+    msg_id: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """Return the ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` headers.
+
+    Pass several secrets (a list) during a rotation: each adds its signature,
+    and a receiver accepts any that matches. ``msg_id`` defaults to a fresh
+    id and ``timestamp`` to the current Unix time.
+
+    Example::
+
+        headers = sign_headers("whsec_...", body)
+        requests.post(url, data=body, headers=headers)
+    """
+    keys: Sequence[str | bytes | Key] = (
+        [secret] if isinstance(secret, str | bytes | bytearray | Key) else secret
+    )
+    if not keys:
+        raise InvalidSecretError("sign_headers needs at least one secret")
+    msg_id = new_message_id() if msg_id is None else msg_id
+    timestamp = int(time.time()) if timestamp is None else int(timestamp)
+    signatures = " ".join(sign(key, msg_id, timestamp, body) for key in keys)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signatures,
+    }
+
+
+class Verifier:
+    """Checks ``webhook-*`` header values against a fixed set of keys.
+
+    Built once per receiver so that keys are parsed once; :meth:`check` is the
+    hot path of every listener.
+    """
+
+    __slots__ = ("_hmac_keys", "_public_keys", "tolerance")
+
+    def __init__(self, keys: Iterable[str | bytes | Key], *, tolerance: float = 300) -> None:
+        parsed = [parse_key(k) for k in keys]
+        if not parsed:
+            raise InvalidSecretError("give at least one secret or public key to verify with")
+        self._hmac_keys = [k.material for k in parsed if k.scheme == "v1"]
+        public: list[Ed25519PublicKey] = []
+        for key in parsed:
+            if key.scheme == "v1a-public":
+                public.append(Ed25519PublicKey.from_public_bytes(key.material))
+            elif key.scheme == "v1a-private":
+                private = Ed25519PrivateKey.from_private_bytes(key.material)
+                public.append(private.public_key())
+        self._public_keys = public
+        self.tolerance = tolerance
+
+    def __repr__(self) -> str:
+        return (
+            f"Verifier(secrets={len(self._hmac_keys)}, public_keys={len(self._public_keys)}, "
+            f"tolerance={self.tolerance})"
+        )
+
+    def check(
+        self, msg_id: str, timestamp: str, signature: str, body: bytes, *, now: float
+    ) -> None:
+        """Raise a :class:`VerificationError` unless one signature matches.
+
+        ``msg_id``, ``timestamp`` and ``signature`` are the raw header values.
+        """
+        if not msg_id or not msg_id.isascii() or len(msg_id) > 256:
+            raise HeaderError("webhook-id is empty or not ASCII", header="webhook-id")
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+            raise HeaderError(
+                "webhook-timestamp must be whole Unix seconds", header="webhook-timestamp"
+            )
+        ts = int(timestamp)
+        if abs(now - ts) > self.tolerance:
+            direction = "old" if ts < now else "far in the future"
+            raise TimestampError(
+                f"webhook-timestamp is too {direction} ({int(now - ts)} s off, tolerance "
+                f"{self.tolerance:g} s); check the clocks or resend",
+                timestamp=ts,
+                now=now,
+                tolerance=self.tolerance,
+            )
+        content = _signed_content(msg_id, timestamp, body)
+        candidates = signature.split()
+        if not candidates:
+            raise HeaderError("webhook-signature is empty", header="webhook-signature")
+        expected = [
+            base64.b64encode(hmac.digest(key, content, "sha256")) for key in self._hmac_keys
+        ]
+        for candidate in candidates:
+            version, _, value = candidate.partition(",")
+            if not value.isascii():
+                continue
+            if version == "v1":
+                raw = value.encode()
+                for digest in expected:
+                    if hmac.compare_digest(digest, raw):
+                        return
+            elif version == "v1a" and self._public_keys and self._ed25519_ok(value, content):
+                return
+        raise SignatureMismatchError(
+            "no signature matches; check that the secret is this webhook's current one"
+        )
+
+    def _ed25519_ok(self, value: str, content: bytes) -> bool:
+        try:
+            signature = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        for public in self._public_keys:
+            try:
+                public.verify(signature, content)
+            except InvalidSignature:
+                continue
+            return True
+        return False
+
+
+def verify_signature(
+    keys: Iterable[str | bytes | Key],
+    body: bytes,
+    *,
+    msg_id: str,
+    timestamp: str,
+    signature: str,
+    now: float,
+    tolerance: float = 300,
+) -> None:
+    """Check one set of ``webhook-*`` header values; raise a :class:`VerificationError` if bad.
+
+    A one-shot form of :class:`Verifier` for scripts and tests; a listener
+    should build a :class:`~hookwire.Receiver` once instead.
+    """
+    Verifier(keys, tolerance=tolerance).check(msg_id, timestamp, signature, body, now=now)
+
+
+def basic_auth_header(username: str, password: str) -> str:
+    """Return the ``Authorization`` header value for HTTP basic auth."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return f"Basic {token}"
+
+
+def check_basic_auth(header: str | None, username: str, password: str) -> None:
+    """Raise :class:`BasicAuthError` unless ``header`` carries exactly these credentials.
+
+    Both parts are compared in constant time, and both always are, so the
+    time taken does not tell which one was wrong.
+    """
+    if not header:
+        raise BasicAuthError("the Authorization header is missing; send basic credentials")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip().isascii():
+        raise BasicAuthError("the Authorization header is not Basic credentials")
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BasicAuthError("the Authorization header is not valid base64") from exc
+    given_user, sep, given_password = decoded.partition(b":")
+    user_ok = hmac.compare_digest(given_user, username.encode())
+    password_ok = hmac.compare_digest(given_password, password.encode())
+    if not (sep and user_ok and password_ok):
+        raise BasicAuthError("the basic auth username or password is wrong")
