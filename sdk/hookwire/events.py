@@ -342,8 +342,11 @@ _GENERIC = "generic"
 
 def _family_of(value: Any) -> str:
     if isinstance(value, dict):
-        name = value.get("eventName", value.get("event_name"))
-        return _FAMILY_OF_NAME.get(name, _GENERIC) if isinstance(name, str) else _GENERIC
+        name = value.get("eventName")
+        if name is None:
+            name = value.get("event_name")
+        # Only str names are looked up: other JSON values may be unhashable.
+        return _FAMILY_OF_NAME.get(name, _GENERIC) if type(name) is str else _GENERIC
     return _FAMILY_OF_TYPE.get(type(value), _GENERIC)
 
 

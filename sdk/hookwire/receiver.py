@@ -30,43 +30,64 @@ from .signing import Key, Verifier, check_basic_auth
 
 __all__ = ["Receiver", "parse_unverified"]
 
-_ALIASES: dict[str, tuple[str, str]] = {
-    "id": ("webhook-id", "svix-id"),
-    "timestamp": ("webhook-timestamp", "svix-timestamp"),
-    "signature": ("webhook-signature", "svix-signature"),
+_WEBHOOK_NAMES = ("webhook-id", "webhook-timestamp", "webhook-signature")
+# Slot of each accepted name in the scan below: webhook-* first, their svix-* aliases after.
+_SLOTS: dict[str, int] = {
+    name: slot
+    for slot, name in enumerate(
+        (*_WEBHOOK_NAMES, "svix-id", "svix-timestamp", "svix-signature", "authorization")
+    )
 }
 
 
-def _header(headers: Mapping[str, Any], kind: str) -> str:
-    """Find one ``webhook-*`` header (or its ``svix-*`` alias), case-insensitively."""
-    names = _ALIASES[kind]
-    value: Any = None
-    for name in names:
-        value = headers.get(name)
-        if value is not None:
-            break
-    else:
-        # Plain dicts are case-sensitive: fall back to a scan for other spellings.
-        for key, item in headers.items():
-            if isinstance(key, str) and key.lower() in names:
-                value = item
-                break
+def _text(value: Any, name: str) -> str:
     if value is None:
-        raise HeaderError(f"the {names[0]} header is missing", header=names[0])
+        raise HeaderError(f"the {name} header is missing", header=name)
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     if not isinstance(value, str):
-        raise HeaderError(f"the {names[0]} header is not text", header=names[0])
+        raise HeaderError(f"the {name} header is not text", header=name)
     return value
+
+
+def _scan(headers: Mapping[str, Any]) -> list[Any]:
+    """Collect the accepted headers in one pass over any spelling of their names."""
+    found: list[Any] = [None] * len(_SLOTS)
+    for key, value in headers.items():
+        if isinstance(key, str):
+            slot = _SLOTS.get(key.lower())
+            if slot is not None and found[slot] is None:
+                found[slot] = value
+    return found
+
+
+def _webhook_headers(headers: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Return ``webhook-id``, ``-timestamp`` and ``-signature`` (or their ``svix-*`` aliases)."""
+    get = headers.get
+    msg_id = get("webhook-id")
+    timestamp = get("webhook-timestamp")
+    signature = get("webhook-signature")
+    # Fast path: lower-case names (or a case-insensitive mapping) holding str values.
+    if type(msg_id) is str and type(timestamp) is str and type(signature) is str:
+        return msg_id, timestamp, signature
+    # Second fast path: the title case that dict(request.headers) gives in WSGI servers.
+    msg_id = get("Webhook-Id")
+    timestamp = get("Webhook-Timestamp")
+    signature = get("Webhook-Signature")
+    if type(msg_id) is str and type(timestamp) is str and type(signature) is str:
+        return msg_id, timestamp, signature
+    found = _scan(headers)
+    return (
+        _text(found[0] if found[0] is not None else found[3], _WEBHOOK_NAMES[0]),
+        _text(found[1] if found[1] is not None else found[4], _WEBHOOK_NAMES[1]),
+        _text(found[2] if found[2] is not None else found[5], _WEBHOOK_NAMES[2]),
+    )
 
 
 def _authorization(headers: Mapping[str, Any]) -> str | None:
     value = headers.get("authorization")
     if value is None:
-        value = next(
-            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == "authorization"),
-            None,
-        )
+        value = _scan(headers)[6]
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     return value if isinstance(value, str) else None
@@ -166,10 +187,11 @@ class Receiver:
             if self._basic_auth is not None:
                 check_basic_auth(_authorization(headers), *self._basic_auth)
             if self._verifier is not None:
+                msg_id, timestamp, signature = _webhook_headers(headers)
                 self._verifier.check(
-                    _header(headers, "id"),
-                    _header(headers, "timestamp"),
-                    _header(headers, "signature"),
+                    msg_id,
+                    timestamp,
+                    signature,
                     _body_bytes(body),
                     now=time.time() if now is None else now,
                 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import secrets as _random
 import time
@@ -223,6 +224,23 @@ def sign_headers(
     }
 
 
+_SHA256_BLOCK = 64
+_IPAD = bytes(byte ^ 0x36 for byte in range(256))
+_OPAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """Return HMAC-SHA256's keyed inner and outer hash states (RFC 2104).
+
+    Copying these per message skips the key setup that :func:`hmac.digest`
+    repeats on every call, which is about half the cost of a short message.
+    """
+    if len(key) > _SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_SHA256_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+
 class Verifier:
     """Checks ``webhook-*`` header values against a fixed set of keys.
 
@@ -230,13 +248,14 @@ class Verifier:
     hot path of every listener.
     """
 
-    __slots__ = ("_hmac_keys", "_public_keys", "tolerance")
+    __slots__ = ("_hmac_keys", "_hmac_pads", "_public_keys", "tolerance")
 
     def __init__(self, keys: Iterable[str | bytes | Key], *, tolerance: float = 300) -> None:
         parsed = [parse_key(k) for k in keys]
         if not parsed:
             raise InvalidSecretError("give at least one secret or public key to verify with")
         self._hmac_keys = [k.material for k in parsed if k.scheme == "v1"]
+        self._hmac_pads = [_hmac_pads(key) for key in self._hmac_keys]
         public: list[Ed25519PublicKey] = []
         for key in parsed:
             if key.scheme == "v1a-public":
@@ -261,16 +280,17 @@ class Verifier:
         ``msg_id``, ``timestamp`` and ``signature`` are the raw header values.
         """
         if not msg_id or not msg_id.isascii() or len(msg_id) > 256:
-            raise HeaderError("webhook-id is empty or not ASCII", header="webhook-id")
+            raise HeaderError("webhook-id must be 1 to 256 ASCII characters", header="webhook-id")
         if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
             raise HeaderError(
                 "webhook-timestamp must be whole Unix seconds", header="webhook-timestamp"
             )
         ts = int(timestamp)
-        if abs(now - ts) > self.tolerance:
+        # Written as "not within" so that a NaN clock fails closed instead of passing.
+        if not abs(now - ts) <= self.tolerance:
             direction = "old" if ts < now else "far in the future"
             raise TimestampError(
-                f"webhook-timestamp is too {direction} ({int(now - ts)} s off, tolerance "
+                f"webhook-timestamp is too {direction} ({now - ts:.0f} s off, tolerance "
                 f"{self.tolerance:g} s); check the clocks or resend",
                 timestamp=ts,
                 now=now,
@@ -280,9 +300,13 @@ class Verifier:
         candidates = signature.split()
         if not candidates:
             raise HeaderError("webhook-signature is empty", header="webhook-signature")
-        expected = [
-            base64.b64encode(hmac.digest(key, content, "sha256")) for key in self._hmac_keys
-        ]
+        expected = []
+        for inner_pad, outer_pad in self._hmac_pads:
+            inner = inner_pad.copy()
+            inner.update(content)
+            outer = outer_pad.copy()
+            outer.update(inner.digest())
+            expected.append(binascii.b2a_base64(outer.digest(), newline=False))
         for candidate in candidates:
             version, _, value = candidate.partition(",")
             if not value.isascii():
