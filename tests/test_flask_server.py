@@ -1,0 +1,197 @@
+"""The Flask listener behind a real HTTP server on 127.0.0.1, fed by hookwire, svix and Redis."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from svix.webhooks import Webhook
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from hookwire import Event, Receiver, sign_headers
+from hookwire.dedupe import RedisDedupe
+from hookwire.flask import WebhookListener
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def envelope(*event_ids: str) -> bytes:
+    events = [
+        {
+            "eventId": event_id,
+            "eventName": "COURSE_ENROLLMENT",
+            "timestamp": 1764349200,
+            "data": {"userId": 7, "loId": "course:1", "loInstanceId": "course:1_1"},
+        }
+        for event_id in event_ids
+    ]
+    return json.dumps({"accountId": 1010, "events": events}).encode()
+
+
+class Served:
+    """A Flask app served on a free port of 127.0.0.1 in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request("POST", "/webhooks", body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def handled() -> list[str]:
+    return []
+
+
+def make_app(handled: list[str], **options: Any) -> Flask:
+    app = Flask("served")
+    listener = WebhookListener(app, receiver=Receiver(secret=SECRET), max_body=64 * 1024, **options)
+    listener.on("COURSE_ENROLLMENT")(lambda event: handled.append(event.event_id))
+    return app
+
+
+@pytest.fixture
+def served(handled: list[str]) -> Iterator[Served]:
+    server = Served(make_app(handled))
+    yield server
+    server.stop()
+
+
+def test_request_signed_by_hookwire_is_handled(served: Served, handled: list[str]) -> None:
+    body = envelope("e1")
+    headers = {"Content-Type": "application/json", **sign_headers(SECRET, body)}
+    assert served.post(body, headers) == (202, {"accepted": 1, "duplicates": 0})
+    assert handled == ["e1"]
+
+
+def test_request_signed_by_svix_is_handled(served: Served, handled: list[str]) -> None:
+    body = envelope("e1")
+    now = datetime.now(UTC)
+    signature = Webhook(SECRET).sign("msg_svix1", now, body.decode())
+    headers = {
+        "Content-Type": "application/json",
+        "svix-id": "msg_svix1",
+        "svix-timestamp": str(int(now.timestamp())),
+        "svix-signature": signature,
+    }
+    assert served.post(body, headers)[0] == 202
+    assert handled == ["e1"]
+
+
+def test_content_length_over_the_cap_answers_413_before_the_body_is_sent(served: Served) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        conn.putrequest("POST", "/webhooks")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(50 * 2**20))
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 413
+    finally:
+        conn.close()
+
+
+def test_chunked_body_over_the_cap_answers_413(served: Served) -> None:
+    chunks = (b"x" * 8192 for _ in range(16))
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        conn.request(
+            "POST",
+            "/webhooks",
+            body=chunks,
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        assert conn.getresponse().status == 413
+    finally:
+        conn.close()
+
+
+def test_chunked_body_under_the_cap_is_accepted(served: Served) -> None:
+    body = envelope("e1")
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        headers = {"Content-Type": "application/json", **sign_headers(SECRET, body)}
+        conn.request("POST", "/webhooks", body=iter([body]), headers=headers, encode_chunked=True)
+        assert conn.getresponse().status == 202
+    finally:
+        conn.close()
+
+
+@pytest.mark.redis
+def test_redis_dedupe_is_shared_by_two_app_instances(redis_url: str, handled: list[str]) -> None:
+    first = Served(make_app(handled, dedupe=RedisDedupe(redis_url)))
+    second = Served(make_app(handled, dedupe=RedisDedupe(redis_url)))
+    try:
+        body = envelope("e1")
+        assert first.post(body, {"Content-Type": "application/json", **sign_headers(SECRET, body)})[
+            1
+        ] == {"accepted": 1, "duplicates": 0}
+        again = second.post(
+            body, {"Content-Type": "application/json", **sign_headers(SECRET, body)}
+        )
+        assert again[1] == {"accepted": 0, "duplicates": 1}
+        assert handled == ["e1"]
+    finally:
+        first.stop()
+        second.stop()
+
+
+@pytest.mark.redis
+def test_concurrent_duplicate_deliveries_are_handled_once(redis_url: str) -> None:
+    handled: list[str] = []
+
+    def slow_app() -> Flask:
+        app = Flask("slow")
+        listener = WebhookListener(
+            app, receiver=Receiver(secret=SECRET), dedupe=RedisDedupe(redis_url)
+        )
+
+        @listener.on_any
+        def slow(event: Event) -> None:
+            time.sleep(0.3)
+            handled.append(event.event_id)
+
+        return app
+
+    servers = [Served(slow_app()), Served(slow_app())]
+    body = envelope("e1")
+    headers = {"Content-Type": "application/json", **sign_headers(SECRET, body)}
+    statuses: list[int] = []
+    try:
+        threads = [
+            threading.Thread(target=lambda s=s: statuses.append(s.post(body, headers)[0]))
+            for s in servers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for server in servers:
+            server.stop()
+    assert sorted(statuses) == [202, 503]
+    assert handled == ["e1"]

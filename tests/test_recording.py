@@ -1,0 +1,189 @@
+"""The JSONL recording format: what is written, what is read back, rotation, and bad lines."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from hookwire import ConfigurationError, Receiver, RecordingError, sign_headers
+from hookwire.flask import WebhookListener
+from hookwire.recording import RecordedRequest, Recorder, read_recording
+
+WHEN = datetime(2026, 11, 28, 17, 0, 0, 123456, tzinfo=UTC)
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def make(body: bytes = b'{"a": 1}', **headers: str) -> RecordedRequest:
+    return RecordedRequest.from_request(
+        method="post",
+        path="/webhooks",
+        query="x=1",
+        headers={"Content-Type": "application/json", **headers},
+        body=body,
+        received_at=WHEN,
+        verified=True,
+        status=202,
+    )
+
+
+def test_line_has_the_contract_fields() -> None:
+    line = json.loads(make().to_json_line())
+    assert line == {
+        "version": 1,
+        "receivedAt": "2026-11-28T17:00:00.123456Z",
+        "method": "POST",
+        "path": "/webhooks",
+        "query": "x=1",
+        "headers": {"content-type": "application/json"},
+        "body": '{"a": 1}',
+        "bodyEncoding": "utf-8",
+        "verified": True,
+        "error": None,
+        "status": 202,
+    }
+
+
+def test_line_has_no_trailing_newline() -> None:
+    assert "\n" not in make(body=b"a\nb").to_json_line()
+
+
+@pytest.mark.parametrize("name", ["Authorization", "Cookie", "Proxy-Authorization"])
+def test_credential_headers_are_redacted(name: str) -> None:
+    request = make(**{name: "Basic dXNlcjpwYXNz"})
+    assert request.headers[name.lower()] == "<redacted>"
+    assert "dXNlcjpwYXNz" not in request.to_json_line()
+
+
+def test_non_utf8_body_is_written_as_base64() -> None:
+    line = json.loads(make(body=b"\xff\xfe{}").to_json_line())
+    assert line["bodyEncoding"] == "base64"
+    assert base64.b64decode(line["body"]) == b"\xff\xfe{}"
+
+
+@pytest.mark.parametrize("body", [b'{"name": "\xc3\xa9t\xc3\xa9"}', b"\xff\x00raw", b""])
+def test_line_reads_back_to_the_same_request(body: bytes) -> None:
+    request = make(body=body)
+    assert RecordedRequest.from_json_line(request.to_json_line()) == request
+
+
+def test_received_at_is_converted_to_utc() -> None:
+    local = datetime(2026, 11, 28, 18, 0, tzinfo=timezone(timedelta(hours=1)))
+    request = RecordedRequest.from_request(
+        method="POST", path="/", query="", headers={}, body=b"", received_at=local
+    )
+    assert request.received_at == datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
+
+
+def test_naive_received_at_is_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        RecordedRequest.from_request(
+            method="POST",
+            path="/",
+            query="",
+            headers={},
+            body=b"",
+            received_at=datetime(2026, 1, 1),
+        )
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("{nope", "not JSON"),
+        ("[1]", "not a JSON object"),
+        ('{"version": 2}', "unsupported version"),
+        ('{"version": 1, "receivedAt": "2026-11-28T17:00:00Z"}', "missing field"),
+    ],
+)
+def test_bad_line_raises_recording_error_with_line_number(line: str, reason: str) -> None:
+    with pytest.raises(RecordingError, match=reason) as caught:
+        RecordedRequest.from_json_line(line, line_no=7)
+    assert caught.value.line == 7
+
+
+def test_read_recording_streams_lines_and_skips_blank_ones(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(make().to_json_line() + "\n\n" + make(body=b"2").to_json_line() + "\n")
+    assert [r.body for r in read_recording(path)] == [b'{"a": 1}', b"2"]
+
+
+def test_read_recording_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(make().to_json_line() + "\n{broken\n")
+    with pytest.raises(RecordingError) as caught:
+        list(read_recording(path))
+    assert caught.value.line == 2
+
+
+def test_read_recording_of_missing_file_is_recording_error(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="cannot open"):
+        list(read_recording(tmp_path / "absent.jsonl"))
+
+
+def test_recorder_appends_one_line_per_request(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    with Recorder(path) as recorder:
+        recorder.record(make())
+        recorder.record(make(body=b"2"))
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_recorder_rotates_past_max_bytes_keeping_backups(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    line_size = len(make().to_json_line()) + 1
+    with Recorder(path, max_bytes=line_size * 2, backups=2) as recorder:
+        for _ in range(7):
+            recorder.record(make())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.jsonl", "rec.jsonl.1", "rec.jsonl.2"]
+    assert all(len(list(read_recording(p))) <= 2 for p in tmp_path.iterdir())
+
+
+def test_recorder_lines_stay_whole_under_threads(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    big = make(body=b"x" * 100_000)
+    with Recorder(path) as recorder:
+        threads = [threading.Thread(target=recorder.record, args=(big,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert [r.body for r in read_recording(path)] == [big.body] * 8
+
+
+def test_two_recorders_share_one_file(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    with Recorder(path) as first, Recorder(path) as second:
+        first.record(make(body=b"1"))
+        second.record(make(body=b"2"))
+        first.record(make(body=b"3"))
+    assert [r.body for r in read_recording(path)] == [b"1", b"2", b"3"]
+
+
+def test_listener_records_accepted_and_rejected_requests(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    app = Flask("rec")
+    WebhookListener(app, receiver=Receiver(secret=SECRET), recorder=Recorder(path))
+    body = json.dumps({"accountId": 1, "events": []}).encode()
+    client = app.test_client()
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer topsecret"}
+    client.post("/webhooks?x=1", data=body, headers={**headers, **sign_headers(SECRET, body)})
+    client.post("/webhooks", data=body, headers=headers)
+    good, bad = read_recording(path)
+    assert (good.status, good.verified, good.error, good.body, good.query) == (
+        202,
+        True,
+        None,
+        body,
+        "x=1",
+    )
+    assert good.headers["authorization"] == "<redacted>"
+    assert good.headers["webhook-id"].startswith("msg_")
+    assert (bad.status, bad.verified) == (401, False)
+    assert bad.error is not None
+    assert "topsecret" not in path.read_text()
