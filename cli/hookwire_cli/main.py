@@ -6,10 +6,15 @@ import click
 
 from hookwire import __version__
 
+from ._common import HookwireGroup
+from .listen import listen
 from .secret import secret
+from .sign import sign
+from .trigger import trigger
+from .verify import verify
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=HookwireGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hookwire")
 def main() -> None:
     """hookwire: send, receive, verify, record and replay learning-platform webhooks.
@@ -21,3 +26,7 @@ def main() -> None:
 
 
 main.add_command(secret)
+main.add_command(sign)
+main.add_command(verify)
+main.add_command(trigger)
+main.add_command(listen)

@@ -1,0 +1,403 @@
+"""What every ``hookwire`` command shares: error handling, options, JSON output, auth.
+
+Commands build on these so they all behave alike:
+
+- :class:`HookwireGroup` (the class of ``main``) turns any
+  :class:`~hookwire.WebhookError` or :class:`OSError` raised by a command into
+  ``Error: <one line>`` on stderr with exit status 1, and usage errors into one
+  line with exit status 2: never a traceback.
+- :func:`secret_option`, :func:`signature_file_option`, :func:`basic_auth_option`
+  (or all three with :func:`auth_options`) read ``HOOKWIRE_SECRET``,
+  ``HOOKWIRE_SIGNATURE_FILE`` and ``HOOKWIRE_BASIC_AUTH`` when the flag is left
+  out; :func:`build_receiver` makes a :class:`~hookwire.Receiver` (checking side)
+  and :func:`build_request_auth` a :class:`RequestAuth` (sending side) from them.
+- :data:`URL` validates http(s) URLs, :data:`TIME` reads ISO times or ``15m``-style
+  ages, :func:`json_option` and :func:`echo_json` give every command its ``--json``.
+
+Example::
+
+    @click.command()
+    @click.option("--to", "url", type=URL, required=True)
+    @auth_options
+    @json_option
+    def ping(url: str, secret: str | None, signature_file: str | None,
+             basic_auth: tuple[str, str] | None, as_json: bool) -> None:
+        auth = build_request_auth(secret=secret, signature_file=signature_file,
+                                  basic_auth=basic_auth)
+        ...
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import click
+
+from hookwire import Receiver, WebhookError, __version__, basic_auth_header, read_signature_file
+from hookwire.errors import InvalidSecretError, InvalidTargetError
+from hookwire.signature_file import SCHEME_ED25519
+from hookwire.signing import Key, new_message_id, parse_key, sign_headers
+
+__all__ = [
+    "BASIC_AUTH",
+    "TIME",
+    "URL",
+    "USER_AGENT",
+    "BasicAuthType",
+    "HookwireGroup",
+    "RequestAuth",
+    "TimeType",
+    "UrlType",
+    "auth_options",
+    "basic_auth_option",
+    "build_receiver",
+    "build_request_auth",
+    "check_url",
+    "echo_json",
+    "header_lines",
+    "json_option",
+    "one_line",
+    "secret_option",
+    "signature_file_option",
+    "tolerance_option",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The ``user-agent`` of every request the CLI sends, as the sender's dispatcher does.
+USER_AGENT: Final = f"hookwire/{__version__}"
+
+_ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace (newlines included) so a message fits on one line."""
+    return " ".join(text.split())
+
+
+def _describe_os_error(exc: OSError) -> str:
+    reason = exc.strerror or _ERRNO_PREFIX.sub("", str(exc)) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    return reason
+
+
+class HookwireGroup(click.Group):
+    """A click group whose commands fail with one line on stderr, never a traceback.
+
+    :class:`~hookwire.WebhookError` and :class:`OSError` (a missing file, a port
+    in use) become ``Error: ...`` with exit status 1; usage errors keep exit
+    status 2 but lose the multi-line usage banner. Nested groups need not use
+    this class: errors of their commands pass through the top-level group.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, translating hookwire and OS errors into click errors."""
+        try:
+            return super().invoke(ctx)
+        except WebhookError as exc:
+            raise click.ClickException(one_line(str(exc))) from exc
+        except OSError as exc:
+            raise click.ClickException(one_line(_describe_os_error(exc))) from exc
+        except click.UsageError as exc:
+            if exc.ctx is None:
+                raise
+            hint = f" (see '{exc.ctx.command_path} --help')"
+            raise click.UsageError(one_line(exc.format_message()) + hint) from exc
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON; datetimes become ISO-8601 UTC strings."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_option(func: F) -> F:
+    """Add ``--json`` (the ``as_json`` parameter): print machine-readable JSON instead."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON instead of text, for scripts."
+    )(func)
+
+
+# --- URLs and times --------------------------------------------------------------------
+
+
+def check_url(value: str) -> str:
+    """Return ``value`` if it is an absolute http(s) URL; raise :class:`InvalidTargetError`."""
+    try:
+        parts = urlsplit(value)
+        # .port raises ValueError for a port that is not a number or out of range.
+        ok = parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise InvalidTargetError(
+            f"{value!r} is not an absolute http(s) URL; write it like http://127.0.0.1:8000/webhooks"
+        )
+    return value
+
+
+class UrlType(click.ParamType[str]):
+    """A click type for absolute http(s) URLs; a bad one is a one-line error with exit 1."""
+
+    name = "url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """Check the URL (a bad one raises a :class:`click.ClickException`, exit status 1)."""
+        try:
+            return check_url(str(value))
+        except InvalidTargetError as exc:
+            where = f"{param.get_error_hint(ctx)}: " if param is not None and ctx else ""
+            raise click.ClickException(f"{where}{exc}") from exc
+
+
+URL: Final = UrlType()
+"""The shared :class:`UrlType` instance."""
+
+_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
+_AGE_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class TimeType(click.ParamType[datetime]):
+    """A point in time: ISO-8601 (``2026-11-28T17:00:00Z``) or an age (``15m``, ``2h``, ``3d``).
+
+    Converts to an aware UTC datetime; a naive ISO time is taken as UTC and an
+    age counts back from now.
+    """
+
+    name = "time"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        """Parse the value or fail with a usage error naming the accepted forms."""
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        age = _AGE.match(text)
+        if age:
+            seconds = float(age.group(1)) * _AGE_UNITS[age.group(2)]
+            return datetime.now(UTC) - timedelta(seconds=seconds)
+        try:
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            self.fail(
+                f"{text!r} is not a time; use ISO-8601 (2026-11-28T17:00:00Z) or an age "
+                "(90s, 15m, 2h, 3d)",
+                param,
+                ctx,
+            )
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+TIME: Final = TimeType()
+"""The shared :class:`TimeType` instance."""
+
+
+# --- credentials ------------------------------------------------------------------------
+
+
+class BasicAuthType(click.ParamType[tuple[str, str]]):
+    """``USER:PASSWORD`` as a ``(user, password)`` pair; the value never appears in errors."""
+
+    name = "user:password"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        """Split at the first colon; fail (without echoing the value) when there is none."""
+        if isinstance(value, tuple):
+            return value
+        user, sep, password = str(value).partition(":")
+        if not sep or not user:
+            self.fail("expected USER:PASSWORD (the value is not shown)", param, ctx)
+        return user, password
+
+
+BASIC_AUTH: Final = BasicAuthType()
+"""The shared :class:`BasicAuthType` instance."""
+
+
+def secret_option(
+    help_text: str = "The webhook's whsec_ secret (or a whsk_/whpk_ key).",
+) -> Callable[[F], F]:
+    """``--secret`` (parameter ``secret``), also read from ``HOOKWIRE_SECRET``."""
+    return click.option(
+        "--secret",
+        envvar="HOOKWIRE_SECRET",
+        show_envvar=True,
+        metavar="SECRET",
+        help=help_text,
+    )
+
+
+def signature_file_option(
+    help_text: str = "A signature file (JSON) holding the webhook's key.",
+) -> Callable[[F], F]:
+    """``--signature-file`` (``signature_file``), also read from ``HOOKWIRE_SIGNATURE_FILE``."""
+    return click.option(
+        "--signature-file",
+        envvar="HOOKWIRE_SIGNATURE_FILE",
+        show_envvar=True,
+        metavar="FILE",
+        help=help_text,
+    )
+
+
+def basic_auth_option(
+    help_text: str = "Basic auth credentials instead of (or with) a key.",
+) -> Callable[[F], F]:
+    """``--basic-auth USER:PASSWORD`` (``basic_auth``), also read from ``HOOKWIRE_BASIC_AUTH``."""
+    return click.option(
+        "--basic-auth",
+        envvar="HOOKWIRE_BASIC_AUTH",
+        show_envvar=True,
+        type=BASIC_AUTH,
+        help=help_text,
+    )
+
+
+def tolerance_option(func: F) -> F:
+    """``--tolerance SECONDS`` (parameter ``tolerance``): allowed clock difference, default 300."""
+    return click.option(
+        "--tolerance",
+        type=click.FloatRange(min=0),
+        default=300.0,
+        show_default=True,
+        help="How far webhook-timestamp may be from the clock, in seconds.",
+    )(func)
+
+
+def auth_options(func: F) -> F:
+    """Add ``--secret``, ``--signature-file`` and ``--basic-auth`` (each with its env var)."""
+    for option in (basic_auth_option(), signature_file_option(), secret_option()):
+        func = option(func)
+    return func
+
+
+def build_receiver(
+    *,
+    secret: str | None,
+    signature_file: str | None,
+    basic_auth: tuple[str, str] | None,
+    tolerance: float = 300,
+    required: bool = True,
+) -> Receiver | None:
+    """Make the :class:`~hookwire.Receiver` the options describe.
+
+    With no credentials at all: a usage error when ``required``, else ``None``
+    (the caller then checks nothing). Bad secrets and unreadable signature
+    files raise :class:`~hookwire.ConfigurationError` subclasses.
+    """
+    if secret is None and signature_file is None and basic_auth is None:
+        if required:
+            raise click.UsageError(
+                "give --secret, --signature-file or --basic-auth (or set HOOKWIRE_SECRET, "
+                "HOOKWIRE_SIGNATURE_FILE or HOOKWIRE_BASIC_AUTH)"
+            )
+        return None
+    return Receiver(
+        secret=secret,
+        signature_file=signature_file,
+        basic_auth=basic_auth,
+        tolerance=tolerance,
+    )
+
+
+@dataclass(frozen=True)
+class RequestAuth:
+    """How the CLI authenticates the requests it sends, as the sender would.
+
+    ``keys`` sign (``webhook-signature`` gets one entry per key);
+    ``authorization`` is a ready ``Authorization`` header value. Neither ever
+    appears in a repr.
+    """
+
+    keys: tuple[Key, ...] = field(default=(), repr=False)
+    authorization: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"RequestAuth(keys={len(self.keys)}, basic_auth={self.authorization is not None})"
+
+    @property
+    def description(self) -> str:
+        """What the requests carry, for a start-up line (never the secret itself)."""
+        parts = []
+        if self.keys:
+            parts.append("signed")
+        if self.authorization:
+            parts.append("basic auth")
+        return " + ".join(parts) or "no authentication"
+
+    def headers(
+        self, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
+    ) -> dict[str, str]:
+        """The authentication headers for one request: ``webhook-*`` and ``authorization``.
+
+        ``webhook-id`` and ``webhook-timestamp`` are always set (a fresh id and
+        the current time unless given); ``webhook-signature`` only with keys.
+        """
+        msg_id = new_message_id() if msg_id is None else msg_id
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        if self.keys:
+            headers = sign_headers(self.keys, body, msg_id=msg_id, timestamp=timestamp)
+        else:
+            headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
+        if self.authorization is not None:
+            headers["authorization"] = self.authorization
+        return headers
+
+
+def _signing_keys(secrets: Sequence[str]) -> tuple[Key, ...]:
+    keys = tuple(parse_key(value) for value in secrets)
+    if any(key.scheme == "v1a-public" for key in keys):
+        raise InvalidSecretError("a whpk_ public key can only verify; sign with its whsk_ key")
+    return keys
+
+
+def build_request_auth(
+    *,
+    secret: str | None,
+    signature_file: str | None,
+    basic_auth: tuple[str, str] | None,
+) -> RequestAuth:
+    """Make the :class:`RequestAuth` the options describe (no options: unauthenticated).
+
+    A signature file signs with every secret it lists; an ed25519 one holds
+    only the public key and is refused with a message saying what to pass.
+    """
+    secrets: list[str] = []
+    if secret is not None:
+        secrets.append(secret)
+    if signature_file is not None:
+        loaded = read_signature_file(signature_file)
+        if loaded.scheme == SCHEME_ED25519:
+            raise InvalidSecretError(
+                "this signature file holds only the public key; sign with --secret whsk_..."
+            )
+        secrets.extend(loaded.keys)
+    authorization = basic_auth_header(*basic_auth) if basic_auth is not None else None
+    return RequestAuth(keys=_signing_keys(secrets), authorization=authorization)
+
+
+def header_lines(headers: Mapping[str, str]) -> str:
+    """Headers as ``name: value`` lines, the form ``hookwire verify --headers`` reads back."""
+    return "\n".join(f"{name}: {value}" for name, value in headers.items())

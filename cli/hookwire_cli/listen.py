@@ -1,0 +1,385 @@
+"""``hookwire listen``: a local capture server that verifies, prints, records and forwards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+import aiohttp
+import click
+from aiohttp import web
+
+from hookwire import PayloadError, Receiver, VerificationError, parse_unverified
+from hookwire.events import Envelope
+from hookwire.recording import RecordedRequest, Recorder
+
+from ._common import (
+    URL,
+    RequestAuth,
+    auth_options,
+    build_receiver,
+    build_request_auth,
+    json_option,
+    one_line,
+    tolerance_option,
+)
+from ._sending import DEFAULT_HEADERS, describe_client_error
+
+#: The largest body accepted, as the Flask listener's default.
+DEFAULT_MAX_BODY: Final = 1024 * 1024
+_PASS_THROUGH: Final = ("webhook-id", "webhook-timestamp", "webhook-signature", "authorization")
+_FORWARD_DRAIN_SECONDS: Final = 10.0
+
+
+class CaptureServer:
+    """The aiohttp application behind ``hookwire listen``.
+
+    Answers like the Flask listener: 202 for an authentic, well-formed
+    envelope, 401 for failed authentication, 400 for a malformed body, 413 for
+    a body over ``max_body``, 405 for a method other than POST, 404 for another
+    path. Every request to ``path`` is printed (one line per event) and, with a
+    ``recorder``, recorded. Accepted requests are forwarded, in order, to
+    ``forward_url``: re-signed with ``forward_auth`` when it has keys, else with
+    their own authentication headers. Requests that failed authentication are
+    never forwarded.
+    """
+
+    def __init__(
+        self,
+        *,
+        receiver: Receiver | None,
+        path: str = "/",
+        max_body: int = DEFAULT_MAX_BODY,
+        recorder: Recorder | None = None,
+        forward_url: str | None = None,
+        forward_auth: RequestAuth | None = None,
+        echo: Callable[[str], None] = click.echo,
+        as_json: bool = False,
+    ) -> None:
+        self.receiver = receiver
+        self.path = path
+        self.max_body = max_body
+        self.recorder = recorder
+        self.forward_url = forward_url
+        self.forward_auth = forward_auth
+        self.echo = echo
+        self.as_json = as_json
+        self.handled = 0
+        self._forwards: asyncio.Queue[tuple[bytes, Mapping[str, str]]] | None = None
+
+    def app(self) -> web.Application:
+        """Build the aiohttp application (one catch-all route, plus the forwarder's lifetime)."""
+        application = web.Application(client_max_size=self.max_body)
+        application.router.add_route("*", "/{tail:.*}", self.handle)
+        if self.forward_url is not None:
+            application.cleanup_ctx.append(self._forwarding)
+        return application
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Answer one request, print it, record it and queue it for forwarding."""
+        received_at = datetime.now(UTC)
+        if request.path != self.path:
+            return web.json_response({"error": f"not found; POST to {self.path}"}, status=404)
+        body = b""
+        envelope: Envelope | None = None
+        verified: bool | None = None
+        error: str | None
+        if request.method != "POST":
+            status, error = 405, f"method {request.method} not allowed; use POST"
+        elif request.content_length is not None and request.content_length > self.max_body:
+            status, error = 413, f"body of {request.content_length} bytes is over {self.max_body}"
+        else:
+            status, error, verified, body, envelope = await self._check(request)
+        self.handled += 1
+        if self.recorder is not None:
+            self.recorder.record(
+                RecordedRequest.from_request(
+                    method=request.method,
+                    path=request.path,
+                    query=request.query_string,
+                    headers=request.headers,
+                    body=body,
+                    received_at=received_at,
+                    verified=verified,
+                    error=error,
+                    status=status,
+                )
+            )
+        self._print(
+            received_at=received_at,
+            headers=request.headers,
+            status=status,
+            verified=verified,
+            error=error,
+            envelope=envelope,
+        )
+        if status == 202:
+            if self._forwards is not None:
+                self._forwards.put_nowait((body, request.headers.copy()))
+            accepted = len(envelope.events) if envelope is not None else 0
+            return web.json_response({"accepted": accepted}, status=202)
+        response = web.json_response({"error": error}, status=status)
+        if status == 405:
+            response.headers["Allow"] = "POST"
+        elif status == 401 and self.receiver is not None and self.receiver.uses_basic_auth:
+            response.headers["WWW-Authenticate"] = 'Basic realm="hookwire"'
+        return response
+
+    async def _check(
+        self, request: web.Request
+    ) -> tuple[int, str | None, bool | None, bytes, Envelope | None]:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return 413, f"body is over {self.max_body} bytes", None, b"", None
+        try:
+            if self.receiver is None:
+                return 202, None, None, body, parse_unverified(body)
+            return 202, None, True, body, self.receiver.verify(body, request.headers)
+        except VerificationError as exc:
+            return 401, one_line(str(exc)), False, body, None
+        except PayloadError as exc:
+            verified = True if self.receiver is not None else None
+            return 400, one_line(str(exc)), verified, body, None
+
+    def _print(
+        self,
+        *,
+        received_at: datetime,
+        headers: Mapping[str, str],
+        status: int,
+        verified: bool | None,
+        error: str | None,
+        envelope: Envelope | None,
+    ) -> None:
+        msg_id = headers.get("webhook-id") or headers.get("svix-id") or "-"
+        events = envelope.events if envelope is not None else []
+        if self.as_json:
+            self.echo(
+                json.dumps(
+                    {
+                        "receivedAt": received_at.isoformat().replace("+00:00", "Z"),
+                        "webhookId": None if msg_id == "-" else msg_id,
+                        "status": status,
+                        "verified": verified,
+                        "error": error,
+                        "events": [
+                            {"eventName": e.event_name, "eventId": e.event_id} for e in events
+                        ],
+                    }
+                )
+            )
+            return
+        clock = received_at.strftime("%H:%M:%S")
+        if status != 202:
+            what = "not verified" if status == 401 else "rejected"
+            self.echo(f"{clock}  {'-':<42} {msg_id}  {status} {what}: {error}")
+            return
+        verdict = "verified" if verified else "not checked (no secret given)"
+        if not events:
+            self.echo(f"{clock}  {'(no events)':<42} {msg_id}  {verdict}")
+        for event in events:
+            self.echo(f"{clock}  {event.event_name:<42} {event.event_id}  {verdict}")
+
+    async def _forwarding(self, _: web.Application) -> AsyncIterator[None]:
+        """Run one forwarding worker for the application's lifetime; drain it at shutdown."""
+        queue: asyncio.Queue[tuple[bytes, Mapping[str, str]]] = asyncio.Queue()
+        self._forwards = queue
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=5)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            worker = asyncio.create_task(self._forward_all(session, queue))
+            yield
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(queue.join(), _FORWARD_DRAIN_SECONDS)
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def _forward_all(
+        self, session: aiohttp.ClientSession, queue: asyncio.Queue[tuple[bytes, Mapping[str, str]]]
+    ) -> None:
+        # One worker, so the local app gets requests in the order they arrived.
+        while True:
+            body, headers = await queue.get()
+            try:
+                await self._forward(session, body, headers)
+            finally:
+                queue.task_done()
+
+    async def _forward(
+        self, session: aiohttp.ClientSession, body: bytes, original: Mapping[str, str]
+    ) -> None:
+        assert self.forward_url is not None
+        headers = {**DEFAULT_HEADERS}
+        headers["content-type"] = original.get("content-type") or DEFAULT_HEADERS["content-type"]
+        if self.forward_auth is not None and self.forward_auth.keys:
+            headers.update(self.forward_auth.headers(body, msg_id=original.get("webhook-id")))
+        else:
+            headers.update({k: original[k] for k in _PASS_THROUGH if k in original})
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with session.post(
+                self.forward_url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            error = describe_client_error(exc)
+        if self.as_json:
+            self.echo(
+                json.dumps(
+                    {
+                        "forwardedTo": self.forward_url,
+                        "webhookId": headers.get("webhook-id"),
+                        "status": status,
+                        "error": error,
+                    }
+                )
+            )
+        elif error is not None:
+            self.echo(f"          -> forward to {self.forward_url} failed: {error}")
+        else:
+            self.echo(f"          -> forwarded to {self.forward_url}: {status}")
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def _serve(server: CaptureServer, host: str, port: int) -> None:
+    runner = web.AppRunner(server.app(), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        url = f"http://{_display_host(host)}:{runner.addresses[0][1]}{server.path}"
+        if server.as_json:
+            server.echo(json.dumps({"listening": url}))
+        else:
+            server.echo(f"Listening on {url}  (Ctrl-C to stop)")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+    finally:
+        await runner.cleanup()
+
+
+def _describe_setup(
+    receiver: Receiver | None, record: str | None, forward_to: str | None
+) -> list[str]:
+    lines = []
+    if receiver is None:
+        lines.append("No --secret, --signature-file or --basic-auth: requests are not checked.")
+    if record is not None:
+        lines.append(f"Recording every request to {record}")
+    if forward_to is not None:
+        lines.append(f"Forwarding accepted requests to {forward_to}")
+    return lines
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port (0: any free port; the start-up line says which).",
+)
+@click.option("--path", default="/", show_default=True, help="The path webhooks are posted to.")
+@auth_options
+@tolerance_option
+@click.option("--record", type=click.Path(dir_okay=False), help="Append every request to FILE.")
+@click.option("--forward-to", type=URL, help="Forward each accepted request to URL.")
+@click.option(
+    "--forward-secret",
+    envvar="HOOKWIRE_FORWARD_SECRET",
+    show_envvar=True,
+    metavar="SECRET",
+    help="Re-sign forwarded requests with this secret (fresh timestamp).",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    help="The largest body accepted, in bytes (larger: 413).",
+)
+@json_option
+def listen(
+    *,
+    host: str,
+    port: int,
+    path: str,
+    secret: str | None,
+    signature_file: str | None,
+    basic_auth: tuple[str, str] | None,
+    tolerance: float,
+    record: str | None,
+    forward_to: str | None,
+    forward_secret: str | None,
+    max_body: int,
+    as_json: bool,
+) -> None:
+    """Receive webhooks locally: verify, print one line per event, record, forward.
+
+    Answers 202 to authentic, well-formed envelopes, 401 when authentication
+    fails, 400 for a malformed body, 413 for one that is too large and 405 for
+    anything but POST. --json prints one JSON object per request instead.
+    Ctrl-C (or SIGTERM) stops it cleanly.
+
+    \b
+    Examples:
+      hookwire listen --port 8000 --path /webhooks --secret "$S" --record requests.jsonl
+      hookwire listen --signature-file signature.json \\
+          --forward-to http://127.0.0.1:5000/webhooks --forward-secret "$APP_SECRET"
+      hookwire trigger COURSE_COMPLETED --to http://127.0.0.1:8000/webhooks --secret "$S"
+    """
+    if not path.startswith("/"):
+        raise click.UsageError(f"--path must start with '/', like /webhooks (got {path!r})")
+    if forward_secret is not None and forward_to is None:
+        raise click.UsageError("--forward-secret needs --forward-to")
+    receiver = build_receiver(
+        secret=secret,
+        signature_file=signature_file,
+        basic_auth=basic_auth,
+        tolerance=tolerance,
+        required=False,
+    )
+    forward_auth = (
+        build_request_auth(secret=forward_secret, signature_file=None, basic_auth=None)
+        if forward_secret is not None
+        else None
+    )
+    recorder = Recorder(record) if record is not None else None
+    server = CaptureServer(
+        receiver=receiver,
+        path=path,
+        max_body=max_body,
+        recorder=recorder,
+        forward_url=forward_to,
+        forward_auth=forward_auth,
+        as_json=as_json,
+    )
+    if not as_json:
+        for line in _describe_setup(receiver, record, forward_to):
+            click.echo(line)
+    try:
+        asyncio.run(_serve(server, host, port))
+    finally:
+        if recorder is not None:
+            recorder.close()
+    if not as_json:
+        click.echo(f"Stopped after {server.handled} requests.")
