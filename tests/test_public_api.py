@@ -1,0 +1,55 @@
+"""The public face: every exported name imports, and importing stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import hookwire
+from hookwire import errors
+
+HEAVY = ("aiohttp", "sqlalchemy", "flask")
+
+
+def test_design_contract_names_are_exported() -> None:
+    contract = {
+        "Receiver",
+        "Envelope",
+        "Event",
+        "WebhookError",
+        "VerificationError",
+        "PayloadError",
+        "sign_headers",
+        "generate_secret",
+        "parse_unverified",
+        "CATALOGUE",
+    }
+    assert contract <= set(dir(hookwire))
+
+
+def test_every_error_is_exported() -> None:
+    for name in errors.__all__:
+        assert getattr(hookwire, name) is getattr(errors, name), name
+
+
+def test_every_error_derives_from_webhook_error() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.WebhookError), name
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(hookwire.__version__, str)
+    assert hookwire.__version__
+
+
+def test_import_stays_light() -> None:
+    code = (
+        "import sys, json, hookwire\n"
+        "r = hookwire.Receiver(secret=hookwire.generate_secret())\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(result.stdout) == []

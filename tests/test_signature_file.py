@@ -1,0 +1,126 @@
+"""The signature file: its exact shapes, its file mode, and its failures."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hookwire import SignatureFile, SignatureFileError, generate_keypair, read_signature_file
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+CREATED = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
+
+
+def hmac_file() -> SignatureFile:
+    return SignatureFile(
+        webhook_id="wh_1", scheme="standard-webhooks-v1", keys=(SECRET,), created_at=CREATED
+    )
+
+
+def test_v1_shape_is_exact() -> None:
+    assert hmac_file().to_dict() == {
+        "webhookId": "wh_1",
+        "scheme": "standard-webhooks-v1",
+        "secret": SECRET,
+        "createdAt": "2026-11-28T17:00:00Z",
+    }
+
+
+def test_v1a_shape_holds_only_the_public_key() -> None:
+    _, public = generate_keypair()
+    file = SignatureFile(
+        webhook_id="wh_2", scheme="standard-webhooks-v1a", keys=(public,), created_at=CREATED
+    )
+    assert file.to_dict() == {
+        "webhookId": "wh_2",
+        "scheme": "standard-webhooks-v1a",
+        "publicKey": public,
+        "createdAt": "2026-11-28T17:00:00Z",
+    }
+
+
+def test_written_file_is_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    hmac_file().write(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_write_then_read_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    hmac_file().write(path)
+    assert read_signature_file(path) == hmac_file()
+
+
+def test_rotation_file_round_trips_all_secrets(tmp_path: Path) -> None:
+    second = "whsec_" + "QUFB" * 8
+    file = SignatureFile(
+        webhook_id="wh_1",
+        scheme="standard-webhooks-v1",
+        keys=(SECRET, second),
+        created_at=CREATED,
+    )
+    path = tmp_path / "signature.json"
+    file.write(path)
+    assert read_signature_file(path).keys == (SECRET, second)
+
+
+def test_read_accepts_a_loaded_dict() -> None:
+    assert read_signature_file(hmac_file().to_dict()).keys == (SECRET,)
+
+
+def test_repr_hides_the_secret() -> None:
+    assert "MfKQ9r8" not in repr(hmac_file())
+
+
+def test_missing_file_fails(tmp_path: Path) -> None:
+    with pytest.raises(SignatureFileError) as info:
+        read_signature_file(tmp_path / "absent.json")
+    assert info.value.path == str(tmp_path / "absent.json")
+
+
+def test_non_json_file_fails(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    path.write_text("secret=whsec_x")
+    with pytest.raises(SignatureFileError):
+        read_signature_file(path)
+
+
+def test_non_object_json_fails(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(SignatureFileError):
+        read_signature_file(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"webhookId": "wh_1", "createdAt": "2026-11-28T17:00:00Z"}, "no 'secret'"),
+        (
+            {"scheme": "standard-webhooks-v1a", "createdAt": "2026-11-28T17:00:00Z"},
+            "no 'publicKey'",
+        ),
+        ({"scheme": "hmac-md5", "secret": SECRET, "createdAt": "2026-11-28"}, "unknown scheme"),
+        ({"secret": SECRET, "createdAt": "yesterday"}, "createdAt"),
+        ({"secret": SECRET}, "createdAt"),
+        ({"secret": "whsec_short", "createdAt": "2026-11-28T17:00:00Z"}, "unusable"),
+    ],
+    ids=["no-secret", "no-public-key", "unknown-scheme", "bad-created", "no-created", "short"],
+)
+def test_bad_contents_fail(data: dict[str, Any], words: str) -> None:
+    with pytest.raises(SignatureFileError) as info:
+        read_signature_file(data)
+    assert words in str(info.value)
+
+
+def test_saved_file_is_json_with_trailing_newline(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    hmac_file().write(path)
+    text = path.read_text()
+    assert text.endswith("\n")
+    assert json.loads(text)["secret"] == SECRET

@@ -1,0 +1,244 @@
+"""Known answers, secret parsing, rotation and basic auth of hookwire.signing."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookwire import (
+    BasicAuthError,
+    InvalidSecretError,
+    SignatureMismatchError,
+    basic_auth_header,
+    check_basic_auth,
+    generate_keypair,
+    generate_secret,
+    public_key_of,
+    sign,
+    sign_headers,
+    verify_signature,
+)
+from hookwire.signing import parse_key
+
+KAT_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+KAT_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+KAT_TIMESTAMP = 1614265330
+KAT_BODY = b'{"test": 2432232314}'
+KAT_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+# ed25519 is deterministic: this seed (bytes 0..31) always gives this key and signature.
+V1A_SEED = "whsk_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+V1A_PUBLIC = "whpk_A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
+V1A_ID = "msg_hookwire_kat"
+V1A_TIMESTAMP = 1764349200
+V1A_BODY = b'{"accountId": 1010, "events": []}'
+V1A_SIGNATURE = (
+    "v1a,0dHuwcLPK7MzjeEvjxVlPCyAVJWBByOJ//Zm5AUR/NQI7Hg7/2u64YWIG1HloqIaAo7nOt/gF0to/Ga+lIdfDQ=="
+)
+
+RAW_SECRET = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_standard_webhooks_vector_signs() -> None:
+    assert sign(KAT_SECRET, KAT_ID, KAT_TIMESTAMP, KAT_BODY) == KAT_SIGNATURE
+
+
+def test_sign_headers_carries_the_vector() -> None:
+    headers = sign_headers(KAT_SECRET, KAT_BODY, msg_id=KAT_ID, timestamp=KAT_TIMESTAMP)
+    assert headers == {
+        "webhook-id": KAT_ID,
+        "webhook-timestamp": str(KAT_TIMESTAMP),
+        "webhook-signature": KAT_SIGNATURE,
+    }
+
+
+def test_standard_webhooks_vector_verifies() -> None:
+    verify_signature(
+        [KAT_SECRET],
+        KAT_BODY,
+        msg_id=KAT_ID,
+        timestamp=str(KAT_TIMESTAMP),
+        signature=KAT_SIGNATURE,
+        now=KAT_TIMESTAMP,
+    )
+
+
+def test_one_changed_body_byte_fails() -> None:
+    body = KAT_BODY.replace(b"4", b"5", 1)
+    with pytest.raises(SignatureMismatchError):
+        verify_signature(
+            [KAT_SECRET],
+            body,
+            msg_id=KAT_ID,
+            timestamp=str(KAT_TIMESTAMP),
+            signature=KAT_SIGNATURE,
+            now=KAT_TIMESTAMP,
+        )
+
+
+def test_one_changed_signature_byte_fails() -> None:
+    signature = KAT_SIGNATURE[:-2] + ("A" if KAT_SIGNATURE[-2] != "A" else "B") + "="
+    with pytest.raises(SignatureMismatchError):
+        verify_signature(
+            [KAT_SECRET],
+            KAT_BODY,
+            msg_id=KAT_ID,
+            timestamp=str(KAT_TIMESTAMP),
+            signature=signature,
+            now=KAT_TIMESTAMP,
+        )
+
+
+def test_v1a_vector_signs() -> None:
+    assert sign(V1A_SEED, V1A_ID, V1A_TIMESTAMP, V1A_BODY) == V1A_SIGNATURE
+
+
+def test_v1a_public_key_of_seed() -> None:
+    assert public_key_of(V1A_SEED) == V1A_PUBLIC
+
+
+def test_v1a_vector_verifies_with_public_key() -> None:
+    verify_signature(
+        [V1A_PUBLIC],
+        V1A_BODY,
+        msg_id=V1A_ID,
+        timestamp=str(V1A_TIMESTAMP),
+        signature=V1A_SIGNATURE,
+        now=V1A_TIMESTAMP,
+    )
+
+
+def test_v1a_changed_body_fails() -> None:
+    with pytest.raises(SignatureMismatchError):
+        verify_signature(
+            [V1A_PUBLIC],
+            V1A_BODY + b" ",
+            msg_id=V1A_ID,
+            timestamp=str(V1A_TIMESTAMP),
+            signature=V1A_SIGNATURE,
+            now=V1A_TIMESTAMP,
+        )
+
+
+def test_public_key_cannot_sign() -> None:
+    with pytest.raises(InvalidSecretError):
+        sign(V1A_PUBLIC, V1A_ID, V1A_TIMESTAMP, V1A_BODY)
+
+
+def test_generated_keypair_round_trips() -> None:
+    signing_key, public_key = generate_keypair()
+    assert public_key_of(signing_key) == public_key
+    verify_signature(
+        [public_key],
+        b"{}",
+        msg_id="m",
+        timestamp="5",
+        signature=sign(signing_key, "m", 5, b"{}"),
+        now=5,
+    )
+
+
+def test_basic_auth_header_vector() -> None:
+    assert (
+        basic_auth_header("alm-sender", "s3cret:pass") == "Basic YWxtLXNlbmRlcjpzM2NyZXQ6cGFzcw=="
+    )
+
+
+def test_basic_auth_accepts_its_own_header() -> None:
+    check_basic_auth("Basic YWxtLXNlbmRlcjpzM2NyZXQ6cGFzcw==", "alm-sender", "s3cret:pass")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer YWxtLXNlbmRlcjpzM2NyZXQ6cGFzcw==",
+        "Basic not*base64",
+        "Basic " + "YWxtLXNlbmRlcg==",  # no colon at all
+        basic_auth_header("alm-sender", "wrong"),
+        basic_auth_header("other", "s3cret:pass"),
+    ],
+    ids=["missing", "empty", "bearer", "not-base64", "no-colon", "wrong-password", "wrong-user"],
+)
+def test_bad_basic_auth_fails(header: str | None) -> None:
+    with pytest.raises(BasicAuthError) as info:
+        check_basic_auth(header, "alm-sender", "s3cret:pass")
+    assert "s3cret" not in str(info.value)
+
+
+def test_generated_secret_parses_to_32_bytes() -> None:
+    secret = generate_secret()
+    assert secret.startswith("whsec_")
+    assert len(parse_key(secret).material) == 32
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        KAT_SECRET,
+        RAW_SECRET,
+        RAW_SECRET + "==",
+        "whsec_" + RAW_SECRET.rstrip("="),
+        f"  {KAT_SECRET}\n",
+    ],
+    ids=["prefixed", "bare", "padded", "unpadded", "whitespace"],
+)
+def test_secret_spellings_sign_alike(secret: str) -> None:
+    assert sign(secret, KAT_ID, KAT_TIMESTAMP, KAT_BODY) == KAT_SIGNATURE
+
+
+def test_urlsafe_secret_equals_standard_secret() -> None:
+    standard = "whsec_" + "+/+/" * 8
+    urlsafe = "whsec_" + "-_-_" * 8
+    assert parse_key(standard).material == parse_key(urlsafe).material
+
+
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [
+        ("", "empty"),
+        ("whsec_", "0 bytes"),
+        ("whsec_" + "QUFB" * 7, "21 bytes"),
+        ("whsec_" + "QUFB" * 30, "at most 64"),
+        ("whsec_not base64 at all!!", "not base64"),
+        ("whsec_ÄÖÜsecretsecretsecretsecret", "not base64"),
+    ],
+    ids=["empty", "prefix-only", "short", "long", "non-base64", "non-ascii"],
+)
+def test_bad_secret_fails_clearly(secret: str, words: str) -> None:
+    with pytest.raises(InvalidSecretError) as info:
+        parse_key(secret)
+    message = str(info.value)
+    assert words in message
+    if secret.removeprefix("whsec_"):
+        assert secret.removeprefix("whsec_") not in message
+
+
+def test_secret_of_wrong_type_fails() -> None:
+    with pytest.raises(InvalidSecretError):
+        parse_key(12345)  # type: ignore[arg-type]
+
+
+def test_key_repr_hides_material() -> None:
+    assert RAW_SECRET not in repr(parse_key(KAT_SECRET))
+    assert "redacted" in repr(parse_key(KAT_SECRET))
+
+
+def test_rotation_gives_one_signature_per_secret() -> None:
+    second = generate_secret()
+    headers = sign_headers([KAT_SECRET, second], KAT_BODY, msg_id=KAT_ID, timestamp=KAT_TIMESTAMP)
+    signatures = headers["webhook-signature"].split()
+    assert signatures == [KAT_SIGNATURE, sign(second, KAT_ID, KAT_TIMESTAMP, KAT_BODY)]
+
+
+def test_sign_headers_without_secrets_fails() -> None:
+    with pytest.raises(InvalidSecretError):
+        sign_headers([], KAT_BODY)
+
+
+def test_sign_headers_defaults_to_fresh_id_and_current_time() -> None:
+    first = sign_headers(KAT_SECRET, KAT_BODY)
+    second = sign_headers(KAT_SECRET, KAT_BODY)
+    assert first["webhook-id"].startswith("msg_")
+    assert first["webhook-id"] != second["webhook-id"]
+    assert first["webhook-timestamp"].isdigit()
