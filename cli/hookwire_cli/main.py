@@ -7,7 +7,9 @@ import click
 from hookwire import __version__
 
 from ._common import HookwireGroup
+from .init import init
 from .listen import listen
+from .replay import replay
 from .secret import secret
 from .sign import sign
 from .trigger import trigger
@@ -30,3 +32,5 @@ main.add_command(sign)
 main.add_command(verify)
 main.add_command(trigger)
 main.add_command(listen)
+main.add_command(replay)
+main.add_command(init)
