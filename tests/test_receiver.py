@@ -81,8 +81,7 @@ def test_title_case_dict_headers_are_found() -> None:
 
 def test_werkzeug_headers_are_found() -> None:
     headers = Headers([(name.upper(), value) for name, value in signed().items()])
-    # werkzeug's Headers is no registered Mapping, though it behaves as one here.
-    Receiver(secret=SECRET).authenticate(BODY, headers, now=NOW)  # type: ignore[arg-type]
+    Receiver(secret=SECRET).authenticate(BODY, headers, now=NOW)
 
 
 def test_aiohttp_multidict_headers_are_found() -> None:
@@ -312,3 +311,13 @@ def test_error_messages_hold_no_secret() -> None:
     with pytest.raises(SignatureMismatchError) as info:
         Receiver(secret=generate_secret()).authenticate(BODY, signed(), now=NOW)
     assert signed()["webhook-signature"].split(",")[1] not in str(info.value)
+
+
+def test_webhook_header_wins_over_svix_alias() -> None:
+    headers = {**signed(), "svix-signature": "v1,bm90IHRoZSBzaWduYXR1cmU="}
+    Receiver(secret=SECRET).authenticate(BODY, headers, now=NOW)
+
+
+def test_svix_alias_in_title_case_is_found() -> None:
+    headers = {name.replace("webhook-", "Svix-"): value for name, value in signed().items()}
+    Receiver(secret=SECRET).authenticate(BODY, headers, now=NOW)

@@ -124,3 +124,23 @@ def test_saved_file_is_json_with_trailing_newline(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.endswith("\n")
     assert json.loads(text)["secret"] == SECRET
+
+
+def test_non_utf8_file_fails(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    path.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(SignatureFileError) as info:
+        read_signature_file(path)
+    assert "UTF-8" in str(info.value)
+
+
+def test_path_with_nul_byte_fails(tmp_path: Path) -> None:
+    with pytest.raises(SignatureFileError):
+        read_signature_file(f"{tmp_path}/sig\0nature.json")
+
+
+def test_deeply_nested_json_fails(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    path.write_text("[" * 100_000)
+    with pytest.raises(SignatureFileError):
+        read_signature_file(path)

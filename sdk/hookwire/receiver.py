@@ -21,14 +21,25 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ConfigurationError, HeaderError, PayloadError
 from .events import Envelope, parse_envelope
 from .signature_file import SignatureFile, read_signature_file
 from .signing import Key, Verifier, check_basic_auth
 
-__all__ = ["Receiver", "parse_unverified"]
+__all__ = ["HeaderMapping", "Receiver", "parse_unverified"]
+
+
+class HeaderMapping(Protocol):
+    """Where :class:`Receiver` reads headers: a dict, werkzeug ``Headers``, a ``CIMultiDict``."""
+
+    def get(self, key: str, /) -> Any:
+        """Return the value of one header, or None."""
+
+    def items(self) -> Iterable[tuple[Any, Any]]:
+        """Return every (name, value) pair."""
+
 
 _WEBHOOK_NAMES = ("webhook-id", "webhook-timestamp", "webhook-signature")
 # Slot of each accepted name in the scan below: webhook-* first, their svix-* aliases after.
@@ -50,7 +61,7 @@ def _text(value: Any, name: str) -> str:
     return value
 
 
-def _scan(headers: Mapping[str, Any]) -> list[Any]:
+def _scan(headers: HeaderMapping) -> list[Any]:
     """Collect the accepted headers in one pass over any spelling of their names."""
     found: list[Any] = [None] * len(_SLOTS)
     for key, value in headers.items():
@@ -61,7 +72,7 @@ def _scan(headers: Mapping[str, Any]) -> list[Any]:
     return found
 
 
-def _webhook_headers(headers: Mapping[str, Any]) -> tuple[str, str, str]:
+def _webhook_headers(headers: HeaderMapping) -> tuple[str, str, str]:
     """Return ``webhook-id``, ``-timestamp`` and ``-signature`` (or their ``svix-*`` aliases)."""
     get = headers.get
     msg_id = get("webhook-id")
@@ -84,7 +95,7 @@ def _webhook_headers(headers: Mapping[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def _authorization(headers: Mapping[str, Any]) -> str | None:
+def _authorization(headers: HeaderMapping) -> str | None:
     value = headers.get("authorization")
     if value is None:
         value = _scan(headers)[6]
@@ -177,7 +188,7 @@ class Receiver:
         return self._verifier is not None
 
     def authenticate(
-        self, body: bytes, headers: Mapping[str, Any], *, now: float | None = None
+        self, body: bytes, headers: HeaderMapping, *, now: float | None = None
     ) -> None:
         """Check the request's credentials; raise a :class:`VerificationError` if they fail.
 
@@ -202,9 +213,7 @@ class Receiver:
                 header="",
             ) from exc
 
-    def verify(
-        self, body: bytes, headers: Mapping[str, Any], *, now: float | None = None
-    ) -> Envelope:
+    def verify(self, body: bytes, headers: HeaderMapping, *, now: float | None = None) -> Envelope:
         """Authenticate the request, then parse its body into a typed :class:`Envelope`.
 
         Raises :class:`VerificationError` (answer 401) or :class:`PayloadError` (answer 400).

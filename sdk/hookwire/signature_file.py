@@ -123,8 +123,11 @@ def read_signature_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> S
         ) from exc
     except UnicodeDecodeError as exc:
         raise SignatureFileError("the signature file is not UTF-8 text", path=path) from exc
+    except ValueError as exc:
+        # pathlib refuses a path with a NUL byte before the OS sees it.
+        raise SignatureFileError(f"not a usable file path: {exc}", path=path) from exc
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise SignatureFileError(f"the signature file is not JSON: {exc}", path=path) from exc
     return SignatureFile.from_dict(data, path=path)
