@@ -1,0 +1,239 @@
+"""The dispatcher: asyncio, one shared aiohttp session, and no SQL.
+
+Each turn of the loop hands the finished outcomes to the store and asks it for
+new jobs in the same trip to the store's thread, so the database sees few,
+batched transactions however many webhooks are in flight. Jobs run in
+parallel, one per webhook (the store leases a webhook to one request at a
+time). The loop sleeps until a job finishes, a publish in this process wakes
+it, or the poll interval passes (for events published by other processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import http
+from .guard import GuardedResolver
+from .retry import RetryPolicy, parse_retry_after
+from .rows import new_id
+from .store import Store
+from .work import Job, Outcome
+
+__all__ = ["Dispatcher", "Wakers"]
+
+log = logging.getLogger("hookwire.sender")
+
+Wakers = set[Callable[[], None]]
+"""Callbacks that ``publish`` calls so dispatchers in this process look for work at once."""
+
+
+class Dispatcher:
+    """Sends due requests until stopped, or until nothing is due (``until_idle``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        retry: RetryPolicy,
+        max_batch: int,
+        max_batch_bytes: int,
+        lease: timedelta,
+        connect_timeout: float,
+        read_timeout: float,
+        allow_private_targets: bool,
+        concurrency: int,
+        poll_interval: float,
+        wakers: Wakers,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._retry = retry
+        self._max_batch = max_batch
+        self._max_batch_bytes = max_batch_bytes
+        self._lease = lease
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._check_targets = not allow_private_targets
+        self._concurrency = concurrency
+        self._poll_interval = poll_interval
+        self._wakers = wakers
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('d')[2:10]}"
+
+    def session(self) -> aiohttp.ClientSession:
+        """A client session with the sender's timeouts (and the target guard's resolver)."""
+        connector = aiohttp.TCPConnector(
+            limit=self._concurrency,
+            resolver=GuardedResolver() if self._check_targets else None,
+        )
+        # sock_read alone lets a slow trickle run on; the total keeps an attempt inside its lease.
+        timeout = aiohttp.ClientTimeout(
+            total=self._connect_timeout + 2 * self._read_timeout,
+            sock_connect=self._connect_timeout,
+            sock_read=self._read_timeout,
+        )
+        return aiohttp.ClientSession(connector=connector, timeout=timeout)
+
+    async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> None:
+        """Dispatch until ``stop`` is set (finishing what is in flight) or, with
+        ``until_idle``, until nothing is due and nothing is in flight."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def waker() -> None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                # The loop has closed; the dispatcher is gone.
+                self._wakers.discard(waker)
+
+        self._wakers.add(waker)
+        executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
+        in_flight: dict[str, asyncio.Task[Outcome]] = {}
+        finished: list[Outcome] = []
+        try:
+            async with self.session() as session:
+                while True:
+                    stopping = stop is not None and stop.is_set()
+                    wake.clear()
+                    outcomes, finished = finished, []
+                    free = 0 if stopping else self._concurrency - len(in_flight)
+                    try:
+                        jobs = await loop.run_in_executor(executor, self._tick, outcomes, free)
+                    except SQLAlchemyError as exc:
+                        log.warning(
+                            "the sender's database failed (%s); retrying", type(exc).__name__
+                        )
+                        finished = outcomes + finished
+                        jobs = []
+                        await asyncio.sleep(self._poll_interval)
+                    for job in jobs:
+                        in_flight[job.webhook_id] = asyncio.create_task(self._attempt(session, job))
+                    if not in_flight and not finished and not jobs and (stopping or until_idle):
+                        return
+                    await self._wait(in_flight, finished, wake, stop)
+        finally:
+            self._wakers.discard(waker)
+            for task in in_flight.values():
+                task.cancel()
+            if in_flight:
+                # Cancelled mid-request: let another dispatcher resend at once.
+                self._store.release(list(in_flight), owner=self.owner, now=self._clock())
+            executor.shutdown(wait=True)
+
+    async def _wait(
+        self,
+        in_flight: dict[str, asyncio.Task[Outcome]],
+        finished: list[Outcome],
+        wake: asyncio.Event,
+        stop: asyncio.Event | None,
+    ) -> None:
+        waiters: set[asyncio.Future[object]] = set(in_flight.values())  # type: ignore[arg-type]
+        wake_task = asyncio.ensure_future(wake.wait())
+        waiters.add(wake_task)  # type: ignore[arg-type]
+        stop_task = asyncio.ensure_future(stop.wait()) if stop is not None else None
+        if stop_task is not None:
+            waiters.add(stop_task)  # type: ignore[arg-type]
+        try:
+            await asyncio.wait(
+                waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            wake_task.cancel()
+            if stop_task is not None:
+                stop_task.cancel()
+        for webhook_id, task in list(in_flight.items()):
+            if task.done():
+                del in_flight[webhook_id]
+                finished.append(task.result())
+
+    def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
+        now = self._clock()
+        self._store.complete(outcomes, owner=self.owner, now=now)
+        if free <= 0:
+            return []
+        return self._store.claim(
+            owner=self.owner,
+            now=now,
+            lease=self._lease,
+            limit=free,
+            max_batch=self._max_batch,
+            max_batch_bytes=self._max_batch_bytes,
+        )
+
+    async def _attempt(self, session: aiohttp.ClientSession, job: Job) -> Outcome:
+        response = await http.send(
+            session, job, clock=self._clock, check_targets=self._check_targets
+        )
+        outcome = self.judge(job, response)
+        log.log(
+            logging.INFO if outcome.verdict == "succeeded" else logging.WARNING,
+            "webhook %s request %s (%d events): %s in %.1f ms -> %s",
+            job.webhook_id,
+            job.request_id,
+            len(job.event_ids),
+            response.status_code if response.status_code is not None else response.error,
+            response.latency_ms,
+            outcome.verdict,
+        )
+        return outcome
+
+    async def send_once(self, job: Job) -> Outcome:
+        """Send one job now with a session of its own (a test delivery)."""
+        async with self.session() as session:
+            response = await http.send(
+                session, job, clock=self._clock, check_targets=self._check_targets
+            )
+        return self.judge(job, response)
+
+    def judge(self, job: Job, response: http.Response) -> Outcome:
+        """Decide what an attempt's response means: done, retry later, give up, or disable."""
+        now = response.started_at
+        code = response.status_code
+        verdict: str
+        next_attempt_at = None
+        reason = None
+        if code is not None and 200 <= code < 300:
+            verdict = "succeeded"
+        elif code == 410:
+            verdict = "disable"
+            reason = f"the target answered 410 Gone at {now.isoformat(timespec='seconds')}"
+        elif job.failing_since is not None and now - job.failing_since >= self._retry.max_age:
+            verdict = "disable"
+            reason = (
+                f"every attempt failed since {job.failing_since.isoformat(timespec='seconds')}, "
+                f"the whole retry window of {self._retry.max_age}"
+            )
+        elif now - job.oldest_event_at >= self._retry.max_age:
+            verdict = "dead"
+        else:
+            failures = job.attempts + 1
+            if code in (429, 503):
+                wait = self._retry.retry_after_delay(
+                    failures, parse_retry_after(response.retry_after, now=now)
+                )
+            else:
+                wait = self._retry.delay(failures)
+            verdict = "retry"
+            next_attempt_at = now + timedelta(seconds=wait)
+        return Outcome(
+            job=job,
+            attempt_id=new_id("att"),
+            started_at=response.started_at,
+            status_code=code,
+            latency_ms=response.latency_ms,
+            error=response.error,
+            response_body=response.body,
+            verdict=verdict,  # type: ignore[arg-type]
+            next_attempt_at=next_attempt_at,
+            disabled_reason=reason,
+        )

@@ -1,0 +1,173 @@
+"""The target guard: webhooks may not point the sender at private networks (SSRF).
+
+A target is checked twice. At registration its URL must be an absolute
+http(s) URL without credentials, and every address its host resolves to must
+be public. At connect time :class:`GuardedResolver` checks the addresses again,
+so a host whose DNS answer changes after registration (DNS rebinding) is
+refused too; IP literals never reach a resolver, so the dispatcher checks them
+with :func:`check_literal_host` before it sends.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+from ..errors import InvalidTargetError, TargetBlockedError
+
+__all__ = [
+    "GuardedResolver",
+    "check_literal_host",
+    "check_resolved_target",
+    "is_blocked_address",
+    "validate_target_url",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_MAX_URL_LENGTH = 2048
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64 or 6to4), if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour
+
+
+def is_blocked_address(address: str | IPAddress) -> bool:
+    """True for private, loopback, link-local, multicast, reserved or unspecified addresses.
+
+    IPv4 addresses carried inside IPv6 ones (``::ffff:127.0.0.1``, NAT64,
+    6to4) are judged by the IPv4 address they carry.
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0] if isinstance(address, str) else address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return is_blocked_address(inner)
+    return (
+        not ip.is_global
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED)
+    )
+
+
+def _blocked(address: str) -> TargetBlockedError:
+    return TargetBlockedError(
+        f"the target resolves to {address}, a private or reserved address; point the webhook "
+        "at a public host (or create the Sender with allow_private_targets=True for local tests)",
+        address=address,
+    )
+
+
+def validate_target_url(url: str) -> SplitResult:
+    """Check that ``url`` is an absolute http(s) URL with a host and no credentials.
+
+    Raises :class:`InvalidTargetError` saying what to fix.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidTargetError("the target URL is empty; give an absolute http(s) URL")
+    if len(url) > _MAX_URL_LENGTH:
+        raise InvalidTargetError(f"the target URL is longer than {_MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise InvalidTargetError("the target URL contains spaces or control characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        shown = parts.scheme or "no scheme"
+        raise InvalidTargetError(
+            f"the target URL must start with http:// or https:// (it has {shown}); "
+            "give an absolute URL such as https://example.com/webhooks"
+        )
+    if not parts.hostname:
+        raise InvalidTargetError("the target URL has no host; give e.g. https://example.com/hooks")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidTargetError(
+            "the target URL contains credentials; remove them and use "
+            "auth=BasicAuth(user, password)"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError as exc:
+        raise InvalidTargetError(f"the target URL has an invalid port: {exc}") from exc
+    return parts
+
+
+def check_literal_host(host: str) -> None:
+    """Raise :class:`TargetBlockedError` if ``host`` is an IP literal that is blocked."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return
+    if is_blocked_address(ip):
+        raise _blocked(str(ip))
+
+
+def check_resolved_target(url: str) -> None:
+    """Resolve the URL's host now and refuse it if any address is blocked.
+
+    Used at registration; raises :class:`InvalidTargetError` when the host does
+    not resolve and :class:`TargetBlockedError` when it is private.
+    """
+    parts = validate_target_url(url)
+    host = parts.hostname or ""
+    check_literal_host(host)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise InvalidTargetError(
+            f"the target host {host!r} does not resolve; check its spelling"
+        ) from exc
+    for info in infos:
+        address = str(info[4][0])
+        if is_blocked_address(address):
+            raise _blocked(address)
+
+
+class GuardedResolver(AbstractResolver):
+    """An aiohttp resolver that refuses hosts resolving to blocked addresses.
+
+    It wraps another resolver (a :class:`~aiohttp.resolver.ThreadedResolver`
+    by default) and fails the connection with :class:`TargetBlockedError` (an
+    ``OSError`` cause inside aiohttp's connection error) if any answer is private.
+    """
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner if inner is not None else ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Resolve through the wrapped resolver, then refuse any blocked answer."""
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            if is_blocked_address(result["host"]):
+                raise BlockedAddressOSError(result["host"])
+        return results
+
+    async def close(self) -> None:
+        """Close the wrapped resolver."""
+        await self._inner.close()
+
+
+class BlockedAddressOSError(OSError):
+    """Raised inside aiohttp's connector when a resolved address is blocked."""
+
+    def __init__(self, address: str, *args: Any) -> None:
+        super().__init__(f"the target resolved to the blocked address {address}")
+        self.address = address

@@ -1,0 +1,115 @@
+"""Building and sending one signed request; no database, no retry decisions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from .._version import __version__
+from ..errors import TargetBlockedError
+from ..signing import basic_auth_header, sign_headers
+from .guard import BlockedAddressOSError, check_literal_host
+from .work import Job
+
+__all__ = ["MAX_RESPONSE_BODY", "USER_AGENT", "Response", "build_headers", "send"]
+
+USER_AGENT = f"hookwire/{__version__}"
+MAX_RESPONSE_BODY = 4096
+_BLOCKED = (BlockedAddressOSError, TargetBlockedError)
+_BLOCKED = (BlockedAddressOSError, TargetBlockedError)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What one attempt produced: a status (or an error), its latency and body start."""
+
+    started_at: datetime
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    body: str
+    retry_after: str | None = None
+
+
+def build_headers(job: Job, *, timestamp: int) -> dict[str, str]:
+    """The headers of one attempt: content type, user agent, ``webhook-*``, auth.
+
+    ``webhook-id`` is the request's id, so it stays the same on every retry;
+    the timestamp and signatures are fresh. Every valid secret signs (during a
+    rotation both the new and the old one).
+    """
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+    if job.secrets:
+        headers.update(
+            sign_headers(list(job.secrets), job.body, msg_id=job.request_id, timestamp=timestamp)
+        )
+    else:
+        headers["webhook-id"] = job.request_id
+        headers["webhook-timestamp"] = str(timestamp)
+    if job.auth == "basic" and job.basic_username is not None:
+        headers["authorization"] = basic_auth_header(job.basic_username, job.basic_password or "")
+    return headers
+
+
+def _describe(exc: BaseException) -> str:
+    blocked: BaseException | None = exc
+    while blocked is not None and not isinstance(blocked, _BLOCKED):
+        blocked = blocked.__cause__ or blocked.__context__
+    if blocked is not None:
+        return f"blocked: {blocked}"
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout: no response in time"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"connection failed: {exc.os_error.strerror or exc.os_error}"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    job: Job,
+    *,
+    clock: Callable[[], datetime],
+    check_targets: bool,
+) -> Response:
+    """POST the job's body to its target once and report what happened; never raises."""
+    started_at = clock()
+    start = time.perf_counter()
+    try:
+        if check_targets:
+            check_literal_host(urlsplit(job.target_url).hostname or "")
+        headers = build_headers(job, timestamp=int(started_at.timestamp()))
+        async with session.post(
+            job.target_url, data=job.body, headers=headers, allow_redirects=False
+        ) as response:
+            chunks = b""
+            while len(chunks) < MAX_RESPONSE_BODY:
+                chunk = await response.content.read(MAX_RESPONSE_BODY - len(chunks))
+                if not chunk:
+                    break
+                chunks += chunk
+            if not response.content.at_eof():
+                # Do not drain a huge body: drop the connection instead.
+                response.close()
+            return Response(
+                started_at=started_at,
+                status_code=response.status,
+                latency_ms=(time.perf_counter() - start) * 1000,
+                error=None,
+                body=chunks.decode("utf-8", "replace"),
+                retry_after=response.headers.get("retry-after"),
+            )
+    except (aiohttp.ClientError, OSError, TimeoutError, TargetBlockedError) as exc:
+        return Response(
+            started_at=started_at,
+            status_code=None,
+            latency_ms=(time.perf_counter() - start) * 1000,
+            error=_describe(exc),
+            body="",
+        )

@@ -1,0 +1,160 @@
+"""The outbox: ``sender.publish`` stores an event and its deliveries durably.
+
+An event becomes one delivery per active webhook of its account subscribed to
+its name. Real-time events are due at once; batch (non-real-time) events are
+due at the end of the ``batch_interval`` window they were published in, so
+each webhook's batch events go out together at set times.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, event
+
+from ..errors import NotFoundError, PayloadError
+from ..events import event_spec
+from .models import StoredEvent
+from .rows import new_id
+from .store import Store
+
+__all__ = ["Events", "Outbox", "wire_timestamp"]
+
+log = logging.getLogger("hookwire.sender")
+
+
+def wire_timestamp(moment: datetime) -> str:
+    """The wire form of a timestamp: ISO-8601 UTC with milliseconds and a ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Outbox:
+    """Validates, stores and fans out published events."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        batch_interval: float,
+        wake: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._batch_interval = batch_interval
+        self._wake = wake
+
+    def _flush_time(self, now: datetime) -> datetime:
+        interval = self._batch_interval
+        if interval <= 0:
+            return now
+        window_end = (math.floor(now.timestamp() / interval) + 1) * interval
+        return datetime.fromtimestamp(window_end, UTC)
+
+    def publish(
+        self,
+        event_name: str,
+        *,
+        data: Mapping[str, Any] | Any,
+        account_id: int,
+        event_id: str | None = None,
+        timestamp: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> str:
+        """Store one event and its deliveries; return the event id.
+
+        ``data`` is validated against the event's model (wire or Python field
+        names). Without ``connection`` the event is committed before this
+        returns; with it, it joins the caller's transaction and is committed
+        (or rolled back) with it. An ``event_id`` that is stored already is not
+        stored again.
+        """
+        spec = event_spec(event_name)
+        if isinstance(account_id, bool) or not isinstance(account_id, int):
+            raise PayloadError("account_id must be an integer", location="accountId")
+        try:
+            model = spec.data_model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise PayloadError(
+                f"data for {event_name} is invalid: {where}: {first['msg']}",
+                location=f"data.{where}" if where else "data",
+            ) from exc
+        now = self._clock()
+        moment = timestamp if timestamp is not None else now
+        if moment.tzinfo is None:
+            raise PayloadError("timestamp must be timezone-aware (UTC)", location="timestamp")
+        event_id = event_id if event_id is not None else f"evt_{uuid.uuid4().hex}"
+        if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
+            raise PayloadError("event_id must be a non-empty string of at most 200 characters")
+        wire = {
+            "eventId": event_id,
+            "eventName": event_name,
+            "timestamp": wire_timestamp(moment),
+            "data": model.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+        payload = json.dumps(wire, separators=(",", ":"), ensure_ascii=False)
+        size = len(payload.encode())
+        due = now if spec.realtime else self._flush_time(now)
+        with self._store.transaction(connection) as conn:
+            if not self._store.insert_event(
+                conn,
+                {
+                    "id": event_id,
+                    "account_id": account_id,
+                    "name": event_name,
+                    "timestamp": moment,
+                    "realtime": spec.realtime,
+                    "payload": payload,
+                    "created_at": now,
+                },
+            ):
+                return event_id
+            rows = [
+                {
+                    "id": new_id("dlv"),
+                    "event_id": event_id,
+                    "webhook_id": webhook_id,
+                    "status": "pending",
+                    "request_id": None,
+                    "size": size,
+                    "created_at": now,
+                    "due_at": due,
+                    "updated_at": now,
+                }
+                for webhook_id, names in self._store.subscribers(conn, account_id)
+                if event_name in json.loads(names)
+            ]
+            self._store.insert_deliveries(conn, rows)
+        if connection is None:
+            self._wake()
+        else:
+            event.listen(connection, "commit", lambda _conn: self._wake(), once=True)
+        return event_id
+
+
+class Events:
+    """``sender.events``: the stored events, for ``hookwire events list``."""
+
+    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    def list(self, account_id: int | None = None, limit: int = 50) -> list[StoredEvent]:
+        """The newest events first (of one account if given)."""
+        return self._store.list_events(account_id, limit)
+
+    def get(self, event_id: str) -> StoredEvent:
+        """One stored event; :class:`~hookwire.errors.NotFoundError` if none."""
+        found = self._store.get_event(event_id)
+        if found is None:
+            raise NotFoundError(f"no event {event_id!r}; list them with sender.events.list()")
+        return found

@@ -1,0 +1,246 @@
+"""``sender.webhooks``: register, change, retire and test webhooks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..errors import (
+    NotFoundError,
+    RegistryError,
+    WebhookLimitError,
+)
+from ..events import event_spec
+from ..signature_file import SCHEME_ED25519, SCHEME_HMAC, SignatureFile
+from ..signing import generate_keypair, generate_secret, public_key_of
+from .guard import check_resolved_target, validate_target_url
+from .models import Attempt, AuthKind, BasicAuth, Webhook
+from .rows import new_id
+from .store import Store
+
+__all__ = ["Webhooks"]
+
+log = logging.getLogger("hookwire.sender")
+
+Auth = str | BasicAuth | None
+_CHANGEABLE = ("name", "description", "target_url", "events", "auth", "active")
+
+
+def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | None]:
+    """(kind, new secret, basic username, basic password) for an ``auth`` argument."""
+    if auth is None or auth == "none":
+        return "none", None, None, None
+    if auth == "signature":
+        return "signature", generate_secret(), None, None
+    if auth == "signature-ed25519":
+        return "signature-ed25519", generate_keypair()[0], None, None
+    if isinstance(auth, BasicAuth):
+        if not auth.username or ":" in auth.username:
+            raise RegistryError("the basic auth username must be non-empty and contain no ':'")
+        if not auth.password:
+            raise RegistryError("the basic auth password is empty; give one")
+        return "basic", None, auth.username, auth.password
+    raise RegistryError(
+        f"unknown auth {type(auth).__name__ if not isinstance(auth, str) else repr(auth)}; use "
+        "None, 'signature', 'signature-ed25519' or BasicAuth(username, password)"
+    )
+
+
+def _event_names(names: Iterable[str]) -> list[str]:
+    if isinstance(names, str):
+        raise RegistryError("events must be a list of event names, not one string")
+    chosen = list(dict.fromkeys(names))
+    if not chosen:
+        raise RegistryError("a webhook needs at least one event name to trigger on")
+    for name in chosen:
+        event_spec(name)
+    return chosen
+
+
+def _name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise RegistryError("the webhook name is empty; give it a name")
+    return name.strip()
+
+
+class Webhooks:
+    """The webhook registry of a :class:`~hookwire.sender.Sender` (``sender.webhooks``).
+
+    Example::
+
+        hook = sender.webhooks.create(
+            name="LMS sync", target_url="https://example.com/hooks",
+            events=["COURSE_COMPLETED"], auth="signature", account_id=1010,
+        )
+        sender.webhooks.signature_file(hook.id)   # {"webhookId": ..., "secret": "whsec_..."}
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        max_per_account: int,
+        allow_private_targets: bool,
+        rotation_grace: timedelta,
+        send_test: Callable[[Webhook], Awaitable[Attempt]],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._max = max_per_account
+        self._allow_private = allow_private_targets
+        self._grace = rotation_grace
+        self._send_test = send_test
+
+    def _target(self, url: str) -> str:
+        if self._allow_private:
+            validate_target_url(url)
+        else:
+            check_resolved_target(url)
+        return url
+
+    def create(
+        self,
+        *,
+        name: str,
+        target_url: str,
+        events: Iterable[str],
+        account_id: int,
+        auth: Auth = None,
+        description: str = "",
+        active: bool = True,
+    ) -> Webhook:
+        """Register a webhook; a :class:`~hookwire.errors.RegistryError` says what to fix."""
+        if isinstance(account_id, bool) or not isinstance(account_id, int):
+            raise RegistryError("account_id must be an integer")
+        values: dict[str, Any] = {
+            "name": _name(name),
+            "target_url": self._target(target_url),
+            "events": json.dumps(_event_names(events)),
+        }
+        kind, secret, username, password = _auth_values(auth)
+        now = self._clock()
+        values.update(
+            id=new_id("wh"),
+            account_id=account_id,
+            description=str(description or ""),
+            auth=kind,
+            basic_username=username,
+            basic_password=password,
+            active=bool(active),
+            created_at=now,
+            updated_at=now,
+        )
+        webhook = self._store.insert_webhook(values, secret=secret, limit=self._max)
+        if webhook is None:
+            raise WebhookLimitError(
+                f"account {account_id} already has {self._max} webhooks; delete or reuse one",
+                account_id=account_id,
+                limit=self._max,
+            )
+        log.info("webhook %s created for account %s (%s auth)", webhook.id, account_id, kind)
+        return webhook
+
+    def get(self, webhook_id: str) -> Webhook:
+        """The webhook with this id; :class:`~hookwire.errors.NotFoundError` if none."""
+        webhook = self._store.get_webhook(webhook_id)
+        if webhook is None:
+            raise NotFoundError(f"no webhook {webhook_id!r}; list them with sender.webhooks.list()")
+        return webhook
+
+    def list(self, account_id: int | None = None) -> list[Webhook]:
+        """Every webhook, or the account's, oldest first."""
+        return self._store.list_webhooks(account_id)
+
+    def update(self, webhook_id: str, **changes: Any) -> Webhook:
+        """Change ``name``, ``description``, ``target_url``, ``events``, ``auth`` or ``active``.
+
+        A new ``auth`` replaces the old credentials at once (a new secret is
+        generated for the signature kinds; use :meth:`rotate_secret` to keep the
+        old one valid for a while).
+        """
+        unknown = sorted(set(changes) - set(_CHANGEABLE))
+        if unknown:
+            raise RegistryError(
+                f"cannot change {', '.join(unknown)}; changeable: {', '.join(_CHANGEABLE)}"
+            )
+        self.get(webhook_id)
+        values: dict[str, Any] = {"updated_at": self._clock()}
+        if "name" in changes:
+            values["name"] = _name(changes["name"])
+        if "description" in changes:
+            values["description"] = str(changes["description"] or "")
+        if "target_url" in changes:
+            values["target_url"] = self._target(changes["target_url"])
+        if "events" in changes:
+            values["events"] = json.dumps(_event_names(changes["events"]))
+        if "active" in changes:
+            values.update(_activation(bool(changes["active"])))
+        if "auth" in changes:
+            kind, secret, username, password = _auth_values(changes["auth"])
+            values.update(auth=kind, basic_username=username, basic_password=password)
+            self._store.replace_secrets(webhook_id, secret, now=values["updated_at"])
+        webhook = self._store.update_webhook(webhook_id, values)
+        if webhook is None:
+            raise NotFoundError(f"no webhook {webhook_id!r}")
+        log.info("webhook %s changed: %s", webhook_id, ", ".join(sorted(changes)))
+        return webhook
+
+    def delete(self, webhook_id: str) -> None:
+        """Delete a webhook with its deliveries and attempt log."""
+        if not self._store.delete_webhook(webhook_id):
+            raise NotFoundError(f"no webhook {webhook_id!r}")
+        log.info("webhook %s deleted", webhook_id)
+
+    def retire(self, webhook_id: str) -> Webhook:
+        """Switch a webhook off: nothing is queued for it or sent to it until activated."""
+        return self.update(webhook_id, active=False)
+
+    def activate(self, webhook_id: str) -> Webhook:
+        """Switch a webhook on again (also after the sender disabled it)."""
+        return self.update(webhook_id, active=True)
+
+    def rotate_secret(self, webhook_id: str, grace: timedelta | None = None) -> Webhook:
+        """Make a new secret; the old ones keep signing beside it for ``grace`` (default 24 h)."""
+        webhook = self.get(webhook_id)
+        if webhook.auth not in ("signature", "signature-ed25519"):
+            raise RegistryError(f"webhook {webhook_id} uses {webhook.auth} auth; it has no secret")
+        secret = generate_secret() if webhook.auth == "signature" else generate_keypair()[0]
+        now = self._clock()
+        period = self._grace if grace is None else grace
+        self._store.rotate_secret(webhook_id, secret, now=now, expires=now + period)
+        log.info("webhook %s secret rotated (old one valid for %s)", webhook_id, period)
+        return self._store.update_webhook(webhook_id, {"updated_at": now}) or webhook
+
+    def signature_file(self, webhook_id: str) -> dict[str, Any]:
+        """The downloadable signature JSON a listener verifies with (see ``hookwire.Receiver``).
+
+        During a rotation an HMAC file lists every valid secret, newest first.
+        """
+        webhook = self.get(webhook_id)
+        if webhook.auth not in ("signature", "signature-ed25519"):
+            raise RegistryError(
+                f"webhook {webhook_id} uses {webhook.auth} auth; only signature webhooks have a "
+                "signature file"
+            )
+        now = self._clock()
+        keys = self._store.valid_secrets([webhook_id], now=now).get(webhook_id, [])
+        created = self._store.secrets_created_at(webhook_id) or webhook.created_at
+        if webhook.auth == "signature-ed25519":
+            sig = SignatureFile(webhook_id, SCHEME_ED25519, (public_key_of(keys[0]),), created)
+        else:
+            sig = SignatureFile(webhook_id, SCHEME_HMAC, tuple(keys), created)
+        return sig.to_dict()
+
+    async def test(self, webhook_id: str) -> Attempt:
+        """Send a signed test delivery now (even to a retired webhook) and return its attempt."""
+        return await self._send_test(self.get(webhook_id))
+
+
+def _activation(active: bool) -> dict[str, Any]:
+    if active:
+        return {"active": True, "disabled_reason": None, "failing_since": None}
+    return {"active": False}

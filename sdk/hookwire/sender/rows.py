@@ -1,0 +1,81 @@
+"""Turning database rows into the sender's records, and making ids."""
+
+from __future__ import annotations
+
+import json
+import secrets as _random
+from typing import Any
+
+from .models import Attempt, Delivery, StoredEvent, Webhook
+
+__all__ = ["attempt_from_row", "delivery_from_row", "event_from_row", "new_id", "webhook_from_row"]
+
+
+def new_id(prefix: str) -> str:
+    """A fresh random id such as ``wh_3kq...`` (URL-safe, 16 random bytes)."""
+    return f"{prefix}_{_random.token_urlsafe(16)}"
+
+
+def webhook_from_row(row: Any) -> Webhook:
+    """Build a :class:`Webhook` (without its secrets) from a webhooks row."""
+    return Webhook(
+        id=row.id,
+        account_id=row.account_id,
+        name=row.name,
+        description=row.description,
+        target_url=row.target_url,
+        events=tuple(json.loads(row.events)),
+        auth=row.auth,
+        basic_username=row.basic_username,
+        active=bool(row.active),
+        disabled_reason=row.disabled_reason,
+        failing_since=row.failing_since,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def event_from_row(row: Any) -> StoredEvent:
+    """Build a :class:`StoredEvent` from an events row."""
+    payload = json.loads(row.payload)
+    return StoredEvent(
+        id=row.id,
+        name=row.name,
+        account_id=row.account_id,
+        timestamp=row.timestamp,
+        realtime=bool(row.realtime),
+        data=payload.get("data", {}),
+        created_at=row.created_at,
+    )
+
+
+def attempt_from_row(row: Any) -> Attempt:
+    """Build an :class:`Attempt` from an attempts row joined with its request's event ids."""
+    return Attempt(
+        id=row.id,
+        request_id=row.request_id,
+        webhook_id=row.webhook_id,
+        started_at=row.started_at,
+        status_code=row.status_code,
+        latency_ms=float(row.latency_ms),
+        error=row.error,
+        response_body=row.response_body,
+        event_ids=tuple(json.loads(row.event_ids)),
+    )
+
+
+def delivery_from_row(row: Any, attempts: tuple[Attempt, ...] = ()) -> Delivery:
+    """Build a :class:`Delivery` from a deliveries row joined with its event."""
+    return Delivery(
+        id=row.id,
+        event_id=row.event_id,
+        event_name=row.event_name,
+        webhook_id=row.webhook_id,
+        account_id=row.account_id,
+        status=row.status,
+        request_id=row.request_id,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        updated_at=row.updated_at,
+        attempts=attempts,
+    )

@@ -1,0 +1,197 @@
+"""The sender's tables, and the schema version that lets a later release migrate them.
+
+Versioning is plain versioned SQL run by the store (``MIGRATIONS``), not
+Alembic: the tables live inside the embedding application's own database
+(that is what makes the transactional outbox possible), so hookwire must
+create and upgrade them itself, on first use, without a migration environment
+or an extra dependency. ``hookwire_meta`` holds ``schema_version``; a database
+newer than the code is refused rather than written to.
+
+Every table is prefixed ``hookwire_`` so it can sit beside the application's
+tables. Timestamps are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "UtcDateTime",
+    "attempts",
+    "deliveries",
+    "events",
+    "meta",
+    "metadata",
+    "request_deliveries",
+    "requests",
+    "webhook_secrets",
+    "webhooks",
+]
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+"""SQL statements that take the schema from version ``n - 1`` to ``n``, keyed by ``n``."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in Python; UTC without an offset in SQLite, timestamptz elsewhere."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store in UTC (naive on SQLite, so stored strings compare in time order)."""
+        if value is None:
+            return None
+        value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Give back an aware UTC datetime."""
+        if value is None:
+            return None
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_QUEUED = text("status = 'pending' AND request_id IS NULL")
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+meta = Table(
+    "hookwire_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+webhooks = Table(
+    "hookwire_webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", BigInteger, nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("target_url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event names
+    Column("auth", String(24), nullable=False),
+    Column("basic_username", Text),
+    Column("basic_password", Text),  # needed in clear to send; never logged or shown
+    Column("active", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("failing_since", UtcDateTime),
+    # The lease: which dispatcher owns this webhook's one in-flight request, until when.
+    # A released lease keeps its time, so "oldest lease first" is a round-robin.
+    Column("lease_owner", String(80)),
+    Column("lease_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+webhook_secrets = Table(
+    "hookwire_webhook_secrets",
+    metadata,
+    Column("id", _Seq, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(40), nullable=False, index=True),
+    Column("secret", Text, nullable=False),  # whsec_ or whsk_: needed to sign
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+)
+
+events = Table(
+    "hookwire_events",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("account_id", BigInteger, nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("realtime", Boolean, nullable=False),
+    Column("payload", Text, nullable=False),  # the wire event as JSON
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_hookwire_events_created", "created_at"),
+)
+
+deliveries = Table(
+    "hookwire_deliveries",
+    metadata,
+    # seq is the publish order the dispatcher keeps per webhook.
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("event_id", String(200), nullable=False, index=True),
+    Column("webhook_id", String(40), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("request_id", String(40)),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # The dispatcher's hot query: a webhook's queued deliveries in publish order.
+    Index(
+        "ix_hookwire_deliveries_queued",
+        "webhook_id",
+        "seq",
+        sqlite_where=_QUEUED,
+        postgresql_where=_QUEUED,
+    ),
+    Index("ix_hookwire_deliveries_request", "request_id"),
+    Index("ix_hookwire_deliveries_webhook", "webhook_id", "status"),
+)
+
+requests = Table(
+    "hookwire_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the webhook-id header
+    Column("webhook_id", String(40), nullable=False),
+    Column("status", String(12), nullable=False),  # open, succeeded, dead
+    Column("body", Text, nullable=False),  # resent as is on every retry
+    Column("event_ids", Text, nullable=False),  # JSON list
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("oldest_event_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_hookwire_requests_webhook", "webhook_id", "status"),
+)
+
+request_deliveries = Table(
+    "hookwire_request_deliveries",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("delivery_id", String(40), primary_key=True),
+    Index("ix_hookwire_request_deliveries_delivery", "delivery_id"),
+)
+
+attempts = Table(
+    "hookwire_attempts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("request_id", String(40), nullable=False, index=True),
+    Column("webhook_id", String(40), nullable=False, index=True),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("status_code", Integer),
+    Column("latency_ms", Float, nullable=False),
+    Column("error", Text),
+    Column("response_body", Text, nullable=False),
+)

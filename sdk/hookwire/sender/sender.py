@@ -1,0 +1,233 @@
+"""The :class:`Sender` facade: registry, outbox, delivery log and dispatcher over one store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from ..errors import ConfigurationError
+from .deliveries import Deliveries
+from .dispatcher import Dispatcher, Wakers
+from .models import Attempt, Webhook
+from .outbox import Events, Outbox, wire_timestamp
+from .registry import Webhooks
+from .retry import RetryPolicy
+from .rows import new_id
+from .store import Store
+from .work import Job
+
+__all__ = ["Sender"]
+
+TEST_EVENT_NAME = "HOOKWIRE_TEST"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sender:
+    """The sending side: webhooks, a durable outbox and the dispatcher.
+
+    Example::
+
+        sender = Sender("sqlite:///hookwire.db")
+        hook = sender.webhooks.create(name="sync", target_url="https://example.com/hooks",
+                                      events=["COURSE_COMPLETED"], auth="signature",
+                                      account_id=1010)
+        sender.publish("COURSE_COMPLETED", data={...}, account_id=1010)
+        await sender.run_dispatcher()      # or: await sender.drain()
+
+    ``clock`` (returning an aware UTC datetime) replaces the real clock in tests.
+    ``lease_seconds`` is how long a dispatcher owns a webhook's request before
+    another may take it over; it must exceed ``connect_timeout + 2 * read_timeout``,
+    the longest one attempt may take. ``poll_interval`` is how often an idle
+    dispatcher looks for work published by other processes (publishes in this
+    process wake it at once).
+    """
+
+    def __init__(
+        self,
+        url: str | Engine,
+        *,
+        retry: RetryPolicy | None = None,
+        max_batch: int = 100,
+        max_batch_bytes: int = 1_000_000,
+        batch_interval: float = 60.0,
+        max_webhooks_per_account: int = 5,
+        allow_private_targets: bool = False,
+        lease_seconds: float = 60.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 5.0,
+        rotation_grace: timedelta = timedelta(hours=24),
+        retention: timedelta = timedelta(days=7),
+        concurrency: int = 64,
+        poll_interval: float = 0.5,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if max_batch < 1 or max_batch_bytes < 1:
+            raise ConfigurationError("max_batch and max_batch_bytes must be at least 1")
+        if connect_timeout <= 0 or read_timeout <= 0:
+            raise ConfigurationError("connect_timeout and read_timeout must be positive seconds")
+        if lease_seconds <= connect_timeout + 2 * read_timeout:
+            raise ConfigurationError(
+                f"lease_seconds ({lease_seconds:g}) must exceed connect_timeout + 2 * "
+                f"read_timeout ({connect_timeout + 2 * read_timeout:g}), or a slow attempt "
+                "could outlive its lease"
+            )
+        if concurrency < 1 or poll_interval <= 0:
+            raise ConfigurationError("concurrency must be at least 1 and poll_interval positive")
+        self._clock = clock or _utcnow
+        self.retry = retry or RetryPolicy()
+        self.retention = retention
+        self._store = Store(url)
+        self._wakers: Wakers = set()
+        self._dispatcher_settings: dict[str, Any] = {
+            "clock": self._clock,
+            "retry": self.retry,
+            "max_batch": max_batch,
+            "max_batch_bytes": max_batch_bytes,
+            "lease": timedelta(seconds=lease_seconds),
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "allow_private_targets": allow_private_targets,
+            "concurrency": concurrency,
+            "poll_interval": poll_interval,
+        }
+        self._outbox = Outbox(
+            self._store, clock=self._clock, batch_interval=batch_interval, wake=self._wake
+        )
+        self.webhooks = Webhooks(
+            self._store,
+            clock=self._clock,
+            max_per_account=max_webhooks_per_account,
+            allow_private_targets=allow_private_targets,
+            rotation_grace=rotation_grace,
+            send_test=self._send_test,
+        )
+        self.events = Events(self._store, clock=self._clock)
+        self.deliveries = Deliveries(self._store, clock=self._clock, wake=self._wake)
+
+    def __repr__(self) -> str:
+        url = self._store.engine.url.render_as_string(hide_password=True)
+        return f"Sender({url!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, to open a transaction that ``publish(connection=...)`` joins."""
+        return self._store.engine
+
+    def _wake(self) -> None:
+        for waker in list(self._wakers):
+            waker()
+
+    def _dispatcher(self) -> Dispatcher:
+        return Dispatcher(self._store, wakers=self._wakers, **self._dispatcher_settings)
+
+    def publish(
+        self,
+        event_name: str,
+        *,
+        data: Mapping[str, Any] | Any,
+        account_id: int,
+        event_id: str | None = None,
+        timestamp: datetime | None = None,
+        connection: Connection | None = None,
+    ) -> str:
+        """Store an event for delivery to every active subscribed webhook; return its id.
+
+        Raises :class:`~hookwire.errors.UnknownEventError` for a name outside the
+        catalogue and :class:`~hookwire.errors.PayloadError` for invalid ``data``.
+        See :meth:`Outbox.publish <hookwire.sender.outbox.Outbox.publish>`.
+        """
+        return self._outbox.publish(
+            event_name,
+            data=data,
+            account_id=account_id,
+            event_id=event_id,
+            timestamp=timestamp,
+            connection=connection,
+        )
+
+    async def run_dispatcher(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver until cancelled or until ``stop`` is set.
+
+        On ``stop`` the requests in flight finish and are recorded, leases are
+        released, and this returns.
+        """
+        await self._dispatcher().run(stop)
+
+    async def drain(self) -> None:
+        """Deliver everything due now; return when nothing is due or in flight.
+
+        Retries scheduled for later and batch events waiting for their flush
+        are not due now; call again later (or use an injected clock).
+        """
+        await self._dispatcher().run(until_idle=True)
+
+    def purge(self) -> dict[str, int]:
+        """Drop finished deliveries, requests, attempts and events older than the retention."""
+        return self._store.purge(before=self._clock() - self.retention)
+
+    async def _send_test(self, webhook: Webhook) -> Attempt:
+        now = self._clock()
+        event_id = f"evt_test_{uuid.uuid4().hex}"
+        event = {
+            "eventId": event_id,
+            "eventName": TEST_EVENT_NAME,
+            "timestamp": wire_timestamp(now),
+            "data": {"webhookId": webhook.id, "message": "a test delivery from hookwire"},
+        }
+        body = json.dumps(
+            {"accountId": webhook.account_id, "events": [event]}, separators=(",", ":")
+        )
+        secrets = self._store.valid_secrets([webhook.id], now=now).get(webhook.id, [])
+        job = Job(
+            webhook_id=webhook.id,
+            account_id=webhook.account_id,
+            target_url=webhook.target_url,
+            auth=webhook.auth,
+            request_id=new_id("msg"),
+            body=body.encode(),
+            event_ids=(event_id,),
+            attempts=0,
+            oldest_event_at=now,
+            failing_since=None,
+            basic_username=webhook.basic_username,
+            basic_password=self._store.basic_password(webhook.id),
+            secrets=tuple(secrets),
+        )
+        outcome = await self._dispatcher().send_once(job)
+        await asyncio.to_thread(self._store.record_attempt, outcome)
+        return Attempt(
+            id=outcome.attempt_id,
+            request_id=job.request_id,
+            webhook_id=webhook.id,
+            started_at=outcome.started_at,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+            response_body=outcome.response_body,
+            event_ids=job.event_ids,
+        )
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._store.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

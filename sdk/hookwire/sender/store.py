@@ -1,0 +1,118 @@
+"""The store: the one place that talks SQL (SQLite in WAL mode, or PostgreSQL).
+
+Every query has a name, as a method of :class:`Store`; the registry, the outbox,
+the delivery log and the dispatcher call those methods and never build SQL
+themselves. The queries are grouped by concept in ``store_registry``,
+``store_outbox`` and ``store_dispatch``; this module holds the engine, the
+transactions and the schema setup.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and
+every transaction starts with ``BEGIN IMMEDIATE``: SQLite has one writer, and
+taking the write lock up front means no transaction fails half-way when it
+first writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from ..errors import ConfigurationError
+from . import schema
+from .store_dispatch import DispatchQueries
+from .store_outbox import OutboxQueries
+
+__all__ = ["Store", "make_engine"]
+
+_ADVISORY_LOCK = 0x686F6F6B  # "hook": serialises schema setup across PostgreSQL clients
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy's "begin" hook issue BEGIN IMMEDIATE itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for a ``sqlite:///`` or ``postgresql+psycopg://`` URL."""
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+            return engine
+        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigurationError(
+            f"cannot use the database URL ({type(exc).__name__}); give sqlite:///path.db "
+            "or postgresql+psycopg://user@host/db"
+        ) from exc
+
+
+class Store(DispatchQueries, OutboxQueries):
+    """Every query of the sender, by name, over one SQLAlchemy engine.
+
+    The schema is created (or migrated) the first time the store is opened.
+    """
+
+    def __init__(self, url: str | Engine) -> None:
+        self.engine = url if isinstance(url, Engine) else make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._setup()
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def _setup(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                if self.is_postgres:
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}
+                    )
+                schema.metadata.create_all(conn, checkfirst=True)
+                self._migrate(conn)
+        except OperationalError as exc:
+            raise ConfigurationError(
+                f"cannot open the sender's database: {exc.orig or exc}".splitlines()[0]
+            ) from exc
+
+    def _migrate(self, conn: Connection) -> None:
+        key = schema.meta.c.key == "schema_version"
+        found = conn.execute(select(schema.meta.c.value).where(key)).scalar()
+        if found is None:
+            conn.execute(
+                insert(schema.meta).values(key="schema_version", value=str(schema.SCHEMA_VERSION))
+            )
+            return
+        version = int(found)
+        if version > schema.SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"the database has sender schema version {version}, newer than this hookwire "
+                f"understands ({schema.SCHEMA_VERSION}); upgrade hookwire"
+            )
+        for step in range(version + 1, schema.SCHEMA_VERSION + 1):
+            for statement in schema.MIGRATIONS.get(step, ()):
+                conn.execute(text(statement))
+        if version < schema.SCHEMA_VERSION:
+            conn.execute(update(schema.meta).where(key).values(value=str(schema.SCHEMA_VERSION)))
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+            ).scalar()
+        return int(found or 0)

@@ -1,0 +1,195 @@
+"""Store queries of the outbox: events, their deliveries, and the delivery log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
+from .rows import attempt_from_row, delivery_from_row, event_from_row
+from .schema import attempts, deliveries, events, request_deliveries, requests, webhooks
+from .store_base import StoreBase
+
+__all__ = ["OutboxQueries"]
+
+_DELIVERY_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.event_id,
+    events.c.name.label("event_name"),
+    deliveries.c.webhook_id,
+    events.c.account_id,
+    deliveries.c.status,
+    deliveries.c.request_id,
+    deliveries.c.created_at,
+    deliveries.c.due_at,
+    deliveries.c.updated_at,
+)
+
+
+class OutboxQueries(StoreBase):
+    """Store events and fan them out; list, resend and purge deliveries."""
+
+    def subscribers(self, conn: Connection, account_id: int) -> list[tuple[str, str]]:
+        """The account's active webhooks as ``(id, events JSON)`` pairs."""
+        rows = conn.execute(
+            select(webhooks.c.id, webhooks.c.events).where(
+                webhooks.c.account_id == account_id, webhooks.c.active.is_(True)
+            )
+        )
+        return [(row.id, row.events) for row in rows]
+
+    def insert_event(self, conn: Connection, values: dict[str, Any]) -> bool:
+        """Insert an event unless its id is stored already; True when it was new."""
+        dialect_insert = postgresql.insert if self.is_postgres else sqlite.insert
+        statement = (
+            dialect_insert(events)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=[events.c.id])
+        )
+        return bool(conn.execute(statement).rowcount)
+
+    def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert deliveries (one per subscribed webhook) in one statement."""
+        if rows:
+            conn.execute(insert(deliveries), list(rows))
+
+    def list_events(self, account_id: int | None, limit: int) -> list[StoredEvent]:
+        """The newest events (of one account) first."""
+        query = select(events).order_by(events.c.created_at.desc(), events.c.id).limit(limit)
+        if account_id is not None:
+            query = query.where(events.c.account_id == account_id)
+        with self.transaction() as conn:
+            return [event_from_row(row) for row in conn.execute(query)]
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """One stored event, or ``None``."""
+        with self.transaction() as conn:
+            row = conn.execute(select(events).where(events.c.id == event_id)).one_or_none()
+        return event_from_row(row) if row is not None else None
+
+    def list_deliveries(
+        self, webhook_id: str | None, status: DeliveryStatus | None, limit: int
+    ) -> list[Delivery]:
+        """The newest deliveries first, optionally of one webhook or in one status."""
+        query = (
+            select(*_DELIVERY_COLUMNS)
+            .join(events, events.c.id == deliveries.c.event_id)
+            .order_by(deliveries.c.seq.desc())
+            .limit(limit)
+        )
+        if webhook_id is not None:
+            query = query.where(deliveries.c.webhook_id == webhook_id)
+        if status is not None:
+            query = query.where(deliveries.c.status == status)
+        with self.transaction() as conn:
+            return [delivery_from_row(row) for row in conn.execute(query)]
+
+    def get_delivery(self, delivery_id: str) -> Delivery | None:
+        """One delivery with every attempt of every request it travelled in."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                select(*_DELIVERY_COLUMNS)
+                .join(events, events.c.id == deliveries.c.event_id)
+                .where(deliveries.c.id == delivery_id)
+            ).one_or_none()
+            if row is None:
+                return None
+            found = conn.execute(
+                select(attempts, requests.c.event_ids)
+                .join(requests, requests.c.id == attempts.c.request_id)
+                .join(request_deliveries, request_deliveries.c.request_id == attempts.c.request_id)
+                .where(request_deliveries.c.delivery_id == delivery_id)
+                .order_by(attempts.c.started_at, attempts.c.id)
+            )
+            history: tuple[Attempt, ...] = tuple(attempt_from_row(a) for a in found)
+        return delivery_from_row(row, history)
+
+    def delivery_counts(self, webhook_id: str | None) -> dict[str, int]:
+        """How many deliveries are in each status (every status listed, zeros included)."""
+        query = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+        if webhook_id is not None:
+            query = query.where(deliveries.c.webhook_id == webhook_id)
+        counts = {"pending": 0, "succeeded": 0, "failed": 0, "dead": 0}
+        with self.transaction() as conn:
+            for status, count in conn.execute(query).tuples():
+                counts[status] = int(count)
+        return counts
+
+    def resend(
+        self,
+        *,
+        delivery_ids: Sequence[str] | None = None,
+        webhook_id: str | None = None,
+        since: datetime | None = None,
+        now: datetime,
+    ) -> int:
+        """Queue deliveries again; failed ones make their open request due now.
+
+        Give ``delivery_ids`` (any status but pending), or ``webhook_id`` and
+        ``since`` (its failed and dead deliveries created since then).
+        Returns how many deliveries were queued or hurried.
+        """
+        if delivery_ids is not None:
+            chosen = and_(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status != "pending")
+        else:
+            chosen = and_(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.status.in_(["failed", "dead"]),
+                deliveries.c.created_at >= since,
+            )
+        with self.transaction() as conn:
+            failing = select(deliveries.c.request_id).where(chosen, deliveries.c.status == "failed")
+            conn.execute(
+                update(requests)
+                .where(requests.c.id.in_(failing), requests.c.status == "open")
+                .values(next_attempt_at=now, updated_at=now)
+            )
+            hurried = conn.execute(
+                select(func.count())
+                .select_from(deliveries)
+                .where(chosen, deliveries.c.status == "failed")
+            ).scalar_one()
+            queued = conn.execute(
+                update(deliveries)
+                .where(chosen, deliveries.c.status != "failed")
+                .values(status="pending", request_id=None, due_at=now, updated_at=now)
+            ).rowcount
+        return int(hurried) + int(queued)
+
+    def purge(self, *, before: datetime) -> dict[str, int]:
+        """Drop finished deliveries, requests, attempts and events older than ``before``."""
+        finished = ("succeeded", "dead")
+        with self.transaction() as conn:
+            attempt_count = conn.execute(
+                delete(attempts).where(attempts.c.started_at < before)
+            ).rowcount
+            old_requests = select(requests.c.id).where(
+                requests.c.status.in_(finished), requests.c.updated_at < before
+            )
+            conn.execute(
+                delete(request_deliveries).where(request_deliveries.c.request_id.in_(old_requests))
+            )
+            request_count = conn.execute(
+                delete(requests).where(
+                    requests.c.status.in_(finished), requests.c.updated_at < before
+                )
+            ).rowcount
+            delivery_count = conn.execute(
+                delete(deliveries).where(
+                    deliveries.c.status.in_(finished), deliveries.c.updated_at < before
+                )
+            ).rowcount
+            still_needed = exists().where(deliveries.c.event_id == events.c.id)
+            event_count = conn.execute(
+                delete(events).where(events.c.created_at < before, ~still_needed)
+            ).rowcount
+        return {
+            "events": int(event_count),
+            "deliveries": int(delivery_count),
+            "requests": int(request_count),
+            "attempts": int(attempt_count),
+        }

@@ -1,0 +1,179 @@
+"""Store queries about webhooks and their secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from .models import Webhook
+from .rows import webhook_from_row
+from .schema import (
+    attempts,
+    deliveries,
+    request_deliveries,
+    requests,
+    webhook_secrets,
+    webhooks,
+)
+from .store_base import StoreBase
+
+__all__ = ["RegistryQueries"]
+
+_PUBLIC_COLUMNS = [c for c in webhooks.c if c.name != "basic_password"]
+
+
+class RegistryQueries(StoreBase):
+    """Create, read, change and delete webhooks; keep their signing secrets."""
+
+    def count_webhooks(self, account_id: int) -> int:
+        """How many webhooks the account has, active or not."""
+        with self.transaction() as conn:
+            count = conn.execute(
+                select(func.count())
+                .select_from(webhooks)
+                .where(webhooks.c.account_id == account_id)
+            ).scalar_one()
+        return int(count)
+
+    def insert_webhook(
+        self, values: Mapping[str, Any], *, secret: str | None, limit: int
+    ) -> Webhook | None:
+        """Insert a webhook (and its first secret) unless the account has ``limit`` already.
+
+        Returns ``None`` when the limit is reached; the count and the insert
+        happen in one transaction.
+        """
+        with self.transaction() as conn:
+            count = conn.execute(
+                select(func.count())
+                .select_from(webhooks)
+                .where(webhooks.c.account_id == values["account_id"])
+            ).scalar_one()
+            if count >= limit:
+                return None
+            conn.execute(insert(webhooks).values(**values))
+            if secret is not None:
+                conn.execute(
+                    insert(webhook_secrets).values(
+                        webhook_id=values["id"], secret=secret, created_at=values["created_at"]
+                    )
+                )
+            row = conn.execute(select(*_PUBLIC_COLUMNS).where(webhooks.c.id == values["id"])).one()
+        return webhook_from_row(row)
+
+    def get_webhook(self, webhook_id: str) -> Webhook | None:
+        """The webhook with this id, or ``None``."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)
+            ).one_or_none()
+        return webhook_from_row(row) if row is not None else None
+
+    def list_webhooks(self, account_id: int | None = None) -> list[Webhook]:
+        """All webhooks (of one account), oldest first."""
+        query = select(*_PUBLIC_COLUMNS).order_by(webhooks.c.created_at, webhooks.c.id)
+        if account_id is not None:
+            query = query.where(webhooks.c.account_id == account_id)
+        with self.transaction() as conn:
+            return [webhook_from_row(row) for row in conn.execute(query)]
+
+    def update_webhook(self, webhook_id: str, values: Mapping[str, Any]) -> Webhook | None:
+        """Change columns of a webhook; ``None`` when there is no such webhook."""
+        with self.transaction() as conn:
+            changed = conn.execute(
+                update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
+            ).rowcount
+            if not changed:
+                return None
+            row = conn.execute(select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)).one()
+        return webhook_from_row(row)
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        """Delete a webhook with its secrets, deliveries, requests and attempts."""
+        with self.transaction() as conn:
+            found = conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id)).rowcount
+            if not found:
+                return False
+            request_ids = select(requests.c.id).where(requests.c.webhook_id == webhook_id)
+            conn.execute(
+                delete(request_deliveries).where(request_deliveries.c.request_id.in_(request_ids))
+            )
+            conn.execute(delete(attempts).where(attempts.c.webhook_id == webhook_id))
+            conn.execute(delete(requests).where(requests.c.webhook_id == webhook_id))
+            conn.execute(delete(deliveries).where(deliveries.c.webhook_id == webhook_id))
+            conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
+        return True
+
+    def basic_password(self, webhook_id: str) -> str | None:
+        """The stored basic auth password of a webhook (to send it, never to show it)."""
+        with self.transaction() as conn:
+            value = conn.execute(
+                select(webhooks.c.basic_password).where(webhooks.c.id == webhook_id)
+            ).scalar()
+        return str(value) if value is not None else None
+
+    def replace_secrets(self, webhook_id: str, secret: str | None, *, now: datetime) -> None:
+        """Drop every secret of a webhook and keep only ``secret`` (when auth changes)."""
+        with self.transaction() as conn:
+            conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
+            if secret is not None:
+                conn.execute(
+                    insert(webhook_secrets).values(
+                        webhook_id=webhook_id, secret=secret, created_at=now
+                    )
+                )
+
+    def rotate_secret(
+        self, webhook_id: str, secret: str, *, now: datetime, expires: datetime
+    ) -> None:
+        """Add a new secret; secrets still valid keep signing until ``expires`` at the latest."""
+        with self.transaction() as conn:
+            live = webhook_secrets.c.webhook_id == webhook_id
+            conn.execute(
+                update(webhook_secrets)
+                .where(
+                    live,
+                    or_(
+                        webhook_secrets.c.expires_at.is_(None),
+                        webhook_secrets.c.expires_at > expires,
+                    ),
+                )
+                .values(expires_at=expires)
+            )
+            conn.execute(
+                insert(webhook_secrets).values(webhook_id=webhook_id, secret=secret, created_at=now)
+            )
+
+    def valid_secrets(
+        self, webhook_ids: Iterable[str], *, now: datetime, connection: Connection | None = None
+    ) -> dict[str, list[str]]:
+        """Each webhook's secrets valid at ``now``, newest first."""
+        found: dict[str, list[str]] = {}
+        ids = list(webhook_ids)
+        if not ids:
+            return found
+        with self.transaction(connection) as conn:
+            rows = conn.execute(
+                select(webhook_secrets.c.webhook_id, webhook_secrets.c.secret)
+                .where(
+                    webhook_secrets.c.webhook_id.in_(ids),
+                    or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
+                )
+                .order_by(webhook_secrets.c.id.desc())
+            )
+            for row in rows:
+                found.setdefault(row.webhook_id, []).append(row.secret)
+        return found
+
+    def secrets_created_at(self, webhook_id: str) -> datetime | None:
+        """When the newest secret of a webhook was made."""
+        with self.transaction() as conn:
+            value: datetime | None = conn.execute(
+                select(func.max(webhook_secrets.c.created_at)).where(
+                    webhook_secrets.c.webhook_id == webhook_id
+                )
+            ).scalar()
+        return value

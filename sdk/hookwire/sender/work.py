@@ -1,0 +1,52 @@
+"""What the store hands the dispatcher (a job) and what it hands back (an outcome).
+
+The dispatcher never touches SQL: it receives :class:`Job` objects from
+``Store.claim`` and returns :class:`Outcome` objects to ``Store.complete``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+__all__ = ["Job", "Outcome", "Verdict"]
+
+Verdict = Literal["succeeded", "retry", "dead", "disable"]
+"""``retry``: try the same request later; ``dead``: give the request up;
+``disable``: give up and switch the webhook off (410, or failing for ``max_age``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One request to send: a webhook (with its credentials) and the exact body."""
+
+    webhook_id: str
+    account_id: int
+    target_url: str
+    auth: str
+    request_id: str
+    body: bytes
+    event_ids: tuple[str, ...]
+    attempts: int
+    oldest_event_at: datetime
+    failing_since: datetime | None
+    basic_username: str | None = None
+    basic_password: str | None = field(default=None, repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt at a :class:`Job`, and what to do next."""
+
+    job: Job
+    attempt_id: str
+    started_at: datetime
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    response_body: str
+    verdict: Verdict
+    next_attempt_at: datetime | None = None
+    disabled_reason: str | None = None
