@@ -12,6 +12,7 @@ from hookwire import (
     CATALOGUE,
     CompletionEvent,
     EnrollmentEvent,
+    Envelope,
     PayloadError,
     UnknownEventError,
     event_spec,
@@ -186,3 +187,28 @@ def test_every_catalogue_name_parses_to_its_class(name: str) -> None:
 
 def _snake(camel: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+def test_unknown_name_with_missing_field_names_the_field() -> None:
+    body = json.dumps({"accountId": 1, "events": [{"eventName": "NEW_THING", "timestamp": 1}]})
+    with pytest.raises(PayloadError) as info:
+        parse_unverified(body)
+    assert info.value.location == "events.0.eventId"
+
+
+def test_event_that_is_not_an_object_is_reported_once() -> None:
+    with pytest.raises(PayloadError) as info:
+        parse_unverified(b'{"accountId": 1, "events": [5]}')
+    assert str(info.value) == "events.0: Input should be an object"
+
+
+def test_catalogued_name_with_bad_data_is_not_generic() -> None:
+    with pytest.raises(PayloadError) as info:
+        parse_unverified(envelope(eventName="CI_STATS", data={"loInstanceId": "c_1"}))
+    assert info.value.location.startswith("events.0.data.")
+
+
+def test_envelope_accepts_event_instances() -> None:
+    events = parse_unverified(envelope(eventName="COURSE_COMPLETED")).events
+    rebuilt = Envelope(account_id=7, events=events)
+    assert isinstance(rebuilt.events[0], CompletionEvent)
