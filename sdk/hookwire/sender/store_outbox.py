@@ -49,8 +49,9 @@ class OutboxQueries(StoreBase):
             dialect_insert(events)
             .values(**values)
             .on_conflict_do_nothing(index_elements=[events.c.id])
+            .returning(events.c.id)
         )
-        return bool(conn.execute(statement).rowcount)
+        return conn.execute(statement).first() is not None
 
     def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert deliveries (one per subscribed webhook) in one statement."""
@@ -115,7 +116,7 @@ class OutboxQueries(StoreBase):
             query = query.where(deliveries.c.webhook_id == webhook_id)
         counts = {"pending": 0, "succeeded": 0, "failed": 0, "dead": 0}
         with self.transaction() as conn:
-            for status, count in conn.execute(query).tuples():
+            for status, count in conn.execute(query):
                 counts[status] = int(count)
         return counts
 

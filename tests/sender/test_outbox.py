@@ -1,0 +1,123 @@
+"""sender.publish: validation, fan-out, idempotency and the transactional outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from sender_support import COMPLETED, Sink, hook_for
+from sqlalchemy import text
+
+from hookwire.errors import PayloadError, UnknownEventError
+from hookwire.sender import Sender
+
+
+@pytest.fixture
+def outbox_sender(make_sender: Callable[..., Sender], store_url: str) -> Sender:
+    return make_sender(store_url)
+
+
+def test_event_fans_out_to_each_active_subscribed_webhook_of_the_account(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    first = hook_for(outbox_sender, sink)
+    second = hook_for(outbox_sender, sink, auth=None)
+    hook_for(outbox_sender, sink, events=["CI_STATS"])
+    hook_for(outbox_sender, sink, account_id=2)
+    retired = hook_for(outbox_sender, sink)
+    outbox_sender.webhooks.retire(retired)
+    outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    assert {d.webhook_id for d in outbox_sender.deliveries.list()} == {first, second}
+
+
+def test_publish_returns_the_stored_event_id(outbox_sender: Sender) -> None:
+    event_id = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    stored = outbox_sender.events.get(event_id)
+    assert stored.name == "COURSE_COMPLETED"
+    assert stored.data["loInstanceId"] == "course:1_1"
+
+
+def test_data_is_stored_in_wire_form_from_python_names(outbox_sender: Sender) -> None:
+    event_id = outbox_sender.publish(
+        "COURSE_COMPLETED",
+        data={"user_id": 1, "lo_id": "course:1", "lo_instance_id": "course:1_1"},
+        account_id=1,
+    )
+    assert outbox_sender.events.get(event_id).data == {
+        "userId": 1,
+        "loId": "course:1",
+        "loInstanceId": "course:1_1",
+    }
+
+
+def test_caller_timestamp_is_kept(outbox_sender: Sender) -> None:
+    moment = datetime(2024, 11, 8, 3, 49, 52, tzinfo=UTC)
+    event_id = outbox_sender.publish(
+        "COURSE_COMPLETED", data=COMPLETED, account_id=1, timestamp=moment
+    )
+    assert outbox_sender.events.get(event_id).timestamp == moment
+
+
+def test_same_event_id_is_stored_once(outbox_sender: Sender, sink: Sink) -> None:
+    hook_for(outbox_sender, sink)
+    for _ in range(2):
+        outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="evt-1")
+    assert [e.id for e in outbox_sender.events.list()] == ["evt-1"]
+    assert len(outbox_sender.deliveries.list()) == 1
+
+
+def test_unknown_event_name_is_refused(outbox_sender: Sender) -> None:
+    with pytest.raises(UnknownEventError, match="COURSE_DONE"):
+        outbox_sender.publish("COURSE_DONE", data=COMPLETED, account_id=1)
+
+
+def test_invalid_data_names_the_bad_field(outbox_sender: Sender) -> None:
+    with pytest.raises(PayloadError, match="userId") as caught:
+        outbox_sender.publish(
+            "COURSE_COMPLETED", data={"loId": "c", "loInstanceId": "c_1"}, account_id=1
+        )
+    assert caught.value.location == "data.userId"
+    assert outbox_sender.events.list() == []
+
+
+def test_publish_inside_a_rolled_back_transaction_stores_nothing(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    hook_for(outbox_sender, sink)
+    with outbox_sender.engine.connect() as conn, conn.begin() as transaction:
+        outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, connection=conn)
+        transaction.rollback()
+    assert outbox_sender.events.list() == []
+    assert outbox_sender.deliveries.list() == []
+
+
+def test_publish_inside_a_committed_transaction_commits_with_it(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    hook_for(outbox_sender, sink)
+    with outbox_sender.engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+        event_id = outbox_sender.publish(
+            "COURSE_COMPLETED", data=COMPLETED, account_id=1, connection=conn
+        )
+    assert outbox_sender.events.get(event_id).id == event_id
+    assert len(outbox_sender.deliveries.list()) == 1
+
+
+def test_events_list_is_newest_first_and_per_account(
+    outbox_sender: Sender, clock: Callable[[], datetime]
+) -> None:
+    outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="a")
+    clock.advance(1)  # type: ignore[attr-defined]
+    outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="b")
+    outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=2, event_id="c")
+    assert [e.id for e in outbox_sender.events.list(account_id=1)] == ["b", "a"]
+
+
+def test_schema_version_is_recorded(outbox_sender: Sender) -> None:
+    with outbox_sender.engine.connect() as conn:
+        version = conn.execute(
+            text("SELECT value FROM hookwire_meta WHERE key = 'schema_version'")
+        ).scalar()
+    assert version == "1"
