@@ -1,0 +1,197 @@
+"""Listener throughput: hookwire's Flask listener against a bare Flask endpoint, under gunicorn.
+
+Run ``python benchmarks/listener.py``. Both apps are served by gunicorn with the
+same settings (2 sync workers on 127.0.0.1): the listener verifies the signature,
+parses the envelope, de-duplicates in memory and runs one handler; the bare
+endpoint answers 202 without looking at the request. One load generator (a
+separate Python process using aiohttp, fixed concurrency) sends each app the same
+pre-signed requests, one unique event each. Rounds alternate between the apps so
+that drift in the machine's speed hits both alike; the medians and their ratio are
+printed (goal: the listener at >= 0.8x the bare endpoint).
+
+The module is also the gunicorn app module (``listener:listener_app()`` and
+``listener:bare_app()``) and the load generator (``--load URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flask import Flask, Response
+
+from hookwire import Receiver, sign_headers
+from hookwire.dedupe import MemoryDedupe
+from hookwire.flask import WebhookListener
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+HERE = Path(__file__).resolve().parent
+
+
+def listener_app() -> Flask:
+    """The measured app: signature auth, memory de-duplication, one handler."""
+    app = Flask("listener")
+    listener = WebhookListener(app, receiver=Receiver(secret=SECRET), dedupe=MemoryDedupe())
+    handled: list[int] = [0]
+
+    @listener.on_any
+    def count(event: object) -> None:
+        handled[0] += 1
+
+    return app
+
+
+def bare_app() -> Flask:
+    """The baseline: the same framework and server, answering 202 without any work."""
+    app = Flask("bare")
+
+    @app.post("/webhooks")
+    def accept() -> Response:
+        return Response('{"accepted":1,"duplicates":0}', 202, mimetype="application/json")
+
+    return app
+
+
+def _requests(count: int) -> list[tuple[bytes, dict[str, str]]]:
+    """``count`` signed requests, each carrying one event with its own eventId."""
+    signed = []
+    for n in range(count):
+        body = json.dumps(
+            {
+                "accountId": 1010,
+                "events": [
+                    {
+                        "eventId": f"bench-{os.getpid()}-{time.time_ns()}-{n}",
+                        "eventName": "COURSE_COMPLETED",
+                        "timestamp": "2026-11-28T17:00:00.000Z",
+                        "eventInfo": "1731037792000-040366-10488-0",
+                        "data": {
+                            "userId": 11080928 + n,
+                            "loId": "course:12345678",
+                            "loInstanceId": "course:12345678_14448484",
+                            "loType": "course",
+                            "enrollmentSource": "SELF_ENROLL",
+                            "dateCompleted": "2026-11-28T16:59:00.000Z",
+                            "hasPassed": True,
+                        },
+                    }
+                ],
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json", **sign_headers(SECRET, body)}
+        signed.append((body, headers))
+    return signed
+
+
+async def _load(url: str, seconds: float, concurrency: int, count: int) -> dict[str, float]:
+    import aiohttp
+
+    signed = _requests(count)
+    next_index = 0
+    done = errors = 0
+    stop_at = 0.0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal next_index, done, errors
+        while time.perf_counter() < stop_at:
+            body, headers = signed[next_index % count]
+            next_index += 1
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status == 202:
+                    done += 1
+                else:
+                    errors += 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter()
+        stop_at = start + seconds
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {"rps": done / elapsed, "errors": errors, "requests": done}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _serve(factory: str, port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--chdir", str(HERE),
+        f"listener:{factory}()",
+    ]  # fmt: skip
+    return subprocess.Popen(command)
+
+
+def _wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the server on port {port} did not start")
+
+
+def main() -> None:
+    """Run the comparison, or act as the load generator with ``--load``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=40_000, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        result = asyncio.run(_load(args.load, args.seconds, args.concurrency, args.count))
+        print(json.dumps(result))
+        return
+
+    servers = {name: _free_port() for name in ("bare", "listener")}
+    processes = [_serve(f"{name}_app", port) for name, port in servers.items()]
+    results: dict[str, list[float]] = {name: [] for name in servers}
+    try:
+        for port in servers.values():
+            _wait_ready(port)
+        for round_no in range(1, args.rounds + 1):
+            order = list(servers) if round_no % 2 else list(reversed(servers))
+            for name in order:
+                url = f"http://127.0.0.1:{servers[name]}/webhooks"
+                load = [sys.executable, __file__, "--load", url, "--seconds", str(args.seconds)]
+                load += ["--concurrency", str(args.concurrency)]
+                output = subprocess.run(load, check=True, capture_output=True, text=True).stdout
+                measured = json.loads(output)
+                if measured["errors"]:
+                    raise SystemExit(f"{name}: {measured['errors']} requests were not answered 202")
+                results[name].append(measured["rps"])
+                print(f"round {round_no}  {name:<9} {measured['rps']:8.0f} req/s", flush=True)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait()
+    bare = statistics.median(results["bare"])
+    listener = statistics.median(results["listener"])
+    print()
+    print(f"gunicorn, 2 sync workers, concurrency {args.concurrency}, medians of {args.rounds}")
+    print(f"  bare Flask endpoint   {bare:8.0f} req/s")
+    print(f"  hookwire listener     {listener:8.0f} req/s")
+    print(f"  ratio                 {listener / bare:8.2f}x  (goal >= 0.80x)")
+
+
+if __name__ == "__main__":
+    main()
