@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
+
 import pytest
 
 from hookwire import (
@@ -242,3 +245,18 @@ def test_sign_headers_defaults_to_fresh_id_and_current_time() -> None:
     assert first["webhook-id"].startswith("msg_")
     assert first["webhook-id"] != second["webhook-id"]
     assert first["webhook-timestamp"].isdigit()
+
+
+@pytest.mark.parametrize("length", [24, 32, 63, 64])
+def test_verifier_matches_stdlib_hmac_for_every_key_length(length: int) -> None:
+    key = bytes(range(length))
+    content = f"{KAT_ID}.{KAT_TIMESTAMP}.".encode() + KAT_BODY
+    signature = "v1," + base64.b64encode(hmac.digest(key, content, "sha256")).decode()
+    verify_signature(
+        [key],
+        KAT_BODY,
+        msg_id=KAT_ID,
+        timestamp=str(KAT_TIMESTAMP),
+        signature=signature,
+        now=KAT_TIMESTAMP,
+    )

@@ -98,7 +98,7 @@ def _webhook_headers(headers: HeaderMapping) -> tuple[str, str, str]:
 def _authorization(headers: HeaderMapping) -> str | None:
     value = headers.get("authorization")
     if value is None:
-        value = _scan(headers)[6]
+        value = _scan(headers)[_SLOTS["authorization"]]
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     return value if isinstance(value, str) else None
