@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -195,3 +196,14 @@ def test_concurrent_duplicate_deliveries_are_handled_once(redis_url: str) -> Non
             server.stop()
     assert sorted(statuses) == [202, 503]
     assert handled == ["e1"]
+
+
+def test_body_shorter_than_content_length_answers_400(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{}"
+        )
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400")
