@@ -1,0 +1,111 @@
+"""Dispatch on both stores: leases, take-over after a crash, and parallel dispatchers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from sender_support import COMPLETED, FakeClock, Sink, hook_for
+
+from hookwire.sender import Sender
+from hookwire.sender.store import Store
+
+MakeSender = Callable[..., Sender]
+LEASE = timedelta(seconds=30)
+
+
+@pytest.fixture
+def both_sender(make_sender: MakeSender, store_url: str) -> Sender:
+    return make_sender(store_url)
+
+
+def _claim(store: Store, owner: str, clock: FakeClock) -> list[str]:
+    jobs = store.claim(
+        owner=owner, now=clock(), lease=LEASE, limit=10, max_batch=100, max_batch_bytes=10**6
+    )
+    return [job.request_id for job in jobs]
+
+
+async def test_events_are_delivered_in_order_through_a_retry(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_for(both_sender, sink)
+    sink.answer(web.Response(status=500))
+    first = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    later = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(5)
+    await both_sender.drain()
+    assert [r.event_ids for r in sink.received] == [[first], [first], [later]]
+    assert both_sender.deliveries.counts() == {
+        "pending": 0,
+        "succeeded": 2,
+        "failed": 0,
+        "dead": 0,
+    }
+
+
+def test_a_leased_webhook_is_not_claimed_twice(
+    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+) -> None:
+    hook_for(both_sender, sink)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    store = Store(store_url)
+    try:
+        assert len(_claim(store, "a", clock)) == 1
+        assert _claim(store, "b", clock) == []
+    finally:
+        store.close()
+
+
+def test_an_expired_lease_is_taken_over_with_the_same_request(
+    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+) -> None:
+    hook_for(both_sender, sink)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    store = Store(store_url)
+    try:
+        crashed = _claim(store, "a", clock)
+        clock.advance(LEASE.total_seconds())
+        assert _claim(store, "b", clock) == crashed
+    finally:
+        store.close()
+
+
+async def test_work_left_by_a_dead_dispatcher_is_delivered_after_the_lease(
+    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+) -> None:
+    hook_for(both_sender, sink)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    store = Store(store_url)
+    try:
+        _claim(store, "dead-dispatcher", clock)
+    finally:
+        store.close()
+    await both_sender.drain()
+    assert sink.received == []
+    clock.advance(LEASE.total_seconds())
+    await both_sender.drain()
+    assert sink.event_ids == [event_id]
+
+
+@pytest.mark.slow
+async def test_parallel_dispatchers_send_every_event_once(
+    make_sender: MakeSender, sink: Sink, store_url: str
+) -> None:
+    senders = [make_sender(store_url, clock=None, max_batch=3) for _ in range(3)]
+    for account in range(1, 4):
+        for _ in range(3):
+            hook_for(senders[0], sink, account_id=account)
+    published = [
+        senders[0].publish("COURSE_COMPLETED", data=COMPLETED, account_id=1 + n % 3)
+        for n in range(120)
+    ]
+    await asyncio.gather(*(s.drain() for s in senders))
+    requests = Counter(r.headers["webhook-id"] for r in sink.received)
+    assert max(requests.values()) == 1
+    assert Counter(sink.event_ids) == Counter(dict.fromkeys(published, 3))
