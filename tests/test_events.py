@@ -212,3 +212,8 @@ def test_envelope_accepts_event_instances() -> None:
     events = parse_unverified(envelope(eventName="COURSE_COMPLETED")).events
     rebuilt = Envelope(account_id=7, events=events)
     assert isinstance(rebuilt.events[0], CompletionEvent)
+
+
+def test_explicit_null_survives_the_round_trip_to_the_wire() -> None:
+    body = envelope(eventName="COURSE_COMPLETED", eventInfo=None)
+    assert parse_unverified(body).to_wire()["events"][0]["eventInfo"] is None

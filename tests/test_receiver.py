@@ -321,3 +321,11 @@ def test_webhook_header_wins_over_svix_alias() -> None:
 def test_svix_alias_in_title_case_is_found() -> None:
     headers = {name.replace("webhook-", "Svix-"): value for name, value in signed().items()}
     Receiver(secret=SECRET).authenticate(BODY, headers, now=NOW)
+
+
+def test_header_with_too_many_signatures_fails_before_any_check() -> None:
+    body = b'{"accountId": 1, "events": []}'
+    headers = sign_headers(SECRET, body, timestamp=NOW)
+    headers["webhook-signature"] = " ".join(["v1a,AAAA"] * 17 + [headers["webhook-signature"]])
+    with pytest.raises(HeaderError, match="at most 16"):
+        Receiver(secret=SECRET).authenticate(body, headers, now=NOW)

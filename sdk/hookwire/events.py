@@ -394,8 +394,12 @@ class Envelope(WireModel):
     events: list[AnyEvent]
 
     def to_wire(self) -> dict[str, Any]:
-        """Return the JSON-ready wire form (camelCase names, ISO timestamps)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """Return the JSON-ready wire form (camelCase names, ISO timestamps).
+
+        Fields the input carried are kept as they came, an explicit ``null``
+        included; optional fields it left out stay out.
+        """
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -57,6 +57,8 @@ SIGNING_KEY_PREFIX = "whsk_"
 PUBLIC_KEY_PREFIX = "whpk_"
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
+MAX_SIGNATURES = 16
+"""The most entries one ``webhook-signature`` header may carry (rotations need two or three)."""
 _ED25519_BYTES = 32
 
 
@@ -300,6 +302,13 @@ class Verifier:
         candidates = signature.split()
         if not candidates:
             raise HeaderError("webhook-signature is empty", header="webhook-signature")
+        if len(candidates) > MAX_SIGNATURES:
+            # Each v1a entry costs an ed25519 check: a bound keeps a hostile header cheap.
+            raise HeaderError(
+                f"webhook-signature carries {len(candidates)} signatures; at most "
+                f"{MAX_SIGNATURES} are accepted",
+                header="webhook-signature",
+            )
         expected = []
         for inner_pad, outer_pad in self._hmac_pads:
             inner = inner_pad.copy()
