@@ -253,9 +253,14 @@ def _display_host(host: str) -> str:
 
 
 async def _serve(server: CaptureServer, host: str, port: int) -> None:
+    # Signal handlers first: a SIGTERM right after the start-up line must still stop cleanly.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
     runner = web.AppRunner(server.app(), handle_signals=False, access_log=None)
-    await runner.setup()
     try:
+        await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
         url = f"http://{_display_host(host)}:{runner.addresses[0][1]}{server.path}"
@@ -263,16 +268,10 @@ async def _serve(server: CaptureServer, host: str, port: int) -> None:
             server.echo(json.dumps({"listening": url}))
         else:
             server.echo(f"Listening on {url}  (Ctrl-C to stop)")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
+        await stop.wait()
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
         await runner.cleanup()
 
 

@@ -58,7 +58,7 @@ def sign(
     auth = build_request_auth(secret=secret, signature_file=signature_file, basic_auth=None)
     headers = auth.headers(raw, msg_id=msg_id, timestamp=timestamp)
     if curl_url is not None:
-        click.echo(_curl_command(curl_url, headers, raw, body.name))
+        click.echo(_curl_command(curl_url, headers, raw, getattr(body, "name", "-")))
     elif as_json:
         echo_json(headers)
     else:
