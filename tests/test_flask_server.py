@@ -5,10 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -207,3 +210,60 @@ def test_body_shorter_than_content_length_answers_400(served: Served) -> None:
         sock.shutdown(socket.SHUT_WR)
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+def gunicorn_app() -> Flask:
+    """The app the gunicorn test serves (gunicorn imports this module to find it)."""
+    return make_app([])
+
+
+@pytest.fixture
+def gunicorn_port(tmp_path: Path) -> Iterator[int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+        "--chdir", str(Path(__file__).parent), "--log-level", "warning",
+        "test_flask_server:gunicorn_app()",
+    ]  # fmt: skip
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(command, stderr=log)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail((tmp_path / "gunicorn.log").read_text())
+                time.sleep(0.05)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.slow
+def test_under_gunicorn_signed_request_is_accepted_and_oversized_one_refused_unread(
+    gunicorn_port: int,
+) -> None:
+    body = envelope("e1")
+    conn = http.client.HTTPConnection("127.0.0.1", gunicorn_port, timeout=10)
+    try:
+        headers = {"Content-Type": "application/json", **sign_headers(SECRET, body)}
+        conn.request("POST", "/webhooks", body=body, headers=headers)
+        assert conn.getresponse().status == 202
+    finally:
+        conn.close()
+    conn = http.client.HTTPConnection("127.0.0.1", gunicorn_port, timeout=10)
+    try:
+        conn.putrequest("POST", "/webhooks")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(50 * 2**20))
+        conn.endheaders()
+        assert conn.getresponse().status == 413
+    finally:
+        conn.close()

@@ -147,7 +147,7 @@ def _read_body(req: Request, limit: int) -> bytes:
     """Read the raw body once, refusing to hold more than ``limit`` bytes."""
     environ = req.environ
     declared = environ.get("CONTENT_LENGTH")
-    if declared and not environ.get("wsgi.input_terminated"):
+    if declared:
         try:
             length = int(declared)
         except ValueError:
