@@ -94,6 +94,15 @@ def test_handler_with_three_required_parameters_is_refused(listener: WebhookList
         listener.on_any(lambda a, b, c: None)
 
 
+def test_handler_with_required_keyword_only_parameter_is_refused(
+    listener: WebhookListener,
+) -> None:
+    def needs_keyword(event: Event, *, extra: str) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="positional"):
+        listener.on("COURSE_COMPLETED")(needs_keyword)
+
+
 def test_events_run_in_envelope_order_through_named_then_any_handlers(
     client: FlaskClient, listener: WebhookListener
 ) -> None:

@@ -76,8 +76,12 @@ def _adapt(func: Callable[..., Any]) -> Handler:
     ]
     variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
     required = [p for p in positional if p.default is inspect.Parameter.empty]
+    keyword_only = any(
+        p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+        for p in params
+    )
     name = getattr(func, "__qualname__", repr(func))
-    if len(required) > 2 or (not positional and not variadic):
+    if len(required) > 2 or keyword_only or (not positional and not variadic):
         raise ConfigurationError(
             f"handler {name} must take (event) or (event, envelope) as positional arguments"
         )
