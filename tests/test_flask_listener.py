@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hookwire import ConfigurationError, Envelope, Event, Receiver, sign_headers
 from hookwire.dedupe import MemoryDedupe, SqliteDedupe
@@ -296,3 +298,13 @@ def test_listener_does_not_keep_the_app() -> None:
 def test_second_listener_on_one_app_is_refused(app: Flask, listener: WebhookListener) -> None:
     with pytest.raises(ConfigurationError, match="already"):
         WebhookListener(app, receiver=Receiver(secret=SECRET), path="/other")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_signed_body_is_answered_202_or_400_never_500(body: bytes) -> None:
+    app = Flask("fuzz")
+    WebhookListener(app, receiver=Receiver(secret=SECRET))
+    response = post(app.test_client(), body)
+    assert response.status_code in (202, 400)
+    assert response.is_json
