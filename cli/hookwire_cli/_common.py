@@ -29,6 +29,8 @@ Example::
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import re
 import time
@@ -43,7 +45,7 @@ import click
 from hookwire import Receiver, WebhookError, __version__, basic_auth_header, read_signature_file
 from hookwire.errors import InvalidSecretError, InvalidTargetError
 from hookwire.signature_file import SCHEME_ED25519
-from hookwire.signing import Key, new_message_id, parse_key, sign_headers
+from hookwire.signing import Key, new_message_id, parse_key, sign
 
 __all__ = [
     "BASIC_AUTH",
@@ -280,6 +282,7 @@ def tolerance_option(func: F) -> F:
     return click.option(
         "--tolerance",
         type=click.FloatRange(min=0),
+        metavar="SECONDS",
         default=300.0,
         show_default=True,
         help="How far webhook-timestamp may be from the clock, in seconds.",
@@ -333,6 +336,16 @@ class RequestAuth:
 
     keys: tuple[Key, ...] = field(default=(), repr=False)
     authorization: str | None = field(default=None, repr=False)
+    _hmac_states: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+    _other_keys: tuple[Key, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Keyed HMAC states made once: replay signs thousands of requests with the same keys.
+        states = tuple(
+            hmac.new(k.material, digestmod="sha256") for k in self.keys if k.scheme == "v1"
+        )
+        object.__setattr__(self, "_hmac_states", states)
+        object.__setattr__(self, "_other_keys", tuple(k for k in self.keys if k.scheme != "v1"))
 
     def __repr__(self) -> str:
         return f"RequestAuth(keys={len(self.keys)}, basic_auth={self.authorization is not None})"
@@ -353,14 +366,22 @@ class RequestAuth:
         """The authentication headers for one request: ``webhook-*`` and ``authorization``.
 
         ``webhook-id`` and ``webhook-timestamp`` are always set (a fresh id and
-        the current time unless given); ``webhook-signature`` only with keys.
+        the current time unless given); ``webhook-signature`` only with keys,
+        one entry per key, exactly as :func:`hookwire.sign_headers` makes them.
         """
         msg_id = new_message_id() if msg_id is None else msg_id
-        timestamp = int(time.time()) if timestamp is None else timestamp
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        headers = {"webhook-id": msg_id, "webhook-timestamp": stamp}
         if self.keys:
-            headers = sign_headers(self.keys, body, msg_id=msg_id, timestamp=timestamp)
-        else:
-            headers = {"webhook-id": msg_id, "webhook-timestamp": str(timestamp)}
+            prefix = f"{msg_id}.{stamp}.".encode()
+            signatures = []
+            for state in self._hmac_states:
+                mac = state.copy()
+                mac.update(prefix)
+                mac.update(body)
+                signatures.append("v1," + base64.b64encode(mac.digest()).decode())
+            signatures += [sign(key, msg_id, int(stamp), body) for key in self._other_keys]
+            headers["webhook-signature"] = " ".join(signatures)
         if self.authorization is not None:
             headers["authorization"] = self.authorization
         return headers

@@ -185,9 +185,7 @@ async def send_requests(
     connector = aiohttp.TCPConnector(limit=concurrency)
     started = time.perf_counter()
 
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
-    ) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def worker() -> None:
             # Workers share one iterator: next() never awaits, so each request goes out once.

@@ -8,13 +8,14 @@ import json
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Final
 
 import aiohttp
 import click
 from aiohttp import web
 
-from hookwire import PayloadError, Receiver, VerificationError, parse_unverified
+from hookwire import PayloadError, Receiver, RecordingError, VerificationError, parse_unverified
 from hookwire.events import Envelope
 from hookwire.recording import RecordedRequest, Recorder
 
@@ -97,7 +98,7 @@ class CaptureServer:
             status, error, verified, body, envelope = await self._check(request)
         self.handled += 1
         if self.recorder is not None:
-            self.recorder.record(
+            self._record(
                 RecordedRequest.from_request(
                     method=request.method,
                     path=request.path,
@@ -129,6 +130,14 @@ class CaptureServer:
         elif status == 401 and self.receiver is not None and self.receiver.uses_basic_auth:
             response.headers["WWW-Authenticate"] = 'Basic realm="hookwire"'
         return response
+
+    def _record(self, record: RecordedRequest) -> None:
+        assert self.recorder is not None
+        try:
+            self.recorder.record(record)
+        except (RecordingError, OSError) as exc:
+            # A full disk must not turn answers into 500s: the sender would retry forever.
+            self.echo(f"warning: could not record the request: {one_line(str(exc))}")
 
     async def _check(
         self, request: web.Request
@@ -288,7 +297,7 @@ def _describe_setup(
     return lines
 
 
-@click.command()
+@click.command(short_help="Receive webhooks locally: verify, print, record, forward.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
     "--port",
@@ -362,6 +371,9 @@ def listen(
         if forward_secret is not None
         else None
     )
+    if record is not None:
+        # Fail now, in one line, rather than on the first request.
+        Path(record).open("a").close()
     recorder = Recorder(record) if record is not None else None
     server = CaptureServer(
         receiver=receiver,
@@ -381,4 +393,5 @@ def listen(
         if recorder is not None:
             recorder.close()
     if not as_json:
-        click.echo(f"Stopped after {server.handled} requests.")
+        noun = "request" if server.handled == 1 else "requests"
+        click.echo(f"Stopped after {server.handled} {noun}.")

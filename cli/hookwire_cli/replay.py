@@ -251,7 +251,7 @@ def _print_summary(summary: SendSummary, skipped: int, url: str) -> None:
         click.echo(f"    {n} x {error}")
 
 
-@click.command()
+@click.command(short_help="Re-send recorded requests, re-signed, to a URL.")
 @click.argument("recording", type=click.Path(exists=True, dir_okay=False))
 @click.option("--to", "url", type=URL, required=True, help="Where to send the requests.")
 @auth_options
@@ -262,11 +262,15 @@ def _print_summary(summary: SendSummary, skipped: int, url: str) -> None:
     "--id", "ids", multiple=True, metavar="ID", help="Only these eventIds (or webhook-ids)."
 )
 @click.option(
-    "--rate", type=click.FloatRange(min=0, min_open=True), help="At most this many requests/s."
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="PER_SECOND",
+    help="At most this many requests a second.",
 )
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
+    metavar="N",
     default=8,
     show_default=True,
     help="Requests in flight at once (1 keeps the recorded order).",

@@ -19,7 +19,7 @@ from ._common import (
 )
 
 
-@click.command()
+@click.command(short_help="Print the webhook-* headers (or a curl command) for a body.")
 @click.argument("body", type=click.File("rb"), default="-")
 @secret_option("The whsec_ secret (or whsk_ signing key) to sign with.")
 @signature_file_option("A signature file holding the secret to sign with.")

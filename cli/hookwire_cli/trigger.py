@@ -41,12 +41,17 @@ def _result_json(result: SendResult) -> dict[str, Any]:
     }
 
 
-@click.command()
+@click.command(short_help="Send signed sample events to a URL.")
 @click.argument("event", required=False, metavar="EVENT")
 @click.option("--to", "url", type=URL, help="The listener's URL.")
 @auth_options
 @click.option(
-    "--count", type=click.IntRange(min=1), default=1, show_default=True, help="Requests to send."
+    "--count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Requests to send.",
 )
 @click.option(
     "--account", type=int, default=1010, show_default=True, help="The envelope's accountId."

@@ -56,7 +56,7 @@ def read_recording_line(path: str, line: int) -> RecordedRequest:
     raise RecordingError(f"{path} has fewer than {line} lines", line=line)
 
 
-@click.command()
+@click.command(short_help="Check a request's signature and print its events.")
 @click.argument("body", type=click.File("rb"), required=False)
 @click.option(
     "--headers",

@@ -10,14 +10,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from hookwire import InvalidSecretError, InvalidTargetError, PayloadError, Receiver
+from hookwire import InvalidSecretError, InvalidTargetError, PayloadError, Receiver, sign_headers
 from hookwire.signature_file import SCHEME_ED25519, SignatureFile
-from hookwire.signing import generate_keypair
+from hookwire.signing import generate_keypair, parse_key
 from hookwire_cli._common import (
     BASIC_AUTH,
     TIME,
     URL,
     HookwireGroup,
+    RequestAuth,
     build_receiver,
     build_request_auth,
     check_url,
@@ -184,3 +185,22 @@ def test_request_auth_repr_hides_secrets(secret: str) -> None:
     assert secret not in repr(auth)
     assert "hunter2" not in repr(auth)
     assert "aHVudGVy" not in repr(auth)
+
+
+def test_request_auth_headers_match_sign_headers_for_every_key(secret: str) -> None:
+    signing_key, _ = generate_keypair()
+    body = b'{"test": 2432232314}'
+    auth = build_request_auth(secret=secret, signature_file=None, basic_auth=None)
+    both = RequestAuth(keys=(*auth.keys, parse_key(signing_key)))
+    expected = sign_headers([secret, signing_key], body, msg_id="msg_1", timestamp=1614265330)
+    assert both.headers(body, msg_id="msg_1", timestamp=1614265330) == expected
+
+
+def test_request_auth_headers_give_the_known_answer() -> None:
+    auth = build_request_auth(
+        secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", signature_file=None, basic_auth=None
+    )
+    headers = auth.headers(
+        b'{"test": 2432232314}', msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330
+    )
+    assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="

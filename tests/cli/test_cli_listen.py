@@ -197,3 +197,10 @@ def test_listen_help_shows_an_example(cli: Cli) -> None:
     result = cli("listen", "--help")
     assert "hookwire listen --port 8000" in result.stdout
     assert "HOOKWIRE_SECRET" in result.stdout
+
+
+def test_unwritable_record_file_is_a_one_line_error(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "requests.jsonl"
+    result = cli("listen", "--record", str(target))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {target}: No such file or directory\n"
