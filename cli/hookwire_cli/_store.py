@@ -1,0 +1,152 @@
+"""What the store-backed commands share: the ``--db`` option and opening a :class:`Sender`.
+
+``webhooks``, ``events``, ``deliveries``, ``dispatch`` all work on the sender's
+database, named by ``--db`` or ``HOOKWIRE_DATABASE_URL`` (default
+``sqlite:///hookwire.db`` in the current directory). :func:`open_sender`
+checks the URL first, so a typo is one clear line rather than a driver error.
+
+Example::
+
+    @click.command()
+    @db_option
+    @allow_private_option
+    def count(db: str, allow_private: bool) -> None:
+        with open_sender(db, allow_private=allow_private) as sender:
+            click.echo(len(sender.webhooks.list()))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+import click
+
+from hookwire.errors import ConfigurationError, WebhookError
+from hookwire.sender import Sender
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "allow_private_option",
+    "check_database_url",
+    "cli_message",
+    "db_option",
+    "open_sender",
+    "print_table",
+    "when",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The store every store-backed command uses when neither --db nor the env var is given.
+DEFAULT_DATABASE_URL: Final = "sqlite:///hookwire.db"
+
+_SCHEMES: Final = ("sqlite", "postgresql")
+
+
+def check_database_url(url: str) -> str:
+    """Return ``url`` if it names a SQLite or PostgreSQL store; else raise ConfigurationError."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.partition("+")[0] not in _SCHEMES:
+        # Never echo the URL itself: it may carry a password.
+        found = f"starts with {scheme!r}" if sep else "is not a URL"
+        raise ConfigurationError(
+            f"the --db value {found}; give sqlite:///path/to.db or "
+            "postgresql+psycopg://user@host/dbname"
+        )
+    return url
+
+
+def db_option(func: F) -> F:
+    """``--db URL`` (parameter ``db``), also read from ``HOOKWIRE_DATABASE_URL``."""
+    return click.option(
+        "--db",
+        envvar="HOOKWIRE_DATABASE_URL",
+        show_envvar=True,
+        default=DEFAULT_DATABASE_URL,
+        show_default=True,
+        metavar="URL",
+        help="The sender's database (sqlite:///file.db or postgresql+psycopg://...).",
+    )(func)
+
+
+def allow_private_option(func: F) -> F:
+    """``--allow-private`` (parameter ``allow_private``): allow targets on private addresses."""
+    return click.option(
+        "--allow-private",
+        is_flag=True,
+        envvar="HOOKWIRE_ALLOW_PRIVATE_TARGETS",
+        show_envvar=True,
+        help="Allow targets on loopback and private addresses (local listeners, tests).",
+    )(func)
+
+
+_CLI_HINTS: Final = {
+    "sender.webhooks.list()": "`hookwire webhooks list`",
+    "sender.deliveries.list()": "`hookwire deliveries list`",
+    "sender.events.list()": "`hookwire events list`",
+    "see hookwire.CATALOGUE for the known names": "`hookwire trigger --list` shows the known names",
+    "create the Sender with allow_private_targets=True for local tests": (
+        "pass --allow-private for a local listener"
+    ),
+}
+
+
+def cli_message(text: str) -> str:
+    """Reword a library message that names a Python call with the matching CLI command."""
+    for hint, command in _CLI_HINTS.items():
+        text = text.replace(hint, command)
+    return text
+
+
+@contextmanager
+def open_sender(db: str, *, allow_private: bool = False, **options: Any) -> Iterator[Sender]:
+    """Open the :class:`Sender` on ``db`` (created and migrated on first use), then close it.
+
+    ``options`` go to :class:`~hookwire.sender.Sender` as they are. A URL that
+    is not SQLite or PostgreSQL, or a database that cannot be opened, raises
+    :class:`~hookwire.ConfigurationError` (one line, never the password).
+    Errors whose message tells a Python caller what to call instead are
+    reworded with the matching ``hookwire`` command.
+    """
+    sender = Sender(check_database_url(db), allow_private_targets=allow_private, **options)
+    try:
+        yield sender
+    except WebhookError as exc:
+        message = cli_message(str(exc))
+        if message == str(exc):
+            raise
+        raise click.ClickException(message) from exc
+    finally:
+        sender.close()
+
+
+# --- text output shared by the store commands ----------------------------------------------
+
+
+def when(moment: datetime | None) -> str:
+    """A stored time as ISO-8601 UTC to the second (``2026-11-28T17:40:01Z``), or ``-``."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) -> None:
+    """Print rows in aligned columns under a header line, or ``empty`` when there are none.
+
+    Plain padded text rather than a terminal-width table, so the output reads
+    the same in a pipe, a log or a doc.
+    """
+    if not rows:
+        click.echo(empty)
+        return
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    click.echo(click.style(line(headers), bold=True))
+    for row in rows:
+        click.echo(line(row))

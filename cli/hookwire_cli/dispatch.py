@@ -1,0 +1,211 @@
+"""``hookwire dispatch``: the worker that delivers what the outbox holds.
+
+It runs the sender's dispatcher until SIGINT or SIGTERM. The first signal
+stops it taking new work: the requests in flight finish and are recorded, the
+leases are released and it exits 0. A second signal stops at once: what is
+still in flight is abandoned, its leases released so any dispatcher resends
+it, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import click
+
+from hookwire.sender import Sender
+
+from ._common import json_option
+from ._store import allow_private_option, cli_message, db_option, open_sender
+
+__all__ = ["dispatch"]
+
+_LOGGER: Final = "hookwire.sender"
+# The dispatcher's one-line-per-attempt record: its arguments are, in order, the
+# webhook, the request id, the number of events, the status (or error), the
+# latency in ms and the verdict.
+_ATTEMPT_PREFIX: Final = "webhook %s request %s"
+_ATTEMPT_FIELDS: Final = ("webhookId", "requestId", "events", "status", "latencyMs", "verdict")
+
+
+def _timestamp(created: float) -> str:
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _attempt_fields(record: logging.LogRecord) -> dict[str, Any] | None:
+    args = record.args
+    if not isinstance(args, tuple) or len(args) != len(_ATTEMPT_FIELDS):
+        return None
+    if not str(record.msg).startswith(_ATTEMPT_PREFIX):
+        return None
+    fields = dict(zip(_ATTEMPT_FIELDS, args, strict=True))
+    status = fields["status"]
+    fields["status"] = status if isinstance(status, int) else None
+    fields["error"] = None if isinstance(status, int) else cli_message(str(status))
+    latency = fields["latencyMs"]
+    fields["latencyMs"] = round(latency, 1) if isinstance(latency, int | float) else None
+    return fields
+
+
+class _LineHandler(logging.Handler):
+    """Prints each sender log record as one line on stdout: text, or JSON with ``--json``."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        super().__init__(logging.INFO)
+        self._as_json = as_json
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print the record (a failure to print must not stop the dispatcher)."""
+        try:
+            message = cli_message(record.getMessage())
+            if self._as_json:
+                line: dict[str, Any] = {
+                    "time": _timestamp(record.created),
+                    "level": record.levelname.lower(),
+                    "message": message,
+                }
+                line.update(_attempt_fields(record) or {})
+                click.echo(json.dumps(line, default=str))
+                return
+            colour = "red" if record.levelno >= logging.WARNING else None
+            click.echo(f"{_timestamp(record.created)}  {click.style(message, fg=colour)}")
+        except Exception:  # logging's contract: report, never raise into the caller
+            self.handleError(record)
+
+
+@contextmanager
+def _printing_sender_log(*, as_json: bool) -> Iterator[None]:
+    """Route the sender's INFO log to stdout for the duration of the run."""
+    logger = logging.getLogger(_LOGGER)
+    handler = _LineHandler(as_json=as_json)
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    # Our handler prints every line; the root logger would print warnings twice.
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _say(text: str, *, as_json: bool, **fields: Any) -> None:
+    """A line of the command's own (start, stop), in the same shape as the log lines."""
+    now = _timestamp(datetime.now(UTC).timestamp())
+    if as_json:
+        click.echo(json.dumps({"time": now, "level": "info", "message": text, **fields}))
+    else:
+        click.echo(f"{now}  {click.style(text, bold=True)}")
+
+
+async def _run(sender: Sender, *, drain: bool, as_json: bool) -> bool:
+    """Dispatch until a signal (or, with ``drain``, until idle); False if forced to stop."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    main_task = asyncio.current_task()
+    forced = False
+
+    def on_signal(name: str) -> None:
+        nonlocal forced
+        if stop.is_set() or drain:
+            forced = True
+            _say(
+                f"{name} again: stopping now; requests in flight are resent later",
+                as_json=as_json,
+            )
+            if main_task is not None:
+                main_task.cancel()
+            return
+        stop.set()
+        _say(
+            f"{name}: finishing the requests in flight, then stopping (again to stop now)",
+            as_json=as_json,
+        )
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for number in signals:
+        loop.add_signal_handler(number, on_signal, number.name)
+    try:
+        if drain:
+            await sender.drain()
+        else:
+            await sender.run_dispatcher(stop)
+    except asyncio.CancelledError:
+        if not forced:
+            raise
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+    return not forced
+
+
+@click.command()
+@db_option
+@allow_private_option
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Requests in flight at once (one per webhook).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.01),
+    default=0.5,
+    show_default=True,
+    help="Seconds between looks for work published by other processes.",
+)
+@click.option("--drain", is_flag=True, help="Deliver what is due now, then exit (for cron jobs).")
+@json_option
+def dispatch(
+    *,
+    db: str,
+    allow_private: bool,
+    concurrency: int,
+    poll_interval: float,
+    drain: bool,
+    as_json: bool,
+) -> None:
+    """Deliver the outbox's events until SIGINT or SIGTERM.
+
+    Prints one line per attempt: time, webhook, request id (the webhook-id
+    header), number of events, status or error, latency and what happens
+    next. On the first signal it finishes the requests in flight, releases
+    its leases and exits 0. Several dispatchers may share one PostgreSQL
+    store; each webhook is worked by one at a time.
+
+    \b
+    Examples:
+      hookwire dispatch --db postgresql+psycopg://hookwire@db/hookwire
+      HOOKWIRE_DATABASE_URL=sqlite:///hookwire.db hookwire dispatch --json
+      hookwire dispatch --drain          # send what is due, then exit
+    """
+    with (
+        open_sender(
+            db,
+            allow_private=allow_private,
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+        ) as sender,
+        _printing_sender_log(as_json=as_json),
+    ):
+        where = sender.engine.url.render_as_string(hide_password=True)
+        mode = "until idle" if drain else "until SIGINT/SIGTERM"
+        _say(f"dispatching from {where} ({mode})", as_json=as_json, database=where)
+        finished = asyncio.run(_run(sender, drain=drain, as_json=as_json))
+        counts = sender.deliveries.counts()
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+        _say(f"stopped; deliveries: {summary}", as_json=as_json, deliveries=counts)
+    if not finished:
+        raise click.exceptions.Exit(1)

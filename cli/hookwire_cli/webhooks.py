@@ -1,0 +1,562 @@
+"""``hookwire webhooks``: register, inspect, change, switch off and test webhooks.
+
+Every subcommand works on the sender's store (``--db`` or
+``HOOKWIRE_DATABASE_URL``). A new secret is printed exactly once, by ``add``,
+``edit --auth`` and ``rotate-secret``; ``show`` and ``list`` never print one,
+and ``signature-file`` writes the downloadable JSON a listener verifies with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import click
+
+from hookwire.sender import Attempt, BasicAuth, Sender, Webhook
+
+from ._common import BASIC_AUTH, echo_json, json_option
+from ._store import (
+    allow_private_option,
+    cli_message,
+    db_option,
+    open_sender,
+    print_table,
+    when,
+)
+
+__all__ = ["webhook_dict", "webhooks"]
+
+_AUTH_KINDS: Final = ("signature", "signature-ed25519", "basic", "none")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class DurationType(click.ParamType[timedelta]):
+    """A length of time such as ``90s``, ``15m``, ``24h`` or ``7d``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        """Parse the value or fail naming the accepted forms."""
+        if isinstance(value, timedelta):
+            return value
+        found = _DURATION.match(str(value).strip())
+        if not found:
+            self.fail(f"{value!r} is not a duration; write e.g. 90s, 15m, 24h or 7d", param, ctx)
+        return timedelta(seconds=float(found.group(1)) * _DURATION_UNITS[found.group(2)])
+
+
+def webhook_dict(webhook: Webhook) -> dict[str, Any]:
+    """A webhook as JSON-ready data (camelCase, like the wire format); never a secret."""
+    return {
+        "id": webhook.id,
+        "accountId": webhook.account_id,
+        "name": webhook.name,
+        "description": webhook.description,
+        "targetUrl": webhook.target_url,
+        "events": list(webhook.events),
+        "auth": webhook.auth,
+        "basicUsername": webhook.basic_username,
+        "active": webhook.active,
+        "disabledReason": webhook.disabled_reason,
+        "failingSince": webhook.failing_since,
+        "createdAt": webhook.created_at,
+        "updatedAt": webhook.updated_at,
+    }
+
+
+def _state(webhook: Webhook) -> str:
+    if webhook.active:
+        return "active"
+    return "disabled" if webhook.disabled_reason else "retired"
+
+
+def _event_names(values: tuple[str, ...]) -> list[str]:
+    """Names from repeated ``--event`` options, each of which may hold a comma list."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _credentials(auth: str, basic_auth: tuple[str, str] | None) -> str | BasicAuth | None:
+    if auth == "basic":
+        if basic_auth is None:
+            raise click.UsageError(
+                "--auth basic needs --basic-auth USER:PASSWORD (or HOOKWIRE_BASIC_AUTH)"
+            )
+        return BasicAuth(*basic_auth)
+    return None if auth == "none" else auth
+
+
+def _auth_choice(ctx: click.Context, auth: str | None, basic_auth: object) -> str | None:
+    """The auth kind asked for; ``--basic-auth`` typed on the command line implies basic."""
+    typed = ctx.get_parameter_source("basic_auth") == click.core.ParameterSource.COMMANDLINE
+    if auth is None:
+        return "basic" if typed else None
+    if typed and basic_auth is not None and auth != "basic":
+        raise click.UsageError(f"--basic-auth goes with --auth basic, not --auth {auth}")
+    return auth
+
+
+def _secret_once(sender: Sender, webhook: Webhook) -> dict[str, str]:
+    """The key a listener needs right after it was made: a secret, or an ed25519 public key."""
+    if webhook.auth not in ("signature", "signature-ed25519"):
+        return {}
+    data = sender.webhooks.signature_file(webhook.id)
+    if webhook.auth == "signature-ed25519":
+        return {"publicKey": data["publicKey"]}
+    return {"secret": data["secret"]}
+
+
+def _print_secret(webhook: Webhook, key: dict[str, str]) -> None:
+    if "secret" in key:
+        click.echo()
+        click.secho("Secret (shown this once; store it now):", bold=True)
+        click.echo(f"  {key['secret']}")
+    elif "publicKey" in key:
+        click.echo()
+        click.secho("Public key (give it to the listener; the private key stays here):", bold=True)
+        click.echo(f"  {key['publicKey']}")
+    if key:
+        click.echo(
+            f"A listener can also verify with: hookwire webhooks signature-file {webhook.id} "
+            "-o signature.json"
+        )
+
+
+def _print_webhook(webhook: Webhook, counts: dict[str, int] | None = None) -> None:
+    click.secho(f"Webhook {webhook.id}", bold=True)
+    rows = [
+        ("name", webhook.name),
+        ("account", str(webhook.account_id)),
+        ("target", webhook.target_url),
+        ("events", ", ".join(webhook.events)),
+        (
+            "auth",
+            webhook.auth + (f" (user {webhook.basic_username})" if webhook.auth == "basic" else ""),
+        ),
+        (
+            "state",
+            _state(webhook) + (f": {webhook.disabled_reason}" if webhook.disabled_reason else ""),
+        ),
+    ]
+    if webhook.description:
+        rows.insert(1, ("description", webhook.description))
+    if webhook.failing_since is not None:
+        rows.append(("failing since", when(webhook.failing_since)))
+    rows += [("created", when(webhook.created_at)), ("updated", when(webhook.updated_at))]
+    if counts is not None:
+        rows.append(("deliveries", ", ".join(f"{n} {status}" for status, n in counts.items())))
+    for label, value in rows:
+        click.echo(f"  {label:<13} {value}")
+
+
+def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "requestId": attempt.request_id,
+        "webhookId": attempt.webhook_id,
+        "startedAt": attempt.started_at,
+        "statusCode": attempt.status_code,
+        "succeeded": attempt.succeeded,
+        "latencyMs": round(attempt.latency_ms, 1),
+        "error": attempt.error,
+        "responseBody": attempt.response_body,
+    }
+
+
+@click.group()
+def webhooks() -> None:
+    """Register and manage the webhooks the sender delivers to.
+
+    The store is --db URL or HOOKWIRE_DATABASE_URL (default sqlite:///hookwire.db).
+
+    \b
+    Examples:
+      hookwire webhooks add "LMS sync" --url https://lms.example.com/hooks \\
+          --event COURSE_COMPLETED,COURSE_ENROLLMENT --account 1010
+      hookwire webhooks list
+      hookwire webhooks signature-file wh_... -o signature.json
+    """
+
+
+@webhooks.command("add")
+@click.argument("name")
+@click.option("--url", "target_url", required=True, help="Where the requests go (http or https).")
+@click.option(
+    "--event",
+    "-e",
+    "events",
+    multiple=True,
+    required=True,
+    help="An event name to send (repeat, or separate with commas).",
+)
+@click.option("--account", type=int, default=1010, show_default=True, help="The accountId.")
+@click.option(
+    "--auth",
+    type=click.Choice(_AUTH_KINDS),
+    help="How requests are authenticated [default: signature; basic with --basic-auth].",
+)
+@click.option(
+    "--basic-auth",
+    envvar="HOOKWIRE_BASIC_AUTH",
+    show_envvar=True,
+    type=BASIC_AUTH,
+    help="USER:PASSWORD for --auth basic.",
+)
+@click.option("--description", default="", help="A note for people reading the list.")
+@click.option(
+    "--inactive", is_flag=True, help="Create it retired (nothing is sent until activated)."
+)
+@allow_private_option
+@db_option
+@json_option
+@click.pass_context
+def add(
+    ctx: click.Context,
+    *,
+    name: str,
+    target_url: str,
+    events: tuple[str, ...],
+    account: int,
+    auth: str | None,
+    basic_auth: tuple[str, str] | None,
+    description: str,
+    inactive: bool,
+    allow_private: bool,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Register a webhook; with signature auth its new secret is printed this once.
+
+    The target URL must be public unless --allow-private is given (a local
+    listener). Events are catalogue names (`hookwire trigger --list`).
+
+    \b
+    Examples:
+      hookwire webhooks add "LMS sync" --url https://lms.example.com/hooks \\
+          --event COURSE_COMPLETED --event COURSE_ENROLLMENT --account 1010
+      hookwire webhooks add local --url http://127.0.0.1:8000/webhooks \\
+          --event LEARNER_PROGRESS --allow-private --json
+      hookwire webhooks add legacy --url https://old.example.com/in \\
+          --event CI_STATS --auth basic --basic-auth hooks:s3cret
+    """
+    kind = _auth_choice(ctx, auth, basic_auth) or "signature"
+    credentials = _credentials(kind, basic_auth)
+    with open_sender(db, allow_private=allow_private) as sender:
+        webhook = sender.webhooks.create(
+            name=name,
+            target_url=target_url,
+            events=_event_names(events),
+            account_id=account,
+            auth=credentials,
+            description=description,
+            active=not inactive,
+        )
+        key = _secret_once(sender, webhook)
+    if as_json:
+        echo_json({**webhook_dict(webhook), **key})
+        return
+    click.echo(f"Created webhook {webhook.id} ({webhook.auth} auth, {_state(webhook)}).")
+    _print_webhook(webhook)
+    _print_secret(webhook, key)
+
+
+@webhooks.command("list")
+@click.option("--account", type=int, help="Only this account's webhooks.")
+@db_option
+@json_option
+def list_webhooks(*, account: int | None, db: str, as_json: bool) -> None:
+    """List the webhooks, oldest first (secrets are never shown).
+
+    \b
+    Examples:
+      hookwire webhooks list
+      hookwire webhooks list --account 1010 --json
+    """
+    with open_sender(db) as sender:
+        found = sender.webhooks.list(account)
+    if as_json:
+        echo_json([webhook_dict(w) for w in found])
+        return
+    rows = [
+        (
+            w.id,
+            str(w.account_id),
+            _state(w),
+            w.auth,
+            str(len(w.events)),
+            w.name,
+            w.target_url,
+        )
+        for w in found
+    ]
+    print_table(
+        ("ID", "ACCOUNT", "STATE", "AUTH", "EVENTS", "NAME", "TARGET"),
+        rows,
+        empty="No webhooks yet; add one with `hookwire webhooks add`.",
+    )
+
+
+@webhooks.command("show")
+@click.argument("webhook_id", metavar="ID")
+@db_option
+@json_option
+def show(*, webhook_id: str, db: str, as_json: bool) -> None:
+    """Show one webhook and how its deliveries stand (never its secret).
+
+    \b
+    Example:
+      hookwire webhooks show wh_0123456789abcdef
+    """
+    with open_sender(db) as sender:
+        webhook = sender.webhooks.get(webhook_id)
+        counts = sender.deliveries.counts(webhook_id)
+    if as_json:
+        echo_json({**webhook_dict(webhook), "deliveries": counts})
+        return
+    _print_webhook(webhook, counts)
+
+
+@webhooks.command("edit")
+@click.argument("webhook_id", metavar="ID")
+@click.option("--name", help="A new name.")
+@click.option("--description", help="A new description.")
+@click.option("--url", "target_url", help="A new target URL.")
+@click.option(
+    "--event", "-e", "events", multiple=True, help="Replace the event names (repeat, or commas)."
+)
+@click.option(
+    "--auth",
+    type=click.Choice(_AUTH_KINDS),
+    help="Replace the credentials now (a new secret is printed once).",
+)
+@click.option(
+    "--basic-auth",
+    envvar="HOOKWIRE_BASIC_AUTH",
+    show_envvar=True,
+    type=BASIC_AUTH,
+    help="USER:PASSWORD for --auth basic.",
+)
+@allow_private_option
+@db_option
+@json_option
+@click.pass_context
+def edit(
+    ctx: click.Context,
+    *,
+    webhook_id: str,
+    name: str | None,
+    description: str | None,
+    target_url: str | None,
+    events: tuple[str, ...],
+    auth: str | None,
+    basic_auth: tuple[str, str] | None,
+    allow_private: bool,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Change a webhook's name, description, target, events or credentials.
+
+    A new --auth replaces the old credentials at once; to change a secret
+    without a gap, use `hookwire webhooks rotate-secret` instead.
+
+    \b
+    Examples:
+      hookwire webhooks edit wh_0123 --url https://lms.example.com/v2/hooks
+      hookwire webhooks edit wh_0123 --event COURSE_COMPLETED,LEARNER_PROGRESS
+      hookwire webhooks edit wh_0123 --auth basic --basic-auth hooks:n3w
+    """
+    changes: dict[str, Any] = {}
+    for field, value in (("name", name), ("description", description), ("target_url", target_url)):
+        if value is not None:
+            changes[field] = value
+    if events:
+        changes["events"] = _event_names(events)
+    kind = _auth_choice(ctx, auth, basic_auth)
+    if kind is not None:
+        changes["auth"] = _credentials(kind, basic_auth)
+    if not changes:
+        raise click.UsageError(
+            "nothing to change; give --name, --description, --url, --event or --auth"
+        )
+    with open_sender(db, allow_private=allow_private) as sender:
+        webhook = sender.webhooks.update(webhook_id, **changes)
+        key = _secret_once(sender, webhook) if kind is not None else {}
+    if as_json:
+        echo_json({**webhook_dict(webhook), **key})
+        return
+    click.echo(f"Changed {', '.join(sorted(changes)).replace('target_url', 'url')}.")
+    _print_webhook(webhook)
+    _print_secret(webhook, key)
+
+
+@webhooks.command("delete")
+@click.argument("webhook_id", metavar="ID")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@db_option
+@json_option
+def delete(*, webhook_id: str, yes: bool, db: str, as_json: bool) -> None:
+    """Delete a webhook with its deliveries and attempt log (asks first unless --yes).
+
+    To stop sending but keep the history, use `hookwire webhooks retire`.
+
+    \b
+    Example:
+      hookwire webhooks delete wh_0123456789abcdef --yes
+    """
+    with open_sender(db) as sender:
+        webhook = sender.webhooks.get(webhook_id)
+        if not yes:
+            click.confirm(
+                f"Delete webhook {webhook.id} ({webhook.name!r}) and its delivery log?",
+                abort=True,
+                err=True,
+            )
+        sender.webhooks.delete(webhook_id)
+    if as_json:
+        echo_json({"deleted": webhook_id})
+        return
+    click.echo(f"Deleted webhook {webhook_id}.")
+
+
+@webhooks.command("retire")
+@click.argument("webhook_id", metavar="ID")
+@db_option
+@json_option
+def retire(*, webhook_id: str, db: str, as_json: bool) -> None:
+    """Switch a webhook off: nothing is queued for it or sent to it until activated.
+
+    \b
+    Example:
+      hookwire webhooks retire wh_0123456789abcdef
+    """
+    with open_sender(db) as sender:
+        webhook = sender.webhooks.retire(webhook_id)
+    if as_json:
+        echo_json(webhook_dict(webhook))
+        return
+    click.echo(
+        f"Retired webhook {webhook.id}; switch it on again with "
+        f"`hookwire webhooks activate {webhook.id}`."
+    )
+
+
+@webhooks.command("activate")
+@click.argument("webhook_id", metavar="ID")
+@db_option
+@json_option
+def activate(*, webhook_id: str, db: str, as_json: bool) -> None:
+    """Switch a webhook on again (also one the sender disabled after 410 or a week of failures).
+
+    \b
+    Example:
+      hookwire webhooks activate wh_0123456789abcdef
+    """
+    with open_sender(db) as sender:
+        webhook = sender.webhooks.activate(webhook_id)
+    if as_json:
+        echo_json(webhook_dict(webhook))
+        return
+    click.echo(f"Activated webhook {webhook.id}; events published from now on are sent to it.")
+
+
+@webhooks.command("test")
+@click.argument("webhook_id", metavar="ID")
+@allow_private_option
+@db_option
+@json_option
+def test(*, webhook_id: str, allow_private: bool, db: str, as_json: bool) -> None:
+    """Send a signed HOOKWIRE_TEST request to the webhook now; exit 1 unless it answers 2xx.
+
+    The attempt is kept in the webhook's delivery log.
+
+    \b
+    Examples:
+      hookwire webhooks test wh_0123456789abcdef
+      hookwire webhooks test wh_0123456789abcdef --allow-private --json
+    """
+    with open_sender(db, allow_private=allow_private) as sender:
+        attempt = asyncio.run(sender.webhooks.test(webhook_id))
+    if as_json:
+        echo_json(_attempt_dict(attempt))
+    else:
+        outcome = str(attempt.status_code) if attempt.status_code is not None else "no answer"
+        line = f"{outcome}  {attempt.latency_ms:.0f} ms  request {attempt.request_id}"
+        if attempt.error:
+            line += f"  {cli_message(attempt.error)}"
+        click.secho(line, fg="green" if attempt.succeeded else "red")
+    if not attempt.succeeded:
+        raise click.exceptions.Exit(1)
+
+
+@webhooks.command("rotate-secret")
+@click.argument("webhook_id", metavar="ID")
+@click.option(
+    "--grace",
+    type=DurationType(),
+    default="24h",
+    show_default=True,
+    help="How long the old secret keeps signing beside the new one.",
+)
+@db_option
+@json_option
+def rotate_secret(*, webhook_id: str, grace: timedelta, db: str, as_json: bool) -> None:
+    """Make a new secret and print it once; the old one stays valid for --grace.
+
+    During the grace period every request carries a signature for each valid
+    secret, so the listener can switch to the new secret at its own pace.
+
+    \b
+    Examples:
+      hookwire webhooks rotate-secret wh_0123456789abcdef
+      hookwire webhooks rotate-secret wh_0123456789abcdef --grace 0s   # old one dies now
+    """
+    with open_sender(db) as sender:
+        webhook = sender.webhooks.rotate_secret(webhook_id, grace=grace)
+        key = _secret_once(sender, webhook)
+    until = datetime.now(UTC) + grace
+    if as_json:
+        echo_json({"webhookId": webhook.id, **key, "previousValidUntil": until})
+        return
+    click.echo(f"Rotated the secret of {webhook.id}; the old one signs too until {when(until)}.")
+    _print_secret(webhook, key)
+
+
+@webhooks.command("signature-file")
+@click.argument("webhook_id", metavar="ID")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to FILE (mode 0600) instead of printing.",
+)
+@db_option
+def signature_file(*, webhook_id: str, output: str | None, db: str) -> None:
+    """Write the webhook's signature file: the JSON a listener verifies with.
+
+    It holds the secret (or the ed25519 public key), so it is written readable
+    by its owner only. Give it to `hookwire listen --signature-file` or
+    `hookwire.Receiver(signature_file=...)`.
+
+    \b
+    Examples:
+      hookwire webhooks signature-file wh_0123456789abcdef -o signature.json
+      hookwire listen --signature-file signature.json
+    """
+    with open_sender(db) as sender:
+        data = sender.webhooks.signature_file(webhook_id)
+    text = json.dumps(data, indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_CREAT's mode applies only to a new file; an existing one is narrowed too.
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    click.echo(f"Wrote the signature file of {webhook_id} to {output} (mode 0600).", err=True)
