@@ -7,6 +7,10 @@ import click
 from hookwire import __version__
 
 from ._common import HookwireGroup
+from .deliveries import deliveries
+from .demo import demo
+from .dispatch import dispatch
+from .events import events
 from .init import init
 from .listen import listen
 from .replay import replay
@@ -14,6 +18,7 @@ from .secret import secret
 from .sign import sign
 from .trigger import trigger
 from .verify import verify
+from .webhooks import webhooks
 
 
 @click.group(cls=HookwireGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,3 +39,8 @@ main.add_command(trigger)
 main.add_command(listen)
 main.add_command(replay)
 main.add_command(init)
+main.add_command(webhooks)
+main.add_command(events)
+main.add_command(deliveries)
+main.add_command(dispatch)
+main.add_command(demo)
