@@ -32,7 +32,7 @@ def _result_line(result: SendResult) -> str:
 
 def _result_json(result: SendResult) -> dict[str, Any]:
     return {
-        **result.request.info,
+        **(result.request.info or {}),
         "webhookId": result.msg_id,
         "status": result.status,
         "ok": result.ok,

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -306,3 +310,37 @@ def test_replay_subprocess_exits_1_when_a_request_fails(
     replayed = live("replay", str(path), "--to", listener_url(listener), "--secret", secret)
     assert replayed.finish() == 1
     assert any(line.split() == ["status", "401", "3"] for line in replayed.lines)
+
+
+def test_replay_shows_a_progress_bar_on_a_terminal(
+    secret: str, make_recording: MakeRecording, httpserver: HTTPServer
+) -> None:
+    path = make_recording(NAMES, secret=secret)
+    controller, terminal = pty.openpty()
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "hookwire_cli", "replay", str(path), "--to", accept(httpserver)],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=30,
+            check=False,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while chunk := _read_available(controller):
+            shown += chunk
+    finally:
+        if terminal != -1:
+            os.close(terminal)
+        os.close(controller)
+    assert completed.returncode == 0
+    assert b"Replaying  [####################################]  100%" in shown
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        # Linux reports EIO once the terminal's other end is closed and drained.
+        return b""

@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 
 from hookwire import CATALOGUE, Receiver, __version__, check_basic_auth
+from hookwire.signature_file import SCHEME_HMAC, SignatureFile
 
 Cli = Callable[..., Result]
 
@@ -134,3 +137,21 @@ def test_trigger_as_a_subprocess_sends_verifiable_requests(
     request, _ = httpserver.log[0]
     envelope = Receiver(secret=secret).verify(request.get_data(), request.headers)
     assert envelope.events[0].event_name == "COURSE_ENROLLMENT"
+
+
+def test_trigger_reads_basic_auth_from_the_environment(cli: Cli, httpserver: HTTPServer) -> None:
+    url = accept(httpserver)
+    cli("trigger", "CI_STATS", "--to", url, env={"HOOKWIRE_BASIC_AUTH": "hooks:s3cret"})
+    request, _ = httpserver.log[0]
+    check_basic_auth(request.headers["authorization"], "hooks", "s3cret")
+
+
+def test_trigger_signs_with_a_signature_file_from_the_environment(
+    cli: Cli, secret: str, httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "signature.json"
+    SignatureFile("wh_1", SCHEME_HMAC, (secret,), datetime.now(UTC)).write(path)
+    url = accept(httpserver)
+    cli("trigger", "CI_STATS", "--to", url, env={"HOOKWIRE_SIGNATURE_FILE": str(path)})
+    request, _ = httpserver.log[0]
+    Receiver(signature_file=path).authenticate(request.get_data(), request.headers)
