@@ -17,9 +17,10 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import click
@@ -29,6 +30,8 @@ from hookwire.sender import Sender
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "DURATION",
+    "DurationType",
     "allow_private_option",
     "check_database_url",
     "cli_message",
@@ -150,3 +153,28 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty:
     click.echo(click.style(line(headers), bold=True))
     for row in rows:
         click.echo(line(row))
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class DurationType(click.ParamType[timedelta]):
+    """A length of time such as ``90s``, ``15m``, ``24h`` or ``7d``."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        """Parse the value or fail naming the accepted forms."""
+        if isinstance(value, timedelta):
+            return value
+        found = _DURATION.match(str(value).strip())
+        if not found:
+            self.fail(f"{value!r} is not a duration; write e.g. 90s, 15m, 24h or 7d", param, ctx)
+        return timedelta(seconds=float(found.group(1)) * _DURATION_UNITS[found.group(2)])
+
+
+DURATION: Final = DurationType()
+"""The shared :class:`DurationType` instance."""

@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import click
 
-from hookwire.sender import Attempt, BasicAuth, Sender, Webhook
+from hookwire.sender import BasicAuth, Sender, Webhook
 
 from ._common import BASIC_AUTH, echo_json, json_option
 from ._store import (
+    DURATION,
     allow_private_option,
     cli_message,
     db_option,
@@ -28,29 +28,20 @@ from ._store import (
     print_table,
     when,
 )
+from .deliveries import attempt_dict
 
 __all__ = ["webhook_dict", "webhooks"]
 
 _AUTH_KINDS: Final = ("signature", "signature-ed25519", "basic", "none")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-_DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class DurationType(click.ParamType[timedelta]):
-    """A length of time such as ``90s``, ``15m``, ``24h`` or ``7d``."""
-
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> timedelta:
-        """Parse the value or fail naming the accepted forms."""
-        if isinstance(value, timedelta):
-            return value
-        found = _DURATION.match(str(value).strip())
-        if not found:
-            self.fail(f"{value!r} is not a duration; write e.g. 90s, 15m, 24h or 7d", param, ctx)
-        return timedelta(seconds=float(found.group(1)) * _DURATION_UNITS[found.group(2)])
+_basic_auth_option = click.option(
+    "--basic-auth",
+    envvar="HOOKWIRE_BASIC_AUTH",
+    show_envvar=True,
+    type=BASIC_AUTH,
+    help="USER:PASSWORD for --auth basic.",
+)
 
 
 def webhook_dict(webhook: Webhook) -> dict[str, Any]:
@@ -156,19 +147,6 @@ def _print_webhook(webhook: Webhook, counts: dict[str, int] | None = None) -> No
         click.echo(f"  {label:<13} {value}")
 
 
-def _attempt_dict(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "requestId": attempt.request_id,
-        "webhookId": attempt.webhook_id,
-        "startedAt": attempt.started_at,
-        "statusCode": attempt.status_code,
-        "succeeded": attempt.succeeded,
-        "latencyMs": round(attempt.latency_ms, 1),
-        "error": attempt.error,
-        "responseBody": attempt.response_body,
-    }
-
-
 @click.group()
 def webhooks() -> None:
     """Register and manage the webhooks the sender delivers to.
@@ -201,13 +179,7 @@ def webhooks() -> None:
     type=click.Choice(_AUTH_KINDS),
     help="How requests are authenticated [default: signature; basic with --basic-auth].",
 )
-@click.option(
-    "--basic-auth",
-    envvar="HOOKWIRE_BASIC_AUTH",
-    show_envvar=True,
-    type=BASIC_AUTH,
-    help="USER:PASSWORD for --auth basic.",
-)
+@_basic_auth_option
 @click.option("--description", default="", help="A note for people reading the list.")
 @click.option(
     "--inactive", is_flag=True, help="Create it retired (nothing is sent until activated)."
@@ -335,13 +307,7 @@ def show(*, webhook_id: str, db: str, as_json: bool) -> None:
     type=click.Choice(_AUTH_KINDS),
     help="Replace the credentials now (a new secret is printed once).",
 )
-@click.option(
-    "--basic-auth",
-    envvar="HOOKWIRE_BASIC_AUTH",
-    show_envvar=True,
-    type=BASIC_AUTH,
-    help="USER:PASSWORD for --auth basic.",
-)
+@_basic_auth_option
 @allow_private_option
 @db_option
 @json_option
@@ -483,7 +449,7 @@ def test(*, webhook_id: str, allow_private: bool, db: str, as_json: bool) -> Non
     with open_sender(db, allow_private=allow_private) as sender:
         attempt = asyncio.run(sender.webhooks.test(webhook_id))
     if as_json:
-        echo_json(_attempt_dict(attempt))
+        echo_json(attempt_dict(attempt))
     else:
         outcome = str(attempt.status_code) if attempt.status_code is not None else "no answer"
         line = f"{outcome}  {attempt.latency_ms:.0f} ms  request {attempt.request_id}"
@@ -498,7 +464,7 @@ def test(*, webhook_id: str, allow_private: bool, db: str, as_json: bool) -> Non
 @click.argument("webhook_id", metavar="ID")
 @click.option(
     "--grace",
-    type=DurationType(),
+    type=DURATION,
     default="24h",
     show_default=True,
     help="How long the old secret keeps signing beside the new one.",
