@@ -15,7 +15,9 @@ process on 127.0.0.1, then runs interleaved rounds of:
 - **bare aiohttp**: the same bodies and headers already in memory, POSTed by
   the same number of workers sharing one ``ClientSession``; nothing else.
 
-It prints each round, the medians in requests per second and their ratio.
+It prints each round, the medians in requests per second and their ratio, the
+median of the per-round ratios, and the client's CPU time per request (the
+least disturbed by other load on a shared machine).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import json
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -91,6 +94,12 @@ def write_recording(path: Path, count: int) -> list[tuple[bytes, dict[str, str]]
     return prepared
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process so far: less disturbed by other load than the wall clock."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def bare_loop(
     url: str, prepared: list[tuple[bytes, dict[str, str]]], concurrency: int
 ) -> float:
@@ -151,17 +160,23 @@ def main() -> None:
             asyncio.run(bare_loop(url, prepared, args.concurrency))
             replay_rates: list[float] = []
             bare_rates: list[float] = []
+            replay_cpu: list[float] = []
+            bare_cpu: list[float] = []
             for round_no in range(args.rounds):
                 # Alternate which goes first so neither always gets the warmer machine.
                 order = ["replay", "bare"] if round_no % 2 == 0 else ["bare", "replay"]
                 for which in order:
+                    cpu_before = cpu_seconds()
                     if which == "replay":
                         replay_rates.append(hookwire_replay(url, path, args.concurrency))
+                        replay_cpu.append((cpu_seconds() - cpu_before) / args.requests)
                     else:
                         bare_rates.append(asyncio.run(bare_loop(url, prepared, args.concurrency)))
+                        bare_cpu.append((cpu_seconds() - cpu_before) / args.requests)
                 print(
-                    f"  round {round_no + 1}: hookwire replay {replay_rates[-1]:8.0f} req/s   "
-                    f"bare aiohttp {bare_rates[-1]:8.0f} req/s"
+                    f"  round {round_no + 1}: hookwire replay {replay_rates[-1]:8.0f} req/s "
+                    f"({replay_cpu[-1] * 1e6:.0f} us CPU/req)   bare aiohttp "
+                    f"{bare_rates[-1]:8.0f} req/s ({bare_cpu[-1] * 1e6:.0f} us CPU/req)"
                 )
     finally:
         sink.terminate()
@@ -174,6 +189,12 @@ def main() -> None:
     print(f"median bare aiohttp:    {bare_median:8.0f} requests/s (pre-built requests)")
     print(f"ratio of the medians: {replay_median / bare_median:.2f}x (goal >= 0.6x)")
     print(f"median of the per-round ratios: {statistics.median(round_ratios):.2f}x")
+    replay_us = statistics.median(replay_cpu) * 1e6
+    bare_us = statistics.median(bare_cpu) * 1e6
+    print(
+        f"client CPU per request (medians): hookwire replay {replay_us:.0f} us, "
+        f"bare {bare_us:.0f} us -> {bare_us / replay_us:.2f}x"
+    )
 
 
 if __name__ == "__main__":
