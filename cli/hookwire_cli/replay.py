@@ -102,6 +102,9 @@ def _first_line(path: Path) -> str:
 def _sources(path: Path) -> Iterator[_Source]:
     """Read the input's requests, whichever of the accepted forms it is in."""
     first = _first_line(path)
+    if not first:
+        # An empty recording: a listener that received nothing yet.
+        return
     try:
         head = json.loads(first) if first else None
     except ValueError:
@@ -117,13 +120,14 @@ def _sources(path: Path) -> Iterator[_Source]:
                 verified=request.verified,
             )
     elif isinstance(head, dict) and "events" in head:
-        with path.open(encoding="utf-8") as handle:
+        with path.open("rb") as handle:
             for line_no, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
                     value = json.loads(line)
                 except ValueError:
+                    # UnicodeDecodeError is a ValueError too: a bad byte is a bad line.
                     raise RecordingError(f"line {line_no}: not JSON", line=line_no) from None
                 yield _envelope_source(value, f"line {line_no}")
     else:

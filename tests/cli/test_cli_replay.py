@@ -344,3 +344,17 @@ def _read_available(fd: int) -> bytes:
     except OSError:
         # Linux reports EIO once the terminal's other end is closed and drained.
         return b""
+
+
+def test_an_empty_recording_replays_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n")
+    assert load_requests(path).requests == []
+
+
+def test_a_bad_byte_in_an_envelope_export_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b'{"accountId": 1, "events": []}\n{"accountId": 1, "events": ["\xff"]}\n')
+    with pytest.raises(RecordingError) as caught:
+        load_requests(path)
+    assert caught.value.line == 2
