@@ -110,9 +110,9 @@ class Dispatcher:
                     try:
                         jobs = await loop.run_in_executor(executor, self._tick, outcomes, free)
                     except SQLAlchemyError as exc:
-                        log.warning(
-                            "the sender's database failed (%s); retrying", type(exc).__name__
-                        )
+                        if until_idle:
+                            raise
+                        log.warning("the sender's database failed; retrying: %s", _first_line(exc))
                         finished = outcomes + finished
                         jobs = []
                         await asyncio.sleep(self._poll_interval)
@@ -157,17 +157,14 @@ class Dispatcher:
                 finished.append(task.result())
 
     def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
-        now = self._clock()
-        self._store.complete(outcomes, owner=self.owner, now=now)
-        if free <= 0:
-            return []
         return self._store.claim(
             owner=self.owner,
-            now=now,
+            now=self._clock(),
             lease=self._lease,
             limit=free,
             max_batch=self._max_batch,
             max_batch_bytes=self._max_batch_bytes,
+            outcomes=outcomes,
         )
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job) -> Outcome:
@@ -237,3 +234,7 @@ class Dispatcher:
             next_attempt_at=next_attempt_at,
             disabled_reason=reason,
         )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]

@@ -13,19 +13,155 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from types import SimpleNamespace
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 
 from .rows import new_id
-from .schema import attempts, deliveries, events, request_deliveries, requests, webhooks
+from .schema import (
+    UtcDateTime,
+    attempts,
+    deliveries,
+    events,
+    request_deliveries,
+    requests,
+    webhooks,
+)
 from .store_registry import RegistryQueries
 from .work import Job, Outcome
 
 __all__ = ["DispatchQueries"]
 
 _OPEN = "open"
+
+# The hot statements are built once: building SQLAlchemy statements costs more
+# than running them on SQLite, and a tick runs a fixed handful of them whatever
+# the number of jobs.
+_NOW = bindparam("now", type_=UtcDateTime)
+
+_DUE_WEBHOOKS = (
+    select(webhooks)
+    .where(
+        webhooks.c.active.is_(True),
+        or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= _NOW),
+        or_(
+            exists().where(
+                requests.c.webhook_id == webhooks.c.id,
+                requests.c.status == _OPEN,
+                requests.c.next_attempt_at <= _NOW,
+            ),
+            and_(
+                ~exists().where(requests.c.webhook_id == webhooks.c.id, requests.c.status == _OPEN),
+                exists().where(
+                    deliveries.c.webhook_id == webhooks.c.id,
+                    deliveries.c.status == "pending",
+                    deliveries.c.request_id.is_(None),
+                    deliveries.c.due_at <= _NOW,
+                ),
+            ),
+        ),
+    )
+    # A released lease keeps its time: oldest first is a round-robin over webhooks.
+    .order_by(webhooks.c.lease_until.is_not(None), webhooks.c.lease_until)
+    .limit(bindparam("limit"))
+)
+# NO KEY UPDATE does not conflict with the key-share locks of concurrent publishers.
+_DUE_WEBHOOKS_LOCKED = _DUE_WEBHOOKS.with_for_update(skip_locked=True, key_share=True, of=webhooks)
+
+
+@cache
+def _queued_of(count: int) -> Select[Any]:
+    """The first ``max_batch`` due deliveries of ``count`` webhooks, one index scan each."""
+    parts = [
+        select(
+            deliveries.c.seq,
+            deliveries.c.id,
+            deliveries.c.webhook_id,
+            deliveries.c.size,
+            deliveries.c.created_at,
+            events.c.payload,
+        )
+        .join(events, events.c.id == deliveries.c.event_id)
+        .where(
+            deliveries.c.webhook_id == bindparam(f"w{n}"),
+            deliveries.c.status == "pending",
+            deliveries.c.request_id.is_(None),
+            deliveries.c.due_at <= _NOW,
+        )
+        .order_by(deliveries.c.seq)
+        .limit(bindparam("max_batch"))
+        .subquery(f"q{n}")
+        for n in range(count)
+    ]
+    if count == 1:
+        return select(parts[0])
+    return select(union_all(*(select(part) for part in parts)).subquery("queued"))
+
+
+_ASSIGN = (
+    update(deliveries)
+    .where(deliveries.c.seq == bindparam("b_seq"))
+    .values(request_id=bindparam("b_request"))
+)
+_FINISH_REQUEST = (
+    update(requests)
+    .where(requests.c.id == bindparam("b_id"), requests.c.status == _OPEN)
+    .values(
+        status=bindparam("b_status"),
+        attempts=requests.c.attempts + 1,
+        next_attempt_at=bindparam("b_next", type_=UtcDateTime),
+        updated_at=_NOW,
+    )
+)
+_FINISH_DELIVERIES = (
+    update(deliveries)
+    .where(
+        deliveries.c.request_id == bindparam("b_id"),
+        or_(deliveries.c.status == "pending", deliveries.c.status == "failed"),
+    )
+    .values(status=bindparam("b_status"), updated_at=_NOW)
+)
+_MINE = webhooks.c.lease_owner == bindparam("owner")
+_RELEASE = (
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("b_webhook"))
+    .values(
+        failing_since=case(
+            (bindparam("b_ok"), None),
+            else_=func.coalesce(
+                webhooks.c.failing_since, bindparam("b_started", type_=UtcDateTime)
+            ),
+        ),
+        lease_owner=case((_MINE, None), else_=webhooks.c.lease_owner),
+        lease_until=case((_MINE, _NOW), else_=webhooks.c.lease_until),
+    )
+)
+
+_LEASE = (
+    update(webhooks)
+    .where(webhooks.c.id.in_(bindparam("ids", expanding=True)))
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=UtcDateTime))
+)
+_OPEN_REQUESTS = select(requests).where(
+    requests.c.webhook_id.in_(bindparam("ids", expanding=True)), requests.c.status == _OPEN
+)
+
+_DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
+_REQUEST_STATUS = {"succeeded": "succeeded", "retry": _OPEN, "dead": "dead", "disable": "dead"}
 
 
 class DispatchQueries(RegistryQueries):
@@ -40,265 +176,196 @@ class DispatchQueries(RegistryQueries):
         limit: int,
         max_batch: int,
         max_batch_bytes: int,
+        outcomes: Sequence[Outcome] = (),
     ) -> list[Job]:
-        """Lease up to ``limit`` webhooks with due work to ``owner`` and return their jobs."""
-        if limit <= 0:
-            return []
+        """Apply ``outcomes``, then lease up to ``limit`` webhooks with due work to ``owner``.
+
+        Both happen in one transaction (one commit per dispatcher turn), and a
+        webhook whose request just finished can be claimed again at once.
+        """
         with self.transaction() as conn:
-            rows = conn.execute(self._due_webhooks(now, limit)).all()
+            if outcomes:
+                self._complete(conn, outcomes, owner=owner, now=now)
+            if limit <= 0:
+                return []
+            due = _DUE_WEBHOOKS_LOCKED if self.is_postgres else _DUE_WEBHOOKS
+            rows = conn.execute(due, {"now": now, "limit": limit}).all()
             if not rows:
                 return []
             ids = [row.id for row in rows]
-            conn.execute(
-                update(webhooks)
-                .where(webhooks.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=now + lease)
-            )
+            conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": now + lease})
             open_requests = {
-                row.webhook_id: row
-                for row in conn.execute(
-                    select(requests).where(
-                        requests.c.webhook_id.in_(ids), requests.c.status == _OPEN
-                    )
-                )
+                row.webhook_id: (row.id, row.body, row.event_ids, row.attempts, row.oldest_event_at)
+                for row in conn.execute(_OPEN_REQUESTS, {"ids": ids})
             }
-            secrets = self.valid_secrets(ids, now=now, connection=conn)
-            jobs: list[Job] = []
-            new_links: list[dict[str, Any]] = []
-            for row in rows:
-                request = open_requests.get(row.id)
-                if request is None:
-                    request = self._new_request(
-                        conn,
-                        row,
-                        now=now,
-                        max_batch=max_batch,
-                        max_batch_bytes=max_batch_bytes,
-                        links=new_links,
-                    )
-                    if request is None:
-                        continue
-                jobs.append(
-                    Job(
-                        webhook_id=row.id,
-                        account_id=row.account_id,
-                        target_url=row.target_url,
-                        auth=row.auth,
-                        request_id=request.id,
-                        body=request.body.encode(),
-                        event_ids=tuple(json.loads(request.event_ids)),
-                        attempts=request.attempts,
-                        oldest_event_at=request.oldest_event_at,
-                        failing_since=row.failing_since,
-                        basic_username=row.basic_username,
-                        basic_password=row.basic_password,
-                        secrets=tuple(secrets.get(row.id, ())),
-                    )
+            fresh = [row for row in rows if row.id not in open_requests]
+            if fresh:
+                open_requests.update(
+                    self._new_requests(conn, fresh, now, max_batch, max_batch_bytes)
                 )
-            if new_links:
-                conn.execute(insert(request_deliveries), new_links)
-        return jobs
-
-    def _due_webhooks(self, now: datetime, limit: int) -> Any:
-        has_open = exists().where(
-            requests.c.webhook_id == webhooks.c.id, requests.c.status == _OPEN
-        )
-        open_due = exists().where(
-            requests.c.webhook_id == webhooks.c.id,
-            requests.c.status == _OPEN,
-            requests.c.next_attempt_at <= now,
-        )
-        queued_due = exists().where(
-            deliveries.c.webhook_id == webhooks.c.id,
-            deliveries.c.status == "pending",
-            deliveries.c.request_id.is_(None),
-            deliveries.c.due_at <= now,
-        )
-        query = (
-            select(webhooks)
-            .where(
-                webhooks.c.active.is_(True),
-                or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now),
-                or_(open_due, and_(~has_open, queued_due)),
+            secrets = self.valid_secrets(ids, now=now, connection=conn)
+        return [
+            Job(
+                webhook_id=row.id,
+                account_id=row.account_id,
+                target_url=row.target_url,
+                auth=row.auth,
+                request_id=request[0],
+                body=request[1].encode(),
+                event_ids=tuple(json.loads(request[2])),
+                attempts=request[3],
+                oldest_event_at=request[4],
+                failing_since=row.failing_since,
+                basic_username=row.basic_username,
+                basic_password=row.basic_password,
+                secrets=tuple(secrets.get(row.id, ())),
             )
-            .order_by(webhooks.c.lease_until.is_not(None), webhooks.c.lease_until)
-            .limit(limit)
-        )
-        if self.is_postgres:
-            # NO KEY UPDATE does not conflict with the key-share locks of concurrent publishers.
-            query = query.with_for_update(skip_locked=True, key_share=True, of=webhooks)
-        return query
+            for row in rows
+            if (request := open_requests.get(row.id)) is not None
+        ]
 
-    def _new_request(
+    def _new_requests(
         self,
         conn: Connection,
-        webhook: Any,
-        *,
+        fresh: Sequence[Any],
         now: datetime,
         max_batch: int,
         max_batch_bytes: int,
-        links: list[dict[str, Any]],
-    ) -> Any:
-        queued = conn.execute(
-            select(
-                deliveries.c.seq,
-                deliveries.c.id,
-                deliveries.c.size,
-                deliveries.c.created_at,
-                events.c.id.label("event_id"),
-                events.c.payload,
+    ) -> dict[str, tuple[str, str, str, int, datetime]]:
+        """Group each webhook's oldest due deliveries into a new request."""
+        params: dict[str, Any] = {"now": now, "max_batch": max_batch}
+        params.update({f"w{n}": row.id for n, row in enumerate(fresh)})
+        queued: dict[str, list[Any]] = {}
+        for item in conn.execute(_queued_of(len(fresh)), params):
+            queued.setdefault(item.webhook_id, []).append(item)
+        made: dict[str, tuple[str, str, str, int, datetime]] = {}
+        request_rows: list[dict[str, Any]] = []
+        assignments: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        for row in fresh:
+            items = sorted(queued.get(row.id, ()), key=lambda item: item.seq)
+            chosen: list[Any] = []
+            total = 0
+            for item in items:
+                if chosen and total + item.size > max_batch_bytes:
+                    break
+                chosen.append(item)
+                total += item.size
+            if not chosen:
+                continue
+            request_id = new_id("msg")
+            payloads = [item.payload for item in chosen]
+            body = f'{{"accountId":{int(row.account_id)},"events":[{",".join(payloads)}]}}'
+            event_ids = json.dumps([json.loads(p)["eventId"] for p in payloads])
+            oldest = min(item.created_at for item in chosen)
+            request_rows.append(
+                {
+                    "id": request_id,
+                    "webhook_id": row.id,
+                    "status": _OPEN,
+                    "body": body,
+                    "event_ids": event_ids,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "oldest_event_at": oldest,
+                    "created_at": now,
+                    "updated_at": now,
+                }
             )
-            .join(events, events.c.id == deliveries.c.event_id)
-            .where(
-                deliveries.c.webhook_id == webhook.id,
-                deliveries.c.status == "pending",
-                deliveries.c.request_id.is_(None),
-                deliveries.c.due_at <= now,
-            )
-            .order_by(deliveries.c.seq)
-            .limit(max_batch)
-        ).all()
-        chosen: list[Any] = []
-        total = 0
-        for item in queued:
-            if chosen and total + item.size > max_batch_bytes:
-                break
-            chosen.append(item)
-            total += item.size
-        if not chosen:
-            return None
-        request_id = new_id("msg")
-        body = (
-            f'{{"accountId":{int(webhook.account_id)},"events":['
-            + ",".join(item.payload for item in chosen)
-            + "]}"
-        )
-        values = {
-            "id": request_id,
-            "webhook_id": webhook.id,
-            "status": _OPEN,
-            "body": body,
-            "event_ids": json.dumps([item.event_id for item in chosen]),
-            "attempts": 0,
-            "next_attempt_at": now,
-            "oldest_event_at": min(item.created_at for item in chosen),
-            "created_at": now,
-            "updated_at": now,
-        }
-        conn.execute(insert(requests).values(**values))
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.seq.in_([item.seq for item in chosen]))
-            .values(request_id=request_id)
-        )
-        links.extend({"request_id": request_id, "delivery_id": item.id} for item in chosen)
-        return SimpleNamespace(**values)
+            assignments.extend({"b_seq": item.seq, "b_request": request_id} for item in chosen)
+            links.extend({"request_id": request_id, "delivery_id": item.id} for item in chosen)
+            made[row.id] = (request_id, body, event_ids, 0, oldest)
+        if request_rows:
+            conn.execute(insert(requests), request_rows)
+            conn.execute(_ASSIGN, assignments)
+            conn.execute(insert(request_deliveries), links)
+        return made
 
     def complete(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime) -> None:
         """Store each attempt and apply its verdict, all in one transaction."""
-        if not outcomes:
-            return
-        with self.transaction() as conn:
-            conn.execute(
-                insert(attempts),
-                [
-                    {
-                        "id": o.attempt_id,
-                        "request_id": o.job.request_id,
-                        "webhook_id": o.job.webhook_id,
-                        "started_at": o.started_at,
-                        "status_code": o.status_code,
-                        "latency_ms": o.latency_ms,
-                        "error": o.error,
-                        "response_body": o.response_body,
-                    }
-                    for o in outcomes
-                ],
-            )
-            for outcome in outcomes:
-                self._apply(conn, outcome, owner, now)
+        if outcomes:
+            with self.transaction() as conn:
+                self._complete(conn, outcomes, owner=owner, now=now)
 
-    def _apply(self, conn: Connection, outcome: Outcome, owner: str, now: datetime) -> None:
-        job = outcome.job
-        open_request = and_(requests.c.id == job.request_id, requests.c.status == _OPEN)
-        members = deliveries.c.request_id == job.request_id
-        release = {
-            "lease_owner": case(
-                (webhooks.c.lease_owner == owner, None), else_=webhooks.c.lease_owner
-            ),
-            "lease_until": case(
-                (webhooks.c.lease_owner == owner, now), else_=webhooks.c.lease_until
-            ),
-        }
-        this_webhook = webhooks.c.id == job.webhook_id
-        if outcome.verdict == "succeeded":
-            conn.execute(
-                update(requests)
-                .where(open_request)
-                .values(status="succeeded", attempts=requests.c.attempts + 1, updated_at=now)
-            )
-            conn.execute(
-                update(deliveries).where(members).values(status="succeeded", updated_at=now)
-            )
-            conn.execute(update(webhooks).where(this_webhook).values(failing_since=None, **release))
-            return
-        failing_since = case(
-            (webhooks.c.failing_since.is_(None), outcome.started_at), else_=webhooks.c.failing_since
+    def _complete(
+        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
+    ) -> None:
+        conn.execute(
+            insert(attempts),
+            [
+                {
+                    "id": o.attempt_id,
+                    "request_id": o.job.request_id,
+                    "webhook_id": o.job.webhook_id,
+                    "started_at": o.started_at,
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "error": o.error,
+                    "response_body": o.response_body,
+                }
+                for o in outcomes
+            ],
         )
-        if outcome.verdict == "retry":
-            conn.execute(
-                update(requests)
-                .where(open_request)
-                .values(
-                    attempts=requests.c.attempts + 1,
-                    next_attempt_at=outcome.next_attempt_at,
-                    updated_at=now,
-                )
-            )
-            conn.execute(
-                update(deliveries)
-                .where(members, deliveries.c.status.in_(["pending", "failed"]))
-                .values(status="failed", updated_at=now)
-            )
-            conn.execute(
-                update(webhooks).where(this_webhook).values(failing_since=failing_since, **release)
-            )
-            return
+        conn.execute(
+            _FINISH_REQUEST,
+            [
+                {
+                    "b_id": o.job.request_id,
+                    "b_status": _REQUEST_STATUS[o.verdict],
+                    "b_next": o.next_attempt_at or now,
+                    "now": now,
+                }
+                for o in outcomes
+            ],
+        )
+        conn.execute(
+            _FINISH_DELIVERIES,
+            [
+                {
+                    "b_id": o.job.request_id,
+                    "b_status": _DELIVERY_STATUS[o.verdict],
+                    "now": now,
+                }
+                for o in outcomes
+            ],
+        )
+        conn.execute(
+            _RELEASE,
+            [
+                {
+                    "b_webhook": o.job.webhook_id,
+                    "b_ok": o.verdict == "succeeded",
+                    "b_started": o.started_at,
+                    "owner": owner,
+                    "now": now,
+                }
+                for o in outcomes
+            ],
+        )
+        for outcome in outcomes:
+            if outcome.verdict == "disable":
+                self._disable(conn, outcome, now)
+
+    def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
+        """Switch a webhook off: nothing more goes to it until someone activates it."""
+        webhook_id = outcome.job.webhook_id
         conn.execute(
             update(requests)
-            .where(open_request)
-            .values(status="dead", attempts=requests.c.attempts + 1, updated_at=now)
-        )
-        conn.execute(update(deliveries).where(members).values(status="dead", updated_at=now))
-        if outcome.verdict == "dead":
-            conn.execute(
-                update(webhooks).where(this_webhook).values(failing_since=failing_since, **release)
-            )
-            return
-        # disable: nothing more goes to this target until someone activates it again.
-        conn.execute(
-            update(requests)
-            .where(requests.c.webhook_id == job.webhook_id, requests.c.status == _OPEN)
+            .where(requests.c.webhook_id == webhook_id, requests.c.status == _OPEN)
             .values(status="dead", updated_at=now)
         )
         conn.execute(
             update(deliveries)
             .where(
-                deliveries.c.webhook_id == job.webhook_id,
+                deliveries.c.webhook_id == webhook_id,
                 deliveries.c.status.in_(["pending", "failed"]),
             )
             .values(status="dead", updated_at=now)
         )
         conn.execute(
             update(webhooks)
-            .where(this_webhook)
-            .values(
-                active=False,
-                disabled_reason=outcome.disabled_reason,
-                failing_since=failing_since,
-                updated_at=now,
-                **release,
-            )
+            .where(webhooks.c.id == webhook_id)
+            .values(active=False, disabled_reason=outcome.disabled_reason, updated_at=now)
         )
 
     def release(self, webhook_ids: Sequence[str], *, owner: str, now: datetime) -> None:

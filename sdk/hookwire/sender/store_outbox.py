@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
@@ -30,33 +30,35 @@ _DELIVERY_COLUMNS = (
 )
 
 
+# Built once: publish is a hot path, and building a statement costs more than running it.
+_SUBSCRIBERS = select(webhooks.c.id, webhooks.c.events).where(
+    webhooks.c.account_id == bindparam("a"), webhooks.c.active.is_(True)
+)
+_INSERT_EVENT_SQLITE = (
+    sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+)
+_INSERT_EVENT_PG = (
+    postgresql.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
+)
+_INSERT_DELIVERIES = insert(deliveries)
+
+
 class OutboxQueries(StoreBase):
     """Store events and fan them out; list, resend and purge deliveries."""
 
     def subscribers(self, conn: Connection, account_id: int) -> list[tuple[str, str]]:
         """The account's active webhooks as ``(id, events JSON)`` pairs."""
-        rows = conn.execute(
-            select(webhooks.c.id, webhooks.c.events).where(
-                webhooks.c.account_id == account_id, webhooks.c.active.is_(True)
-            )
-        )
-        return [(row.id, row.events) for row in rows]
+        return [(row.id, row.events) for row in conn.execute(_SUBSCRIBERS, {"a": account_id})]
 
     def insert_event(self, conn: Connection, values: dict[str, Any]) -> bool:
         """Insert an event unless its id is stored already; True when it was new."""
-        dialect_insert = postgresql.insert if self.is_postgres else sqlite.insert
-        statement = (
-            dialect_insert(events)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[events.c.id])
-            .returning(events.c.id)
-        )
-        return conn.execute(statement).first() is not None
+        statement = _INSERT_EVENT_PG if self.is_postgres else _INSERT_EVENT_SQLITE
+        return conn.execute(statement, values).first() is not None
 
     def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert deliveries (one per subscribed webhook) in one statement."""
         if rows:
-            conn.execute(insert(deliveries), list(rows))
+            conn.execute(_INSERT_DELIVERIES, list(rows))
 
     def list_events(self, account_id: int | None, limit: int) -> list[StoredEvent]:
         """The newest events (of one account) first."""
