@@ -126,14 +126,14 @@ def _sources(path: Path) -> Iterator[_Source]:
                     continue
                 try:
                     value = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     # UnicodeDecodeError is a ValueError too: a bad byte is a bad line.
                     raise RecordingError(f"line {line_no}: not JSON", line=line_no) from None
                 yield _envelope_source(value, f"line {line_no}")
     else:
         try:
             whole = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             whole = None
         if isinstance(whole, dict) and "events" in whole:
             whole = [whole]
@@ -149,7 +149,7 @@ def _events(body: bytes) -> list[dict[str, Any]]:
     """The event objects of a body, or none when it is not an envelope."""
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return []
     events = envelope.get("events") if isinstance(envelope, dict) else None
     return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
@@ -167,7 +167,7 @@ def _matches(source: _Source, flt: ReplayFilter) -> bool:
 def _with_new_ids(body: bytes) -> bytes:
     try:
         envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return body
     events = envelope.get("events") if isinstance(envelope, dict) else None
     if not isinstance(events, list):
@@ -226,7 +226,7 @@ def _describe(request: OutgoingRequest) -> list[dict[str, Any]]:
 def _request_line(n: int, request: OutgoingRequest) -> str:
     events = _describe(request)
     if not events:
-        return f"{n:>6}  {'(not an envelope)':<42} {'-':<36}  {len(request.body)} bytes"
+        return f"{n:>6}  {'(no events)':<42} {'-':<36}  {len(request.body)} bytes"
     more = f" (+{len(events) - 1} more)" if len(events) > 1 else ""
     name = f"{events[0]['eventName']}{more}"
     return f"{n:>6}  {name:<42} {events[0]['eventId']!s:<36}  {len(request.body)} bytes"

@@ -22,7 +22,7 @@ def read_headers(text: str) -> dict[str, str]:
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise click.ClickException(f"the headers file is not valid JSON: {exc}") from None
         if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise click.ClickException("the headers JSON must be an object of strings")
