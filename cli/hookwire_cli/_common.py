@@ -76,6 +76,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: The ``user-agent`` of every request the CLI sends, as the sender's dispatcher does.
 USER_AGENT: Final = f"hookwire/{__version__}"
 
+# click >= 8.2 shows a group's help through NoArgsIsHelpError; older versions exit 0 instead.
+_HELP_ERRORS: Final[tuple[type[click.UsageError], ...]] = tuple(
+    error
+    for error in (getattr(click.exceptions, "NoArgsIsHelpError", None),)
+    if isinstance(error, type) and issubclass(error, click.UsageError)
+)
 _ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\]\s*")
 
 
@@ -109,7 +115,8 @@ class HookwireGroup(click.Group):
         except OSError as exc:
             raise click.ClickException(one_line(_describe_os_error(exc))) from exc
         except click.UsageError as exc:
-            if exc.ctx is None:
+            # A group called without a command shows its help: that text must stay as it is.
+            if exc.ctx is None or isinstance(exc, _HELP_ERRORS):
                 raise
             hint = f" (see '{exc.ctx.command_path} --help')"
             raise click.UsageError(one_line(exc.format_message()) + hint) from exc

@@ -204,3 +204,8 @@ def test_request_auth_headers_give_the_known_answer() -> None:
         b'{"test": 2432232314}', msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330
     )
     assert headers["webhook-signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_a_nested_group_without_a_command_shows_its_help_intact() -> None:
+    result = invoke("nested")
+    assert "Commands:\n  fail" in result.output
