@@ -62,6 +62,7 @@ def read_recording_line(path: str, line: int) -> RecordedRequest:
     "--headers",
     "headers_file",
     type=click.File("r"),
+    metavar="FILE",
     help="A file of 'name: value' lines (as `hookwire sign` prints) or a JSON object.",
 )
 @click.option(
@@ -80,6 +81,7 @@ def read_recording_line(path: str, line: int) -> RecordedRequest:
 @click.option(
     "--line",
     type=click.IntRange(min=1),
+    metavar="N",
     default=1,
     show_default=True,
     help="Which line of the recording.",
@@ -89,6 +91,7 @@ def read_recording_line(path: str, line: int) -> RecordedRequest:
 @click.option(
     "--now",
     type=float,
+    metavar="UNIX_SECONDS",
     help="The clock in Unix seconds (default: now; with --recording, when it was received).",
 )
 @json_option
