@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 import click
@@ -134,8 +134,8 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
@@ -301,6 +301,28 @@ def auth_options(func: F) -> F:
     for option in (basic_auth_option(), signature_file_option(), secret_option()):
         func = option(func)
     return func
+
+
+@overload
+def build_receiver(
+    *,
+    secret: str | None,
+    signature_file: str | None,
+    basic_auth: tuple[str, str] | None,
+    tolerance: float = ...,
+    required: Literal[True] = ...,
+) -> Receiver: ...
+
+
+@overload
+def build_receiver(
+    *,
+    secret: str | None,
+    signature_file: str | None,
+    basic_auth: tuple[str, str] | None,
+    tolerance: float = ...,
+    required: bool,
+) -> Receiver | None: ...
 
 
 def build_receiver(

@@ -141,7 +141,6 @@ def verify(
     receiver = build_receiver(
         secret=secret, signature_file=signature_file, basic_auth=basic_auth, tolerance=tolerance
     )
-    assert receiver is not None
     report: dict[str, Any] = {
         "verified": False,
         "valid": False,
