@@ -154,7 +154,7 @@ def list_deliveries(
             echo_json(tally)
         else:
             for name, count in tally.items():
-                click.echo(f"{_status(name)}{' ' * (10 - len(name))}{count}")
+                click.echo(f"{_status(name)}{' ' * (11 - len(name))}{count}")
         return
     if as_json:
         echo_json([delivery_dict(d) for d in found])
@@ -240,6 +240,5 @@ def recover(*, webhook_id: str, since: datetime, db: str, as_json: bool) -> None
     if as_json:
         echo_json({"webhookId": webhook_id, "since": since, "queued": count})
         return
-    click.echo(
-        f"Queued {count} failed or dead deliveries of {webhook_id} since {when(since)} again."
-    )
+    noun = "delivery" if count == 1 else "deliveries"
+    click.echo(f"Queued {count} failed or dead {noun} of {webhook_id} since {when(since)} again.")

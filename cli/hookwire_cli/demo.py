@@ -356,6 +356,8 @@ def _summary(
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     published = summary["eventsPublished"]
+    # The live view leaves the cursor at the end of its last line: end it, then leave a gap.
+    console.print()
     console.print("\n[bold]Summary[/]")
     rows = (
         (

@@ -2,9 +2,10 @@
 
 It runs the sender's dispatcher until SIGINT or SIGTERM. The first signal
 stops it taking new work: the requests in flight finish and are recorded, the
-leases are released and it exits 0. A second signal stops at once: what is
-still in flight is abandoned, its leases released so any dispatcher resends
-it, and the exit status is 1.
+leases are released and it exits 0. A second signal (a second or more later)
+stops at once: what is still in flight is abandoned, its leases released so
+any dispatcher resends it, and the exit status is 1. With ``--drain`` the
+first signal stops at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import json
 import logging
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,6 +34,8 @@ _LOGGER: Final = "hookwire.sender"
 # webhook, the request id, the number of events, the status (or error), the
 # latency in ms and the verdict.
 _ATTEMPT_PREFIX: Final = "webhook %s request %s"
+# A second signal within this many seconds of the first is the same request to stop.
+_SIGNAL_DEBOUNCE: Final = 1.0
 _ATTEMPT_FIELDS: Final = ("webhookId", "requestId", "events", "status", "latencyMs", "verdict")
 
 
@@ -55,6 +59,18 @@ def _attempt_fields(record: logging.LogRecord) -> dict[str, Any] | None:
     return fields
 
 
+def _attempt_text(fields: dict[str, Any]) -> str:
+    """``wh_…  msg_…  3 events  202  12.5 ms  succeeded``: one attempt, aligned for reading."""
+    count = fields["events"]
+    status = fields["status"] if fields["status"] is not None else "error"
+    text = (
+        f"{fields['webhookId']}  {fields['requestId']}  {count:>3} event"
+        f"{'s' if count != 1 else ' '}  {status:<5} {fields['latencyMs']:>7.1f} ms  "
+        f"{fields['verdict']}"
+    )
+    return f"{text}  {fields['error']}" if fields["error"] else text
+
+
 class _LineHandler(logging.Handler):
     """Prints each sender log record as one line on stdout: text, or JSON with ``--json``."""
 
@@ -76,6 +92,9 @@ class _LineHandler(logging.Handler):
                 click.echo(json.dumps(line, default=str))
                 return
             colour = "red" if record.levelno >= logging.WARNING else None
+            fields = _attempt_fields(record)
+            if fields is not None:
+                message = _attempt_text(fields)
             click.echo(f"{_timestamp(record.created)}  {click.style(message, fg=colour)}")
         except Exception:  # logging's contract: report, never raise into the caller
             self.handleError(record)
@@ -114,23 +133,26 @@ async def _run(sender: Sender, *, drain: bool, as_json: bool) -> bool:
     stop = asyncio.Event()
     main_task = asyncio.current_task()
     forced = False
+    first_signal_at: float | None = None
 
     def on_signal(name: str) -> None:
-        nonlocal forced
-        if stop.is_set() or drain:
-            forced = True
+        nonlocal forced, first_signal_at
+        now = time.monotonic()
+        if first_signal_at is not None and now - first_signal_at < _SIGNAL_DEBOUNCE:
+            # One stop request delivered twice (timeout(1) and process-group kills do that).
+            return
+        if first_signal_at is None and not drain:
+            first_signal_at = now
+            stop.set()
             _say(
-                f"{name} again: stopping now; requests in flight are resent later",
+                f"{name}: finishing the requests in flight, then stopping (again to stop now)",
                 as_json=as_json,
             )
-            if main_task is not None:
-                main_task.cancel()
             return
-        stop.set()
-        _say(
-            f"{name}: finishing the requests in flight, then stopping (again to stop now)",
-            as_json=as_json,
-        )
+        forced = True
+        _say(f"{name}: stopping now; requests in flight are resent later", as_json=as_json)
+        if main_task is not None:
+            main_task.cancel()
 
     signals = (signal.SIGINT, signal.SIGTERM)
     for number in signals:
