@@ -75,6 +75,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_OPEN_ONLY = text("status = 'open'")
 _QUEUED = text("status = 'pending' AND request_id IS NULL")
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -156,7 +157,7 @@ deliveries = Table(
         postgresql_where=_QUEUED,
     ),
     Index("ix_hookwire_deliveries_request", "request_id"),
-    Index("ix_hookwire_deliveries_webhook", "webhook_id", "status"),
+    Index("ix_hookwire_deliveries_webhook", "webhook_id", "seq"),
 )
 
 requests = Table(
@@ -172,7 +173,13 @@ requests = Table(
     Column("oldest_event_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    Index("ix_hookwire_requests_webhook", "webhook_id", "status"),
+    # Only unfinished requests are looked up by webhook: a partial index stays small.
+    Index(
+        "ix_hookwire_requests_open",
+        "webhook_id",
+        sqlite_where=_OPEN_ONLY,
+        postgresql_where=_OPEN_ONLY,
+    ),
 )
 
 request_deliveries = Table(
@@ -188,8 +195,8 @@ attempts = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("request_id", String(40), nullable=False, index=True),
-    Column("webhook_id", String(40), nullable=False, index=True),
-    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("webhook_id", String(40), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
     Column("status_code", Integer),
     Column("latency_ms", Float, nullable=False),
     Column("error", Text),

@@ -101,7 +101,7 @@ class RegistryQueries(StoreBase):
             conn.execute(
                 delete(request_deliveries).where(request_deliveries.c.request_id.in_(request_ids))
             )
-            conn.execute(delete(attempts).where(attempts.c.webhook_id == webhook_id))
+            conn.execute(delete(attempts).where(attempts.c.request_id.in_(request_ids)))
             conn.execute(delete(requests).where(requests.c.webhook_id == webhook_id))
             conn.execute(delete(deliveries).where(deliveries.c.webhook_id == webhook_id))
             conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
