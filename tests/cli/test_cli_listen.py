@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -204,3 +205,11 @@ def test_unwritable_record_file_is_a_one_line_error(cli: Cli, tmp_path: Path) ->
     result = cli("listen", "--record", str(target))
     assert result.exit_code == 1
     assert result.stderr == f"Error: {target}: No such file or directory\n"
+
+
+def test_ctrl_c_stops_the_listener_with_exit_0(live: Live, secret: str) -> None:
+    process = live("listen", "--port", "0", "--secret", secret)
+    listener_url(process)
+    process.process.send_signal(signal.SIGINT)
+    assert process.finish() == 0
+    assert process.lines[-1] == "Stopped after 0 requests."
