@@ -158,8 +158,12 @@ def _quiet_sender_log() -> Iterator[None]:
 
 
 def _short(msg_id: str) -> str:
-    """Enough of a request id to tell the requests of one run apart."""
-    return msg_id[:12]
+    """Enough of a request id to tell the requests of one run apart.
+
+    Ids start with a time-ordered part, so it is their random tail that differs.
+    """
+    prefix, sep, rest = msg_id.partition("_")
+    return f"{prefix}_…{rest[-8:]}" if sep and len(rest) > 8 else msg_id
 
 
 def _view(run: Run, listener: DemoListener) -> Group:
