@@ -17,8 +17,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     Connection,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -90,6 +93,7 @@ def _queued_of(count: int) -> Select[Any]:
         select(
             deliveries.c.seq,
             deliveries.c.id,
+            deliveries.c.event_id,
             deliveries.c.webhook_id,
             deliveries.c.size,
             deliveries.c.created_at,
@@ -111,6 +115,28 @@ def _queued_of(count: int) -> Select[Any]:
         return select(parts[0])
     return select(union_all(*(select(part) for part in parts)).subquery("queued"))
 
+
+# PostgreSQL: one statement text whatever the number of webhooks, so the server
+# keeps it prepared instead of planning a fresh union every turn.
+_QUEUED_LATERAL = (
+    text(
+        """
+        SELECT q.seq, q.id, q.event_id, q.webhook_id, q.size, q.created_at, q.payload
+        FROM unnest(CAST(:ids AS TEXT[])) AS w(id)
+        CROSS JOIN LATERAL (
+            SELECT d.seq, d.id, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+            FROM hookwire_deliveries AS d
+            JOIN hookwire_events AS e ON e.id = d.event_id
+            WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.request_id IS NULL
+              AND d.due_at <= :now
+            ORDER BY d.seq
+            LIMIT :max_batch
+        ) AS q
+        """
+    )
+    .bindparams(_NOW, bindparam("ids", type_=ARRAY(String)), bindparam("max_batch"))
+    .columns(created_at=UtcDateTime)
+)
 
 _ASSIGN = (
     update(deliveries)
@@ -159,6 +185,41 @@ _LEASE = (
 _OPEN_REQUESTS = select(requests).where(
     requests.c.webhook_id.in_(bindparam("ids", expanding=True)), requests.c.status == _OPEN
 )
+
+_ASSIGN_PG = text(
+    """
+    UPDATE hookwire_deliveries AS d SET request_id = v.r
+    FROM unnest(CAST(:seqs AS BIGINT[]), CAST(:reqs AS TEXT[])) AS v(s, r)
+    WHERE d.seq = v.s
+    """
+)
+_FINISH_REQUESTS_PG = text(
+    """
+    UPDATE hookwire_requests AS r
+    SET status = v.st, attempts = r.attempts + 1, next_attempt_at = v.nx, updated_at = :now
+    FROM unnest(CAST(:ids AS TEXT[]), CAST(:sts AS TEXT[]), CAST(:nxs AS TIMESTAMPTZ[]))
+        AS v(id, st, nx)
+    WHERE r.id = v.id AND r.status = 'open'
+    """
+).bindparams(_NOW)
+_FINISH_DELIVERIES_PG = text(
+    """
+    UPDATE hookwire_deliveries AS d SET status = v.st, updated_at = :now
+    FROM unnest(CAST(:ids AS TEXT[]), CAST(:sts AS TEXT[])) AS v(id, st)
+    WHERE d.request_id = v.id AND d.status IN ('pending', 'failed')
+    """
+).bindparams(_NOW)
+_RELEASE_PG = text(
+    """
+    UPDATE hookwire_webhooks AS w
+    SET failing_since = CASE WHEN v.ok THEN NULL ELSE COALESCE(w.failing_since, v.started) END,
+        lease_owner = CASE WHEN w.lease_owner = :owner THEN NULL ELSE w.lease_owner END,
+        lease_until = CASE WHEN w.lease_owner = :owner THEN :now ELSE w.lease_until END
+    FROM unnest(CAST(:ids AS TEXT[]), CAST(:oks AS BOOLEAN[]), CAST(:starts AS TIMESTAMPTZ[]))
+        AS v(id, ok, started)
+    WHERE w.id = v.id
+    """
+).bindparams(_NOW)
 
 _DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
 _REQUEST_STATUS = {"succeeded": "succeeded", "retry": _OPEN, "dead": "dead", "disable": "dead"}
@@ -234,9 +295,14 @@ class DispatchQueries(RegistryQueries):
     ) -> dict[str, tuple[str, str, str, int, datetime]]:
         """Group each webhook's oldest due deliveries into a new request."""
         params: dict[str, Any] = {"now": now, "max_batch": max_batch}
-        params.update({f"w{n}": row.id for n, row in enumerate(fresh)})
+        if self.is_postgres:
+            params["ids"] = [row.id for row in fresh]
+            statement: Any = _QUEUED_LATERAL
+        else:
+            params.update({f"w{n}": row.id for n, row in enumerate(fresh)})
+            statement = _queued_of(len(fresh))
         queued: dict[str, list[Any]] = {}
-        for item in conn.execute(_queued_of(len(fresh)), params):
+        for item in conn.execute(statement, params):
             queued.setdefault(item.webhook_id, []).append(item)
         made: dict[str, tuple[str, str, str, int, datetime]] = {}
         request_rows: list[dict[str, Any]] = []
@@ -256,7 +322,7 @@ class DispatchQueries(RegistryQueries):
             request_id = new_id("msg")
             payloads = [item.payload for item in chosen]
             body = f'{{"accountId":{int(row.account_id)},"events":[{",".join(payloads)}]}}'
-            event_ids = json.dumps([json.loads(p)["eventId"] for p in payloads])
+            event_ids = json.dumps([item.event_id for item in chosen])
             oldest = min(item.created_at for item in chosen)
             request_rows.append(
                 {
@@ -277,7 +343,16 @@ class DispatchQueries(RegistryQueries):
             made[row.id] = (request_id, body, event_ids, 0, oldest)
         if request_rows:
             conn.execute(insert(requests), request_rows)
-            conn.execute(_ASSIGN, assignments)
+            if self.is_postgres:
+                conn.execute(
+                    _ASSIGN_PG,
+                    {
+                        "seqs": [a["b_seq"] for a in assignments],
+                        "reqs": [a["b_request"] for a in assignments],
+                    },
+                )
+            else:
+                conn.execute(_ASSIGN, assignments)
             conn.execute(insert(request_deliveries), links)
         return made
 
@@ -306,42 +381,54 @@ class DispatchQueries(RegistryQueries):
                 for o in outcomes
             ],
         )
-        conn.execute(
-            _FINISH_REQUEST,
-            [
+        requests_done = [o.job.request_id for o in outcomes]
+        request_status = [_REQUEST_STATUS[o.verdict] for o in outcomes]
+        next_attempts = [o.next_attempt_at or now for o in outcomes]
+        delivery_status = [_DELIVERY_STATUS[o.verdict] for o in outcomes]
+        webhook_ids = [o.job.webhook_id for o in outcomes]
+        succeeded = [o.verdict == "succeeded" for o in outcomes]
+        started = [o.started_at for o in outcomes]
+        if self.is_postgres:
+            # One statement per table over arrays: a round trip per row costs more than the row.
+            conn.execute(
+                _FINISH_REQUESTS_PG,
+                {"ids": requests_done, "sts": request_status, "nxs": next_attempts, "now": now},
+            )
+            conn.execute(
+                _FINISH_DELIVERIES_PG, {"ids": requests_done, "sts": delivery_status, "now": now}
+            )
+            conn.execute(
+                _RELEASE_PG,
                 {
-                    "b_id": o.job.request_id,
-                    "b_status": _REQUEST_STATUS[o.verdict],
-                    "b_next": o.next_attempt_at or now,
-                    "now": now,
-                }
-                for o in outcomes
-            ],
-        )
-        conn.execute(
-            _FINISH_DELIVERIES,
-            [
-                {
-                    "b_id": o.job.request_id,
-                    "b_status": _DELIVERY_STATUS[o.verdict],
-                    "now": now,
-                }
-                for o in outcomes
-            ],
-        )
-        conn.execute(
-            _RELEASE,
-            [
-                {
-                    "b_webhook": o.job.webhook_id,
-                    "b_ok": o.verdict == "succeeded",
-                    "b_started": o.started_at,
+                    "ids": webhook_ids,
+                    "oks": succeeded,
+                    "starts": started,
                     "owner": owner,
                     "now": now,
-                }
-                for o in outcomes
-            ],
-        )
+                },
+            )
+        else:
+            conn.execute(
+                _FINISH_REQUEST,
+                [
+                    {"b_id": i, "b_status": st, "b_next": nx, "now": now}
+                    for i, st, nx in zip(requests_done, request_status, next_attempts, strict=True)
+                ],
+            )
+            conn.execute(
+                _FINISH_DELIVERIES,
+                [
+                    {"b_id": i, "b_status": st, "now": now}
+                    for i, st in zip(requests_done, delivery_status, strict=True)
+                ],
+            )
+            conn.execute(
+                _RELEASE,
+                [
+                    {"b_webhook": w, "b_ok": ok, "b_started": at, "owner": owner, "now": now}
+                    for w, ok, at in zip(webhook_ids, succeeded, started, strict=True)
+                ],
+            )
         for outcome in outcomes:
             if outcome.verdict == "disable":
                 self._disable(conn, outcome, now)
