@@ -434,3 +434,51 @@ async def test_dispatch_logs_never_show_credentials(
     assert "hookwire.sender" in {r.name for r in caplog.records}
     assert "pw-very-secret" not in caplog.text
     assert secret not in caplog.text
+
+
+async def _until_received(sink: Sink, count: int) -> None:
+    for _ in range(300):
+        if len(sink.received) >= count:
+            return
+        await asyncio.sleep(0.01)
+
+
+async def test_commit_of_a_caller_transaction_wakes_the_dispatcher(
+    make_sender: MakeSender, sink: Sink
+) -> None:
+    sender = make_sender(clock=None, poll_interval=30)
+    hook_for(sender, sink)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run_dispatcher(stop))
+    await asyncio.sleep(0.05)
+    with sender.engine.begin() as conn:
+        event_ids = [
+            sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, connection=conn)
+            for _ in range(3)
+        ]
+    await _until_received(sink, 1)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert sink.event_ids == event_ids
+
+
+async def test_cancelled_dispatcher_releases_its_lease_for_a_prompt_resend(
+    make_sender: MakeSender, sink: Sink
+) -> None:
+    sender = make_sender(clock=None)
+
+    async def slow(_request: web.Request) -> web.Response:
+        await asyncio.sleep(0.5)
+        return web.Response(status=202)
+
+    hook_for(sender, sink)
+    sink.answer(slow)
+    (event_id,) = publish(sender)
+    task = asyncio.create_task(sender.run_dispatcher())
+    await _until_received(sink, 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await sender.drain()
+    assert sink.event_ids == [event_id, event_id]
+    assert sender.deliveries.counts()["succeeded"] == 1

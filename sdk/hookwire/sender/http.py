@@ -57,7 +57,8 @@ def build_headers(job: Job, *, timestamp: int) -> dict[str, str]:
     return headers
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, url: str) -> str:
+    """A one-line reason for a failed attempt, without the URL's query (it may hold a token)."""
     blocked: BaseException | None = exc
     while blocked is not None and not isinstance(blocked, _BLOCKED):
         blocked = blocked.__cause__ or blocked.__context__
@@ -68,6 +69,9 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"connection failed: {exc.os_error.strerror or exc.os_error}"
     text = str(exc).splitlines()[0] if str(exc) else ""
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        text = text.replace(url, f"{parts.scheme}://{parts.netloc}{parts.path}")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -110,6 +114,6 @@ async def send(
             started_at=started_at,
             status_code=None,
             latency_ms=(time.perf_counter() - start) * 1000,
-            error=_describe(exc),
+            error=_describe(exc, job.target_url),
             body="",
         )

@@ -29,6 +29,8 @@ __all__ = ["Events", "Outbox", "wire_timestamp"]
 
 log = logging.getLogger("hookwire.sender")
 
+_WAKE_ON_COMMIT = "hookwire_wake_on_commit"
+
 
 def wire_timestamp(moment: datetime) -> str:
     """The wire form of a timestamp: ISO-8601 UTC with milliseconds and a ``Z``."""
@@ -136,9 +138,15 @@ class Outbox:
             self._store.insert_deliveries(conn, rows)
         if connection is None:
             self._wake()
-        else:
-            event.listen(connection, "commit", lambda _conn: self._wake(), once=True)
+        elif not connection.info.get(_WAKE_ON_COMMIT):
+            # One wake-up per caller transaction, however many events it publishes.
+            connection.info[_WAKE_ON_COMMIT] = True
+            event.listen(connection, "commit", self._wake_after_commit, once=True)
         return event_id
+
+    def _wake_after_commit(self, connection: Connection) -> None:
+        connection.info.pop(_WAKE_ON_COMMIT, None)
+        self._wake()
 
 
 class Events:
