@@ -227,3 +227,20 @@ def test_a_signal_delivered_twice_at_once_still_stops_gracefully(
     code = worker.finish(15)
     assert code == 0
     assert [statuses(hw)[event_id] for event_id in event_ids] == ["succeeded"] * 2
+
+
+@pytest.mark.postgres
+def test_the_whole_cli_loop_runs_on_postgresql(
+    cli: Callable[..., Result], postgres_url: str, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook").respond_with_data("", status=202)
+
+    def hw(*args: str) -> Result:
+        return cli(*args, env={"HOOKWIRE_DATABASE_URL": postgres_url})
+
+    add_webhook(hw, httpserver.url_for("/hook"), "--allow-private")
+    event_ids = publish(hw, 2)
+    result = hw("dispatch", "--drain", "--allow-private")
+    assert result.exit_code == 0
+    assert [statuses(hw)[event_id] for event_id in event_ids] == ["succeeded"] * 2
+    assert len(httpserver.log) == 1

@@ -74,6 +74,16 @@ def test_add_json_holds_the_secret_of_the_signature_file(hw: Hw) -> None:
     assert signature["secret"] == created["secret"]
 
 
+def test_add_ed25519_prints_the_public_key_and_never_the_private_one(hw: Hw) -> None:
+    result = hw(
+        "webhooks", "add", "sync", "--url", "http://127.0.0.1:9/x", "-e", "CI_STATS",
+        "--allow-private", "--auth", "signature-ed25519",
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert "whpk_" in result.stdout
+    assert "whsk_" not in result.stdout
+
+
 def test_show_never_prints_the_secret(hw: Hw) -> None:
     created = add(hw)
     text = hw("webhooks", "show", created["id"]).stdout
