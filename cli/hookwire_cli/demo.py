@@ -34,7 +34,7 @@ from rich.text import Text
 
 from hookwire import PayloadError, Receiver, VerificationError, event_spec
 from hookwire.samples import sample_data
-from hookwire.sender import RetryPolicy, Sender
+from hookwire.sender import RetryPolicy, Sender, Webhook
 
 from ._common import echo_json, json_option
 
@@ -121,7 +121,6 @@ class DemoListener:
 class Published:
     """One event the demo published."""
 
-    at: float
     event_id: str
     name: str
     realtime: bool
@@ -129,11 +128,20 @@ class Published:
 
 @dataclass
 class Run:
-    """Everything the demo did, for the live view and the summary."""
+    """Everything the demo did, for the live view and the summary.
+
+    ``statuses`` and ``requests`` map event ids to their delivery's status and
+    request id, as last read from the store.
+    """
 
     published: list[Published] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)
     requests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def batch_ids(self) -> set[str]:
+        """The ids of the batch (non-real-time) events published so far."""
+        return {e.event_id for e in self.published if not e.realtime}
 
 
 def _free_socket() -> socket.socket:
@@ -249,81 +257,94 @@ def _finished(run: Run, listener: DemoListener) -> bool:
     )
 
 
+def _register(sender: Sender, url: str, directory: Path) -> tuple[Webhook, Receiver]:
+    """The demo's webhook, and a receiver reading its downloaded signature file."""
+    hook = sender.webhooks.create(
+        name="demo listener",
+        target_url=url,
+        events=sorted(set(DEMO_EVENTS)),
+        auth="signature",
+        account_id=_ACCOUNT,
+    )
+    signature_path = directory / "signature.json"
+    fd = os.open(signature_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(sender.webhooks.signature_file(hook.id), handle)
+    return hook, Receiver(signature_file=str(signature_path))
+
+
+def _print_setup(console: Console, directory: Path, url: str, hook: Webhook) -> None:
+    console.print(f"  [bold]store[/]     sqlite:///{directory / 'hookwire.db'}")
+    console.print(f"  [bold]listener[/]  {url}  (verifies with the signature file)")
+    console.print(f"  [bold]webhook[/]   {hook.id}  signature auth, {len(hook.events)} event names")
+    realtime = sum(1 for name in DEMO_EVENTS if event_spec(name).realtime)
+    console.print(
+        f"\n[bold]Publishing {realtime} real-time events[/] (sent at once) and "
+        f"[bold]{len(DEMO_EVENTS) - realtime} batch events[/] (every {_BATCH_INTERVAL:g} s)."
+        "\nThe listener answers the first request with 503, once: watch the retry.\n"
+    )
+
+
+async def _publish_all(sender: Sender, run: Run, seed: int | None) -> None:
+    """Publish the demo's events a moment apart, so the live view shows them arrive."""
+    rng = random.Random(seed)
+    for name in DEMO_EVENTS:
+        event_id = await asyncio.to_thread(
+            sender.publish, name, data=sample_data(name, rng), account_id=_ACCOUNT
+        )
+        run.published.append(Published(event_id, name, event_spec(name).realtime))
+        await asyncio.sleep(_PUBLISH_GAP)
+
+
+async def _watch(
+    sender: Sender, hook: Webhook, run: Run, listener: DemoListener, live: Live | None
+) -> None:
+    """Follow the deliveries until all are delivered and verified, or the deadline passes."""
+    while time.monotonic() - listener.started < _DEADLINE:
+        await _refresh(sender, hook.id, run)
+        if live is not None:
+            live.update(_view(run, listener))
+        if _finished(run, listener):
+            return
+        await asyncio.sleep(0.1)
+
+
 async def _loop(
     console: Console, directory: Path, *, show: bool, seed: int | None
 ) -> dict[str, Any]:
-    started = time.monotonic()
-    listener = DemoListener(started=started)
+    listener = DemoListener(started=time.monotonic())
     runner, url = await _start_listener(listener)
     sender = _make_sender(directory)
     stop = asyncio.Event()
+    run = Run()
+    dispatcher: asyncio.Task[None] | None = None
     try:
-        hook = sender.webhooks.create(
-            name="demo listener",
-            target_url=url,
-            events=sorted(set(DEMO_EVENTS)),
-            auth="signature",
-            account_id=_ACCOUNT,
-        )
-        signature_path = directory / "signature.json"
-        fd = os.open(signature_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(sender.webhooks.signature_file(hook.id), handle)
-        listener.receiver = Receiver(signature_file=str(signature_path))
+        hook, listener.receiver = _register(sender, url, directory)
         if show:
-            console.print(f"  [bold]store[/]     sqlite:///{directory / 'hookwire.db'}")
-            console.print(f"  [bold]listener[/]  {url}  (verifies with the signature file)")
-            console.print(
-                f"  [bold]webhook[/]   {hook.id}  signature auth, {len(hook.events)} event names"
-            )
-            realtime = sum(1 for name in DEMO_EVENTS if event_spec(name).realtime)
-            console.print(
-                f"\n[bold]Publishing {realtime} real-time events[/] (sent at once) and "
-                f"[bold]{len(DEMO_EVENTS) - realtime} batch events[/] "
-                f"(every {_BATCH_INTERVAL:g} s)."
-                "\nThe listener answers the first request with 503, once: watch the retry.\n"
-            )
-        run = Run()
-        batch_ids: set[str] = set()
-        rng = random.Random(seed)
+            _print_setup(console, directory, url, hook)
         dispatcher = asyncio.create_task(sender.run_dispatcher(stop))
         live = Live(_view(run, listener), console=console, refresh_per_second=10) if show else None
         with live or nullcontext():
             if live is not None:
                 printer = live.console
                 listener.on_request.append(
-                    lambda seen: printer.print(_request_line(seen, batch_ids))
+                    lambda seen: printer.print(_request_line(seen, run.batch_ids))
                 )
-            for name in DEMO_EVENTS:
-                event_id = await asyncio.to_thread(
-                    sender.publish, name, data=sample_data(name, rng), account_id=_ACCOUNT
-                )
-                realtime = event_spec(name).realtime
-                if not realtime:
-                    batch_ids.add(event_id)
-                run.published.append(
-                    Published(time.monotonic() - started, event_id, name, realtime)
-                )
-                await asyncio.sleep(_PUBLISH_GAP)
-            while time.monotonic() - started < _DEADLINE:
-                await _refresh(sender, hook.id, run)
-                if live is not None:
-                    live.update(_view(run, listener))
-                if _finished(run, listener):
-                    break
-                await asyncio.sleep(0.1)
-        stop.set()
-        await dispatcher
+            await _publish_all(sender, run, seed)
+            await _watch(sender, hook, run, listener, live)
         counts = sender.deliveries.counts(hook.id)
     finally:
+        # The dispatcher finishes what is in flight before the store closes under it.
         stop.set()
+        if dispatcher is not None:
+            await dispatcher
         sender.close()
         await runner.cleanup()
     return _summary(
         run=run,
         listener=listener,
         counts=counts,
-        seconds=time.monotonic() - started,
+        seconds=time.monotonic() - listener.started,
         url=url,
         webhook_id=hook.id,
     )

@@ -56,6 +56,7 @@ def test_demo_text_shows_the_retry_the_table_and_the_verdict(cli: Cli) -> None:
     assert result.exit_code == 0
     assert "refused once on purpose" in result.stdout
     assert "the retry, same webhook-id" in result.stdout
+    assert "the batch flush" in result.stdout
     assert result.stdout.count("succeeded") >= len(DEMO_EVENTS)
     assert f"All {len(DEMO_EVENTS)} events delivered and verified" in result.stdout
 
