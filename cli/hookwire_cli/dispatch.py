@@ -15,6 +15,7 @@ import json
 import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -77,22 +78,26 @@ class _LineHandler(logging.Handler):
     def __init__(self, *, as_json: bool) -> None:
         super().__init__(logging.INFO)
         self._as_json = as_json
+        #: How many attempts ended in each verdict (succeeded, retry, dead, disable).
+        self.verdicts: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Print the record (a failure to print must not stop the dispatcher)."""
         try:
             message = cli_message(record.getMessage())
+            fields = _attempt_fields(record)
+            if fields is not None:
+                self.verdicts[str(fields["verdict"])] += 1
             if self._as_json:
                 line: dict[str, Any] = {
                     "time": _timestamp(record.created),
                     "level": record.levelname.lower(),
                     "message": message,
                 }
-                line.update(_attempt_fields(record) or {})
+                line.update(fields or {})
                 click.echo(json.dumps(line, default=str))
                 return
             colour = "red" if record.levelno >= logging.WARNING else None
-            fields = _attempt_fields(record)
             if fields is not None:
                 message = _attempt_text(fields)
             click.echo(f"{_timestamp(record.created)}  {click.style(message, fg=colour)}")
@@ -101,7 +106,7 @@ class _LineHandler(logging.Handler):
 
 
 @contextmanager
-def _printing_sender_log(*, as_json: bool) -> Iterator[None]:
+def _printing_sender_log(*, as_json: bool) -> Iterator[_LineHandler]:
     """Route the sender's INFO log to stdout for the duration of the run."""
     logger = logging.getLogger(_LOGGER)
     handler = _LineHandler(as_json=as_json)
@@ -111,7 +116,7 @@ def _printing_sender_log(*, as_json: bool) -> Iterator[None]:
     # Our handler prints every line; the root logger would print warnings twice.
     logger.propagate = False
     try:
-        yield
+        yield handler
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -220,14 +225,15 @@ def dispatch(
             concurrency=concurrency,
             poll_interval=poll_interval,
         ) as sender,
-        _printing_sender_log(as_json=as_json),
+        _printing_sender_log(as_json=as_json) as printer,
     ):
         where = sender.engine.url.render_as_string(hide_password=True)
         mode = "until idle" if drain else "until SIGINT/SIGTERM"
         _say(f"dispatching from {where} ({mode})", as_json=as_json, database=where)
         finished = asyncio.run(_run(sender, drain=drain, as_json=as_json))
-        counts = sender.deliveries.counts()
-        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-        _say(f"stopped; deliveries: {summary}", as_json=as_json, deliveries=counts)
+        # This run's attempts, not a count over the store: that could be a big table.
+        attempts = dict(printer.verdicts)
+        tally = ", ".join(f"{n} {verdict}" for verdict, n in attempts.items()) or "none"
+        _say(f"stopped; attempts this run: {tally}", as_json=as_json, attempts=attempts)
     if not finished:
         raise click.exceptions.Exit(1)

@@ -129,7 +129,7 @@ def test_dispatch_json_lines_carry_the_attempt_fields(hw: Hw, httpserver: HTTPSe
     assert attempt["events"] == 3
     assert attempt["status"] == 202
     assert attempt["latencyMs"] >= 0
-    assert lines[-1]["deliveries"]["succeeded"] == 3
+    assert lines[-1]["attempts"] == {"succeeded": 1}
 
 
 def test_dispatch_logs_a_failed_attempt_and_keeps_the_delivery_for_retry(
@@ -141,6 +141,7 @@ def test_dispatch_logs_a_failed_attempt_and_keeps_the_delivery_for_retry(
     result = hw("dispatch", "--drain", "--allow-private")
     assert result.exit_code == 0
     assert "500" in result.stdout
+    assert "attempts this run: 1 retry" in result.stdout
     assert set(statuses(hw).values()) == {"failed"}
 
 
