@@ -477,11 +477,12 @@ def report(
             continue
         found = results[(contender.table, contender.label)]
         rate = _median(found, "rate")
+        ratio = f"{rate / raw[contender.table]:.2f}" if contender.table in raw else "-"
         publish = f"{_median(found, 'publish_rate'):13.0f}" if "publish_rate" in found[0] else ""
         requests = f"{_median(found, 'requests'):9.0f}" if "requests" in found[0] else ""
         print(
             f"{contender.table:10} {contender.label:40} {rate:13.0f} "
-            f"{rate / raw[contender.table]:7.2f} {publish:>13} {requests:>9} "
+            f"{ratio:>7} {publish:>13} {requests:>9} "
             f"{_median(found, 'maxrss_mib'):11.1f}"
         )
     print(f"\n{'latency':10} {'contender':40} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
