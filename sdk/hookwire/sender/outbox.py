@@ -22,7 +22,6 @@ from sqlalchemy import Connection, event
 from ..errors import NotFoundError, PayloadError
 from ..events import event_spec
 from .models import StoredEvent
-from .rows import new_id
 from .store import Store
 
 __all__ = ["Events", "Outbox", "wire_timestamp"]
@@ -122,7 +121,6 @@ class Outbox:
                 return event_id
             rows = [
                 {
-                    "id": new_id("dlv"),
                     "event_id": event_id,
                     "webhook_id": webhook_id,
                     "status": "pending",

@@ -9,7 +9,15 @@ from typing import Any
 
 from .models import Attempt, Delivery, StoredEvent, Webhook
 
-__all__ = ["attempt_from_row", "delivery_from_row", "event_from_row", "new_id", "webhook_from_row"]
+__all__ = [
+    "attempt_from_row",
+    "delivery_from_row",
+    "delivery_id",
+    "delivery_seq",
+    "event_from_row",
+    "new_id",
+    "webhook_from_row",
+]
 
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -21,6 +29,17 @@ def _base62(number: int, width: int) -> str:
         number, digit = divmod(number, 62)
         digits.append(_ALPHABET[digit])
     return "".join(reversed(digits))
+
+
+def delivery_id(seq: int) -> str:
+    """The public id of the delivery stored at ``seq``."""
+    return f"dlv_{seq}"
+
+
+def delivery_seq(public_id: str) -> int | None:
+    """The ``seq`` behind a ``dlv_<seq>`` id, or ``None`` if it is not one."""
+    digits = public_id.removeprefix("dlv_") if isinstance(public_id, str) else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 19 else None
 
 
 def new_id(prefix: str, *, now: float | None = None) -> str:
@@ -85,7 +104,7 @@ def attempt_from_row(row: Any) -> Attempt:
 def delivery_from_row(row: Any, attempts: tuple[Attempt, ...] = ()) -> Delivery:
     """Build a :class:`Delivery` from a deliveries row joined with its event."""
     return Delivery(
-        id=row.id,
+        id=delivery_id(row.seq),
         event_id=row.event_id,
         event_name=row.event_name,
         webhook_id=row.webhook_id,

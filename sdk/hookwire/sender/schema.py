@@ -138,8 +138,8 @@ deliveries = Table(
     "hookwire_deliveries",
     metadata,
     # seq is the publish order the dispatcher keeps per webhook.
+    # seq is also the delivery's public id ("dlv_<seq>"): no second key to index.
     Column("seq", _Seq, primary_key=True, autoincrement=True),
-    Column("id", String(40), nullable=False, unique=True),
     Column("event_id", String(200), nullable=False, index=True),
     Column("webhook_id", String(40), nullable=False),
     Column("status", String(12), nullable=False),
@@ -156,7 +156,6 @@ deliveries = Table(
         sqlite_where=_QUEUED,
         postgresql_where=_QUEUED,
     ),
-    Index("ix_hookwire_deliveries_request", "request_id"),
     Index("ix_hookwire_deliveries_webhook", "webhook_id", "seq"),
 )
 
@@ -186,8 +185,8 @@ request_deliveries = Table(
     "hookwire_request_deliveries",
     metadata,
     Column("request_id", String(40), primary_key=True),
-    Column("delivery_id", String(40), primary_key=True),
-    Index("ix_hookwire_request_deliveries_delivery", "delivery_id"),
+    Column("delivery_seq", BigInteger, primary_key=True),
+    Index("ix_hookwire_request_deliveries_delivery", "delivery_seq"),
 )
 
 attempts = Table(

@@ -92,7 +92,6 @@ def _queued_of(count: int) -> Select[Any]:
     parts = [
         select(
             deliveries.c.seq,
-            deliveries.c.id,
             deliveries.c.event_id,
             deliveries.c.webhook_id,
             deliveries.c.size,
@@ -121,10 +120,10 @@ def _queued_of(count: int) -> Select[Any]:
 _QUEUED_LATERAL = (
     text(
         """
-        SELECT q.seq, q.id, q.event_id, q.webhook_id, q.size, q.created_at, q.payload
+        SELECT q.seq, q.event_id, q.webhook_id, q.size, q.created_at, q.payload
         FROM unnest(CAST(:ids AS TEXT[])) AS w(id)
         CROSS JOIN LATERAL (
-            SELECT d.seq, d.id, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+            SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
             FROM hookwire_deliveries AS d
             JOIN hookwire_events AS e ON e.id = d.event_id
             WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.request_id IS NULL
@@ -156,7 +155,7 @@ _FINISH_REQUEST = (
 _FINISH_DELIVERIES = (
     update(deliveries)
     .where(
-        deliveries.c.request_id == bindparam("b_id"),
+        deliveries.c.seq == bindparam("b_seq"),
         or_(deliveries.c.status == "pending", deliveries.c.status == "failed"),
     )
     .values(status=bindparam("b_status"), updated_at=_NOW)
@@ -205,8 +204,8 @@ _FINISH_REQUESTS_PG = text(
 _FINISH_DELIVERIES_PG = text(
     """
     UPDATE hookwire_deliveries AS d SET status = v.st, updated_at = :now
-    FROM unnest(CAST(:ids AS TEXT[]), CAST(:sts AS TEXT[])) AS v(id, st)
-    WHERE d.request_id = v.id AND d.status IN ('pending', 'failed')
+    FROM unnest(CAST(:seqs AS BIGINT[]), CAST(:sts AS TEXT[])) AS v(seq, st)
+    WHERE d.seq = v.seq AND d.status IN ('pending', 'failed')
     """
 ).bindparams(_NOW)
 _RELEASE_PG = text(
@@ -220,6 +219,13 @@ _RELEASE_PG = text(
     WHERE w.id = v.id
     """
 ).bindparams(_NOW)
+
+_MEMBERS = select(request_deliveries).where(
+    request_deliveries.c.request_id.in_(bindparam("ids", expanding=True))
+)
+
+_Request = tuple[str, str, str, int, datetime, list[int]]
+"""A request as a job needs it: id, body, event ids (JSON), attempts, oldest event, seqs."""
 
 _DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
 _REQUEST_STATUS = {"succeeded": "succeeded", "retry": _OPEN, "dead": "dead", "disable": "dead"}
@@ -255,10 +261,21 @@ class DispatchQueries(RegistryQueries):
                 return []
             ids = [row.id for row in rows]
             conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": now + lease})
-            open_requests = {
-                row.webhook_id: (row.id, row.body, row.event_ids, row.attempts, row.oldest_event_at)
+            open_requests: dict[str, _Request] = {
+                row.webhook_id: (
+                    row.id,
+                    row.body,
+                    row.event_ids,
+                    row.attempts,
+                    row.oldest_event_at,
+                    [],
+                )
                 for row in conn.execute(_OPEN_REQUESTS, {"ids": ids})
             }
+            if open_requests:
+                members = {request[0]: request[5] for request in open_requests.values()}
+                for link in conn.execute(_MEMBERS, {"ids": list(members)}):
+                    members[link.request_id].append(link.delivery_seq)
             fresh = [row for row in rows if row.id not in open_requests]
             if fresh:
                 open_requests.update(
@@ -276,6 +293,7 @@ class DispatchQueries(RegistryQueries):
                 event_ids=tuple(json.loads(request[2])),
                 attempts=request[3],
                 oldest_event_at=request[4],
+                delivery_seqs=tuple(request[5]),
                 failing_since=row.failing_since,
                 basic_username=row.basic_username,
                 basic_password=row.basic_password,
@@ -292,7 +310,7 @@ class DispatchQueries(RegistryQueries):
         now: datetime,
         max_batch: int,
         max_batch_bytes: int,
-    ) -> dict[str, tuple[str, str, str, int, datetime]]:
+    ) -> dict[str, _Request]:
         """Group each webhook's oldest due deliveries into a new request."""
         params: dict[str, Any] = {"now": now, "max_batch": max_batch}
         if self.is_postgres:
@@ -304,7 +322,7 @@ class DispatchQueries(RegistryQueries):
         queued: dict[str, list[Any]] = {}
         for item in conn.execute(statement, params):
             queued.setdefault(item.webhook_id, []).append(item)
-        made: dict[str, tuple[str, str, str, int, datetime]] = {}
+        made: dict[str, _Request] = {}
         request_rows: list[dict[str, Any]] = []
         assignments: list[dict[str, Any]] = []
         links: list[dict[str, Any]] = []
@@ -339,8 +357,8 @@ class DispatchQueries(RegistryQueries):
                 }
             )
             assignments.extend({"b_seq": item.seq, "b_request": request_id} for item in chosen)
-            links.extend({"request_id": request_id, "delivery_id": item.id} for item in chosen)
-            made[row.id] = (request_id, body, event_ids, 0, oldest)
+            links.extend({"request_id": request_id, "delivery_seq": item.seq} for item in chosen)
+            made[row.id] = (request_id, body, event_ids, 0, oldest, [i.seq for i in chosen])
         if request_rows:
             conn.execute(insert(requests), request_rows)
             if self.is_postgres:
@@ -384,7 +402,10 @@ class DispatchQueries(RegistryQueries):
         requests_done = [o.job.request_id for o in outcomes]
         request_status = [_REQUEST_STATUS[o.verdict] for o in outcomes]
         next_attempts = [o.next_attempt_at or now for o in outcomes]
-        delivery_status = [_DELIVERY_STATUS[o.verdict] for o in outcomes]
+        member_seqs = [seq for o in outcomes for seq in o.job.delivery_seqs]
+        delivery_status = [
+            _DELIVERY_STATUS[o.verdict] for o in outcomes for _ in o.job.delivery_seqs
+        ]
         webhook_ids = [o.job.webhook_id for o in outcomes]
         succeeded = [o.verdict == "succeeded" for o in outcomes]
         started = [o.started_at for o in outcomes]
@@ -395,7 +416,7 @@ class DispatchQueries(RegistryQueries):
                 {"ids": requests_done, "sts": request_status, "nxs": next_attempts, "now": now},
             )
             conn.execute(
-                _FINISH_DELIVERIES_PG, {"ids": requests_done, "sts": delivery_status, "now": now}
+                _FINISH_DELIVERIES_PG, {"seqs": member_seqs, "sts": delivery_status, "now": now}
             )
             conn.execute(
                 _RELEASE_PG,
@@ -418,8 +439,8 @@ class DispatchQueries(RegistryQueries):
             conn.execute(
                 _FINISH_DELIVERIES,
                 [
-                    {"b_id": i, "b_status": st, "now": now}
-                    for i, st in zip(requests_done, delivery_status, strict=True)
+                    {"b_seq": seq, "b_status": st, "now": now}
+                    for seq, st in zip(member_seqs, delivery_status, strict=True)
                 ],
             )
             conn.execute(

@@ -10,14 +10,14 @@ from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
-from .rows import attempt_from_row, delivery_from_row, event_from_row
+from .rows import attempt_from_row, delivery_from_row, delivery_seq, event_from_row
 from .schema import attempts, deliveries, events, request_deliveries, requests, webhooks
 from .store_base import StoreBase
 
 __all__ = ["OutboxQueries"]
 
 _DELIVERY_COLUMNS = (
-    deliveries.c.id,
+    deliveries.c.seq,
     deliveries.c.event_id,
     events.c.name.label("event_name"),
     deliveries.c.webhook_id,
@@ -91,13 +91,16 @@ class OutboxQueries(StoreBase):
         with self.transaction() as conn:
             return [delivery_from_row(row) for row in conn.execute(query)]
 
-    def get_delivery(self, delivery_id: str) -> Delivery | None:
+    def get_delivery(self, public_id: str) -> Delivery | None:
         """One delivery with every attempt of every request it travelled in."""
+        seq = delivery_seq(public_id)
+        if seq is None:
+            return None
         with self.transaction() as conn:
             row = conn.execute(
                 select(*_DELIVERY_COLUMNS)
                 .join(events, events.c.id == deliveries.c.event_id)
-                .where(deliveries.c.id == delivery_id)
+                .where(deliveries.c.seq == seq)
             ).one_or_none()
             if row is None:
                 return None
@@ -105,7 +108,7 @@ class OutboxQueries(StoreBase):
                 select(attempts, requests.c.event_ids)
                 .join(requests, requests.c.id == attempts.c.request_id)
                 .join(request_deliveries, request_deliveries.c.request_id == attempts.c.request_id)
-                .where(request_deliveries.c.delivery_id == delivery_id)
+                .where(request_deliveries.c.delivery_seq == seq)
                 .order_by(attempts.c.started_at, attempts.c.id)
             )
             history: tuple[Attempt, ...] = tuple(attempt_from_row(a) for a in found)
@@ -137,7 +140,8 @@ class OutboxQueries(StoreBase):
         Returns how many deliveries were queued or hurried.
         """
         if delivery_ids is not None:
-            chosen = and_(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status != "pending")
+            seqs = [seq for seq in map(delivery_seq, delivery_ids) if seq is not None]
+            chosen = and_(deliveries.c.seq.in_(seqs), deliveries.c.status != "pending")
         else:
             chosen = and_(
                 deliveries.c.webhook_id == webhook_id,

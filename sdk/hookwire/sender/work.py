@@ -19,7 +19,7 @@ Verdict = Literal["succeeded", "retry", "dead", "disable"]
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One request to send: a webhook (with its credentials) and the exact body."""
+    """One request to send: a webhook (with its credentials), the exact body, its deliveries."""
 
     webhook_id: str
     account_id: int
@@ -31,6 +31,7 @@ class Job:
     attempts: int
     oldest_event_at: datetime
     failing_since: datetime | None
+    delivery_seqs: tuple[int, ...] = ()
     basic_username: str | None = None
     basic_password: str | None = field(default=None, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
