@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import InvalidSecretError
+from ..signing import Key, parse_key
 from . import http
 from .guard import GuardedResolver
 from .retry import RetryPolicy, parse_retry_after
@@ -31,6 +33,8 @@ from .work import Job, Outcome
 __all__ = ["Dispatcher", "Wakers"]
 
 log = logging.getLogger("hookwire.sender")
+
+_MAX_CACHED_KEYS = 4096
 
 Wakers = set[Callable[[], None]]
 """Callbacks that ``publish`` calls so dispatchers in this process look for work at once."""
@@ -67,6 +71,7 @@ class Dispatcher:
         self._concurrency = concurrency
         self._poll_interval = poll_interval
         self._wakers = wakers
+        self._keys: dict[str, Key] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('d')[2:10]}"
 
     def session(self) -> aiohttp.ClientSession:
@@ -168,9 +173,7 @@ class Dispatcher:
         )
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job) -> Outcome:
-        response = await http.send(
-            session, job, clock=self._clock, check_targets=self._check_targets
-        )
+        response = await self._send(session, job)
         outcome = self.judge(job, response)
         log.log(
             logging.INFO if outcome.verdict == "succeeded" else logging.WARNING,
@@ -184,12 +187,29 @@ class Dispatcher:
         )
         return outcome
 
+    async def _send(self, session: aiohttp.ClientSession, job: Job) -> http.Response:
+        try:
+            keys = [self._key(secret) for secret in job.secrets]
+        except InvalidSecretError:
+            now = self._clock()
+            return http.Response(now, None, 0.0, "the webhook's secret is unusable; rotate it", "")
+        return await http.send(
+            session, job, clock=self._clock, check_targets=self._check_targets, keys=keys
+        )
+
+    def _key(self, secret: str) -> Key:
+        # Parsing (base64) every secret on every request showed up in profiles.
+        key = self._keys.get(secret)
+        if key is None:
+            if len(self._keys) >= _MAX_CACHED_KEYS:
+                self._keys.clear()
+            key = self._keys[secret] = parse_key(secret)
+        return key
+
     async def send_once(self, job: Job) -> Outcome:
         """Send one job now with a session of its own (a test delivery)."""
         async with self.session() as session:
-            response = await http.send(
-                session, job, clock=self._clock, check_targets=self._check_targets
-            )
+            response = await self._send(session, job)
         return self.judge(job, response)
 
     def judge(self, job: Job, response: http.Response) -> Outcome:

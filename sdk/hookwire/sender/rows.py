@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import secrets as _random
+import os
+import random
 import time
 from typing import Any
 
@@ -19,6 +20,11 @@ __all__ = [
     "webhook_from_row",
 ]
 
+
+# Ids are not secrets; a seeded generator avoids a system call per id (which, in
+# the dispatcher, would hand the GIL to the store's thread mid-request).
+_ids = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -50,7 +56,7 @@ def new_id(prefix: str, *, now: float | None = None) -> str:
     time and new rows land at the end of their index instead of on random pages.
     """
     millis = int((time.time() if now is None else now) * 1000)
-    return f"{prefix}_{_base62(millis, 8)}{_base62(_random.randbits(96), 16)}"
+    return f"{prefix}_{_base62(millis, 8)}{_base62(_ids.getrandbits(96), 16)}"
 
 
 def webhook_from_row(row: Any) -> Webhook:
