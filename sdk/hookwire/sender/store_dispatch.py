@@ -227,6 +227,10 @@ _MEMBERS = select(request_deliveries).where(
 _Request = tuple[str, str, str, int, datetime, list[int]]
 """A request as a job needs it: id, body, event ids (JSON), attempts, oldest event, seqs."""
 
+_INSERT_REQUESTS = insert(requests)
+_INSERT_LINKS = insert(request_deliveries)
+_INSERT_ATTEMPTS = insert(attempts)
+
 _DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
 _REQUEST_STATUS = {"succeeded": "succeeded", "retry": _OPEN, "dead": "dead", "disable": "dead"}
 
@@ -360,7 +364,7 @@ class DispatchQueries(RegistryQueries):
             links.extend({"request_id": request_id, "delivery_seq": item.seq} for item in chosen)
             made[row.id] = (request_id, body, event_ids, 0, oldest, [i.seq for i in chosen])
         if request_rows:
-            conn.execute(insert(requests), request_rows)
+            conn.execute(_INSERT_REQUESTS, request_rows)
             if self.is_postgres:
                 conn.execute(
                     _ASSIGN_PG,
@@ -371,7 +375,7 @@ class DispatchQueries(RegistryQueries):
                 )
             else:
                 conn.execute(_ASSIGN, assignments)
-            conn.execute(insert(request_deliveries), links)
+            conn.execute(_INSERT_LINKS, links)
         return made
 
     def complete(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime) -> None:
@@ -384,7 +388,7 @@ class DispatchQueries(RegistryQueries):
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
         conn.execute(
-            insert(attempts),
+            _INSERT_ATTEMPTS,
             [
                 {
                     "id": o.attempt_id,

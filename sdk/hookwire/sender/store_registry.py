@@ -6,11 +6,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from .models import Webhook
 from .rows import webhook_from_row
 from .schema import (
+    UtcDateTime,
     attempts,
     deliveries,
     request_deliveries,
@@ -23,6 +24,20 @@ from .store_base import StoreBase
 __all__ = ["RegistryQueries"]
 
 _PUBLIC_COLUMNS = [c for c in webhooks.c if c.name != "basic_password"]
+
+
+# Built once: the dispatcher asks for secrets on every turn.
+_VALID_SECRETS = (
+    select(webhook_secrets.c.webhook_id, webhook_secrets.c.secret)
+    .where(
+        webhook_secrets.c.webhook_id.in_(bindparam("ids", expanding=True)),
+        or_(
+            webhook_secrets.c.expires_at.is_(None),
+            webhook_secrets.c.expires_at > bindparam("now", type_=UtcDateTime),
+        ),
+    )
+    .order_by(webhook_secrets.c.id.desc())
+)
 
 
 class RegistryQueries(StoreBase):
@@ -155,6 +170,10 @@ class RegistryQueries(StoreBase):
         ids = list(webhook_ids)
         if not ids:
             return found
+        with self.transaction(connection) as conn:
+            for row in conn.execute(_VALID_SECRETS, {"ids": ids, "now": now}):
+                found.setdefault(row.webhook_id, []).append(row.secret)
+        return found
         with self.transaction(connection) as conn:
             rows = conn.execute(
                 select(webhook_secrets.c.webhook_id, webhook_secrets.c.secret)
