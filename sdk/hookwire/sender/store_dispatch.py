@@ -137,11 +137,24 @@ _QUEUED_LATERAL = (
     .columns(created_at=UtcDateTime)
 )
 
-_ASSIGN = (
-    update(deliveries)
-    .where(deliveries.c.seq == bindparam("b_seq"))
-    .values(request_id=bindparam("b_request"))
+# SQLite: per-delivery rows travel as one JSON array, so a turn runs one
+# statement per table instead of one execution per delivery.
+_ASSIGN_SQLITE = text(
+    """
+    UPDATE hookwire_deliveries SET request_id = json_extract(j.value, '$[1]')
+    FROM json_each(:pairs) AS j
+    WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
+    """
 )
+_FINISH_DELIVERIES_SQLITE = text(
+    """
+    UPDATE hookwire_deliveries
+    SET status = json_extract(j.value, '$[1]'), updated_at = :now
+    FROM json_each(:pairs) AS j
+    WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
+      AND hookwire_deliveries.status IN ('pending', 'failed')
+    """
+).bindparams(_NOW)
 _FINISH_REQUEST = (
     update(requests)
     .where(requests.c.id == bindparam("b_id"), requests.c.status == _OPEN)
@@ -151,14 +164,6 @@ _FINISH_REQUEST = (
         next_attempt_at=bindparam("b_next", type_=UtcDateTime),
         updated_at=_NOW,
     )
-)
-_FINISH_DELIVERIES = (
-    update(deliveries)
-    .where(
-        deliveries.c.seq == bindparam("b_seq"),
-        or_(deliveries.c.status == "pending", deliveries.c.status == "failed"),
-    )
-    .values(status=bindparam("b_status"), updated_at=_NOW)
 )
 _MINE = webhooks.c.lease_owner == bindparam("owner")
 _RELEASE = (
@@ -328,7 +333,7 @@ class DispatchQueries(RegistryQueries):
             queued.setdefault(item.webhook_id, []).append(item)
         made: dict[str, _Request] = {}
         request_rows: list[dict[str, Any]] = []
-        assignments: list[dict[str, Any]] = []
+        assignments: list[tuple[int, str]] = []
         links: list[dict[str, Any]] = []
         for row in fresh:
             items = sorted(queued.get(row.id, ()), key=lambda item: item.seq)
@@ -360,7 +365,7 @@ class DispatchQueries(RegistryQueries):
                     "updated_at": now,
                 }
             )
-            assignments.extend({"b_seq": item.seq, "b_request": request_id} for item in chosen)
+            assignments.extend((item.seq, request_id) for item in chosen)
             links.extend({"request_id": request_id, "delivery_seq": item.seq} for item in chosen)
             made[row.id] = (request_id, body, event_ids, 0, oldest, [i.seq for i in chosen])
         if request_rows:
@@ -368,13 +373,10 @@ class DispatchQueries(RegistryQueries):
             if self.is_postgres:
                 conn.execute(
                     _ASSIGN_PG,
-                    {
-                        "seqs": [a["b_seq"] for a in assignments],
-                        "reqs": [a["b_request"] for a in assignments],
-                    },
+                    {"seqs": [a[0] for a in assignments], "reqs": [a[1] for a in assignments]},
                 )
             else:
-                conn.execute(_ASSIGN, assignments)
+                conn.execute(_ASSIGN_SQLITE, {"pairs": json.dumps(assignments)})
             conn.execute(_INSERT_LINKS, links)
         return made
 
@@ -441,11 +443,11 @@ class DispatchQueries(RegistryQueries):
                 ],
             )
             conn.execute(
-                _FINISH_DELIVERIES,
-                [
-                    {"b_seq": seq, "b_status": st, "now": now}
-                    for seq, st in zip(member_seqs, delivery_status, strict=True)
-                ],
+                _FINISH_DELIVERIES_SQLITE,
+                {
+                    "pairs": json.dumps(list(zip(member_seqs, delivery_status, strict=True))),
+                    "now": now,
+                },
             )
             conn.execute(
                 _RELEASE,
