@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     Connection,
-    Select,
     String,
     and_,
     bindparam,
@@ -30,7 +28,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
     update,
 )
 
@@ -39,7 +36,6 @@ from .schema import (
     UtcDateTime,
     attempts,
     deliveries,
-    events,
     request_deliveries,
     requests,
     webhooks,
@@ -86,35 +82,6 @@ _DUE_WEBHOOKS = (
 _DUE_WEBHOOKS_LOCKED = _DUE_WEBHOOKS.with_for_update(skip_locked=True, key_share=True, of=webhooks)
 
 
-@cache
-def _queued_of(count: int) -> Select[Any]:
-    """The first ``max_batch`` due deliveries of ``count`` webhooks, one index scan each."""
-    parts = [
-        select(
-            deliveries.c.seq,
-            deliveries.c.event_id,
-            deliveries.c.webhook_id,
-            deliveries.c.size,
-            deliveries.c.created_at,
-            events.c.payload,
-        )
-        .join(events, events.c.id == deliveries.c.event_id)
-        .where(
-            deliveries.c.webhook_id == bindparam(f"w{n}"),
-            deliveries.c.status == "pending",
-            deliveries.c.request_id.is_(None),
-            deliveries.c.due_at <= _NOW,
-        )
-        .order_by(deliveries.c.seq)
-        .limit(bindparam("max_batch"))
-        .subquery(f"q{n}")
-        for n in range(count)
-    ]
-    if count == 1:
-        return select(parts[0])
-    return select(union_all(*(select(part) for part in parts)).subquery("queued"))
-
-
 # PostgreSQL: one statement text whatever the number of webhooks, so the server
 # keeps it prepared instead of planning a fresh union every turn.
 _QUEUED_LATERAL = (
@@ -139,6 +106,26 @@ _QUEUED_LATERAL = (
 
 # SQLite: per-delivery rows travel as one JSON array, so a turn runs one
 # statement per table instead of one execution per delivery.
+# SQLite has no LATERAL; a correlated IN (... LIMIT n) per webhook is its equivalent,
+# and one statement text for any number of webhooks is compiled only once.
+_QUEUED_SQLITE = (
+    text(
+        """
+        SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+        FROM json_each(:ids) AS w
+        JOIN hookwire_deliveries AS d ON d.seq IN (
+            SELECT q.seq FROM hookwire_deliveries AS q
+            WHERE q.webhook_id = w.value AND q.status = 'pending' AND q.request_id IS NULL
+              AND q.due_at <= :now
+            ORDER BY q.seq
+            LIMIT :max_batch
+        )
+        JOIN hookwire_events AS e ON e.id = d.event_id
+        """
+    )
+    .bindparams(_NOW)
+    .columns(created_at=UtcDateTime)
+)
 _ASSIGN_SQLITE = text(
     """
     UPDATE hookwire_deliveries SET request_id = json_extract(j.value, '$[1]')
@@ -326,8 +313,8 @@ class DispatchQueries(RegistryQueries):
             params["ids"] = [row.id for row in fresh]
             statement: Any = _QUEUED_LATERAL
         else:
-            params.update({f"w{n}": row.id for n, row in enumerate(fresh)})
-            statement = _queued_of(len(fresh))
+            params["ids"] = json.dumps([row.id for row in fresh])
+            statement = _QUEUED_SQLITE
         queued: dict[str, list[Any]] = {}
         for item in conn.execute(statement, params):
             queued.setdefault(item.webhook_id, []).append(item)
