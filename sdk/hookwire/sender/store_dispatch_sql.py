@@ -1,0 +1,239 @@
+"""The prebuilt statements of the dispatcher's store queries.
+
+Built once at import: building a SQLAlchemy statement costs more than running
+it on SQLite, and a dispatcher turn runs a fixed handful of them whatever the
+number of jobs. ``FOR UPDATE SKIP LOCKED`` is here (``DUE_WEBHOOKS_LOCKED``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ARRAY,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+
+from .schema import (
+    UtcDateTime,
+    attempts,
+    deliveries,
+    request_deliveries,
+    requests,
+    webhooks,
+)
+
+__all__ = [
+    "ASSIGN_PG",
+    "ASSIGN_SQLITE",
+    "DELIVERY_STATUS",
+    "DUE_WEBHOOKS",
+    "DUE_WEBHOOKS_LOCKED",
+    "FINISH_DELIVERIES_PG",
+    "FINISH_DELIVERIES_SQLITE",
+    "FINISH_REQUEST",
+    "FINISH_REQUESTS_PG",
+    "INSERT_ATTEMPTS",
+    "INSERT_LINKS",
+    "INSERT_REQUESTS",
+    "LEASE",
+    "MEMBERS",
+    "MINE",
+    "NOW",
+    "OPEN",
+    "OPEN_REQUESTS",
+    "QUEUED_LATERAL",
+    "QUEUED_SQLITE",
+    "RELEASE",
+    "RELEASE_PG",
+    "REQUEST_STATUS",
+    "Request",
+]
+
+OPEN = "open"
+
+NOW = bindparam("now", type_=UtcDateTime)
+
+DUE_WEBHOOKS = (
+    select(webhooks)
+    .where(
+        webhooks.c.active.is_(True),
+        or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= NOW),
+        or_(
+            exists().where(
+                requests.c.webhook_id == webhooks.c.id,
+                requests.c.status == OPEN,
+                requests.c.next_attempt_at <= NOW,
+            ),
+            and_(
+                ~exists().where(requests.c.webhook_id == webhooks.c.id, requests.c.status == OPEN),
+                exists().where(
+                    deliveries.c.webhook_id == webhooks.c.id,
+                    deliveries.c.status == "pending",
+                    deliveries.c.request_id.is_(None),
+                    deliveries.c.due_at <= NOW,
+                ),
+            ),
+        ),
+    )
+    # A released lease keeps its time: oldest first is a round-robin over webhooks.
+    .order_by(webhooks.c.lease_until.is_not(None), webhooks.c.lease_until)
+    .limit(bindparam("limit"))
+)
+# NO KEY UPDATE does not conflict with the key-share locks of concurrent publishers.
+DUE_WEBHOOKS_LOCKED = DUE_WEBHOOKS.with_for_update(skip_locked=True, key_share=True, of=webhooks)
+
+
+# PostgreSQL: one statement text whatever the number of webhooks, so the server
+# keeps it prepared instead of planning a fresh union every turn.
+QUEUED_LATERAL = (
+    text(
+        """
+        SELECT q.seq, q.event_id, q.webhook_id, q.size, q.created_at, q.payload
+        FROM unnest(CAST(:ids AS TEXT[])) AS w(id)
+        CROSS JOIN LATERAL (
+            SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+            FROM hookwire_deliveries AS d
+            JOIN hookwire_events AS e ON e.id = d.event_id
+            WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.request_id IS NULL
+              AND d.due_at <= :now
+            ORDER BY d.seq
+            LIMIT :max_batch
+        ) AS q
+        """
+    )
+    .bindparams(NOW, bindparam("ids", type_=ARRAY(String)), bindparam("max_batch"))
+    .columns(created_at=UtcDateTime)
+)
+
+# SQLite has no LATERAL; a correlated IN (... LIMIT n) per webhook is its equivalent,
+# and one statement text for any number of webhooks is compiled only once.
+QUEUED_SQLITE = (
+    text(
+        """
+        SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+        FROM json_each(:ids) AS w
+        JOIN hookwire_deliveries AS d ON d.seq IN (
+            SELECT q.seq FROM hookwire_deliveries AS q
+            WHERE q.webhook_id = w.value AND q.status = 'pending' AND q.request_id IS NULL
+              AND q.due_at <= :now
+            ORDER BY q.seq
+            LIMIT :max_batch
+        )
+        JOIN hookwire_events AS e ON e.id = d.event_id
+        """
+    )
+    .bindparams(NOW)
+    .columns(created_at=UtcDateTime)
+)
+# SQLite: per-delivery rows travel as one JSON array, so a turn runs one
+# statement per table instead of one execution per delivery.
+ASSIGN_SQLITE = text(
+    """
+    UPDATE hookwire_deliveries SET request_id = json_extract(j.value, '$[1]')
+    FROM json_each(:pairs) AS j
+    WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
+    """
+)
+FINISH_DELIVERIES_SQLITE = text(
+    """
+    UPDATE hookwire_deliveries
+    SET status = json_extract(j.value, '$[1]'), updated_at = :now
+    FROM json_each(:pairs) AS j
+    WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
+      AND hookwire_deliveries.status IN ('pending', 'failed')
+    """
+).bindparams(NOW)
+FINISH_REQUEST = (
+    update(requests)
+    .where(requests.c.id == bindparam("b_id"), requests.c.status == OPEN)
+    .values(
+        status=bindparam("b_status"),
+        attempts=requests.c.attempts + 1,
+        next_attempt_at=bindparam("b_next", type_=UtcDateTime),
+        updated_at=NOW,
+    )
+)
+MINE = webhooks.c.lease_owner == bindparam("owner")
+RELEASE = (
+    update(webhooks)
+    .where(webhooks.c.id == bindparam("b_webhook"))
+    .values(
+        failing_since=case(
+            (bindparam("b_ok"), None),
+            else_=func.coalesce(
+                webhooks.c.failing_since, bindparam("b_started", type_=UtcDateTime)
+            ),
+        ),
+        lease_owner=case((MINE, None), else_=webhooks.c.lease_owner),
+        lease_until=case((MINE, NOW), else_=webhooks.c.lease_until),
+    )
+)
+
+LEASE = (
+    update(webhooks)
+    .where(webhooks.c.id.in_(bindparam("ids", expanding=True)))
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=UtcDateTime))
+)
+OPEN_REQUESTS = select(requests).where(
+    requests.c.webhook_id.in_(bindparam("ids", expanding=True)), requests.c.status == OPEN
+)
+
+ASSIGN_PG = text(
+    """
+    UPDATE hookwire_deliveries AS d SET request_id = v.r
+    FROM unnest(CAST(:seqs AS BIGINT[]), CAST(:reqs AS TEXT[])) AS v(s, r)
+    WHERE d.seq = v.s
+    """
+)
+FINISH_REQUESTS_PG = text(
+    """
+    UPDATE hookwire_requests AS r
+    SET status = v.st, attempts = r.attempts + 1, next_attempt_at = v.nx, updated_at = :now
+    FROM unnest(CAST(:ids AS TEXT[]), CAST(:sts AS TEXT[]), CAST(:nxs AS TIMESTAMPTZ[]))
+        AS v(id, st, nx)
+    WHERE r.id = v.id AND r.status = 'open'
+    """
+).bindparams(NOW)
+FINISH_DELIVERIES_PG = text(
+    """
+    UPDATE hookwire_deliveries AS d SET status = v.st, updated_at = :now
+    FROM unnest(CAST(:seqs AS BIGINT[]), CAST(:sts AS TEXT[])) AS v(seq, st)
+    WHERE d.seq = v.seq AND d.status IN ('pending', 'failed')
+    """
+).bindparams(NOW)
+RELEASE_PG = text(
+    """
+    UPDATE hookwire_webhooks AS w
+    SET failing_since = CASE WHEN v.ok THEN NULL ELSE COALESCE(w.failing_since, v.started) END,
+        lease_owner = CASE WHEN w.lease_owner = :owner THEN NULL ELSE w.lease_owner END,
+        lease_until = CASE WHEN w.lease_owner = :owner THEN :now ELSE w.lease_until END
+    FROM unnest(CAST(:ids AS TEXT[]), CAST(:oks AS BOOLEAN[]), CAST(:starts AS TIMESTAMPTZ[]))
+        AS v(id, ok, started)
+    WHERE w.id = v.id
+    """
+).bindparams(NOW)
+
+MEMBERS = select(request_deliveries).where(
+    request_deliveries.c.request_id.in_(bindparam("ids", expanding=True))
+)
+
+Request = tuple[str, str, str, int, datetime, list[int]]
+"""A request as a job needs it: id, body, event ids (JSON), attempts, oldest event, seqs."""
+
+INSERT_REQUESTS = insert(requests)
+INSERT_LINKS = insert(request_deliveries)
+INSERT_ATTEMPTS = insert(attempts)
+
+DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
+REQUEST_STATUS = {"succeeded": "succeeded", "retry": OPEN, "dead": "dead", "disable": "dead"}
