@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +29,7 @@ from .guard import GuardedResolver
 from .retry import RetryPolicy, parse_retry_after
 from .rows import new_id
 from .store import Store
-from .work import Job, Outcome
+from .work import Job, Outcome, Verdict
 
 __all__ = ["Dispatcher", "Wakers"]
 
@@ -117,6 +118,10 @@ class Dispatcher:
                     except SQLAlchemyError as exc:
                         if until_idle:
                             raise
+                        if stopping and not in_flight:
+                            # Unrecorded attempts are resent after their leases end.
+                            log.warning("stopping with the database down: %s", _first_line(exc))
+                            return
                         log.warning("the sender's database failed; retrying: %s", _first_line(exc))
                         finished = outcomes + finished
                         jobs = []
@@ -132,7 +137,10 @@ class Dispatcher:
                 task.cancel()
             if in_flight:
                 # Cancelled mid-request: let another dispatcher resend at once.
-                self._store.release(list(in_flight), owner=self.owner, now=self._clock())
+                try:
+                    self._store.release(list(in_flight), owner=self.owner, now=self._clock())
+                except SQLAlchemyError as exc:
+                    log.warning("could not release leases (they will expire): %s", _first_line(exc))
             executor.shutdown(wait=True)
 
     async def _wait(
@@ -142,12 +150,12 @@ class Dispatcher:
         wake: asyncio.Event,
         stop: asyncio.Event | None,
     ) -> None:
-        waiters: set[asyncio.Future[object]] = set(in_flight.values())  # type: ignore[arg-type]
+        waiters: set[asyncio.Future[Any]] = set(in_flight.values())
         wake_task = asyncio.ensure_future(wake.wait())
-        waiters.add(wake_task)  # type: ignore[arg-type]
+        waiters.add(wake_task)
         stop_task = asyncio.ensure_future(stop.wait()) if stop is not None else None
         if stop_task is not None:
-            waiters.add(stop_task)  # type: ignore[arg-type]
+            waiters.add(stop_task)
         try:
             await asyncio.wait(
                 waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
@@ -216,7 +224,7 @@ class Dispatcher:
         """Decide what an attempt's response means: done, retry later, give up, or disable."""
         now = response.started_at
         code = response.status_code
-        verdict: str
+        verdict: Verdict
         next_attempt_at = None
         reason = None
         if code is not None and 200 <= code < 300:
@@ -250,7 +258,7 @@ class Dispatcher:
             latency_ms=response.latency_ms,
             error=response.error,
             response_body=response.body,
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             next_attempt_at=next_attempt_at,
             disabled_reason=reason,
         )
