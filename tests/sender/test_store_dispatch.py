@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
-from sender_support import COMPLETED, FakeClock, Sink, hook_for
+from sender_support import COMPLETED, PROGRESS, FakeClock, Sink, hook_for
 
 from hookwire.sender import Sender
 from hookwire.sender.store import Store
@@ -109,3 +109,38 @@ async def test_parallel_dispatchers_send_every_event_once(
     requests = Counter(r.headers["webhook-id"] for r in sink.received)
     assert max(requests.values()) == 1
     assert Counter(sink.event_ids) == Counter(dict.fromkeys(published, 3))
+
+
+async def test_gone_disables_the_webhook_on_both_stores(both_sender: Sender, sink: Sink) -> None:
+    hook_id = hook_for(both_sender, sink)
+    sink.answer(web.Response(status=410))
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    assert not both_sender.webhooks.get(hook_id).active
+    assert both_sender.deliveries.counts()["dead"] == 1
+
+
+async def test_batch_events_flush_in_order_on_both_stores(
+    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock
+) -> None:
+    sender = make_sender(store_url, batch_interval=60, max_batch=2)
+    hook_for(sender, sink)
+    progress = [sender.publish("LEARNER_PROGRESS", data=PROGRESS, account_id=1) for _ in range(3)]
+    await sender.drain()
+    assert sink.received == []
+    clock.advance(60)
+    await sender.drain()
+    assert [r.event_ids for r in sink.received] == [progress[:2], progress[2:]]
+
+
+async def test_redeliver_and_purge_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_for(both_sender, sink)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    both_sender.deliveries.redeliver(both_sender.deliveries.list()[0].id)
+    await both_sender.drain()
+    assert sink.event_ids == [event_id, event_id]
+    clock.advance(timedelta(days=8).total_seconds())
+    assert both_sender.purge() == {"events": 1, "deliveries": 1, "requests": 2, "attempts": 2}
