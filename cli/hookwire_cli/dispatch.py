@@ -24,6 +24,7 @@ from typing import Any, Final
 import click
 
 from hookwire.sender import Sender
+from hookwire.sender.dispatcher import ATTEMPT_LOG_FIELD
 
 from ._common import json_option
 from ._store import allow_private_option, cli_message, db_option, open_sender
@@ -31,13 +32,8 @@ from ._store import allow_private_option, cli_message, db_option, open_sender
 __all__ = ["dispatch"]
 
 _LOGGER: Final = "hookwire.sender"
-# The dispatcher's one-line-per-attempt record: its arguments are, in order, the
-# webhook, the request id, the number of events, the status (or error), the
-# latency in ms and the verdict.
-_ATTEMPT_PREFIX: Final = "webhook %s request %s"
 # A second signal within this many seconds of the first is the same request to stop.
 _SIGNAL_DEBOUNCE: Final = 1.0
-_ATTEMPT_FIELDS: Final = ("webhookId", "requestId", "events", "status", "latencyMs", "verdict")
 
 
 def _timestamp(created: float) -> str:
@@ -46,18 +42,11 @@ def _timestamp(created: float) -> str:
 
 
 def _attempt_fields(record: logging.LogRecord) -> dict[str, Any] | None:
-    args = record.args
-    if not isinstance(args, tuple) or len(args) != len(_ATTEMPT_FIELDS):
+    fields = getattr(record, ATTEMPT_LOG_FIELD, None)
+    if not isinstance(fields, dict):
         return None
-    if not str(record.msg).startswith(_ATTEMPT_PREFIX):
-        return None
-    fields = dict(zip(_ATTEMPT_FIELDS, args, strict=True))
-    status = fields["status"]
-    fields["status"] = status if isinstance(status, int) else None
-    fields["error"] = None if isinstance(status, int) else cli_message(str(status))
-    latency = fields["latencyMs"]
-    fields["latencyMs"] = round(latency, 1) if isinstance(latency, int | float) else None
-    return fields
+    error = fields.get("error")
+    return {**fields, "error": cli_message(str(error)) if error else None}
 
 
 def _attempt_text(fields: dict[str, Any]) -> str:

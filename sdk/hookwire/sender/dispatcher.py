@@ -34,6 +34,8 @@ from .work import Job, Outcome, Verdict
 __all__ = ["Dispatcher", "Wakers"]
 
 log = logging.getLogger("hookwire.sender")
+ATTEMPT_LOG_FIELD = "hookwire_attempt"
+"""The attribute of each attempt's log record that holds its fields as a dict."""
 
 _MAX_CACHED_KEYS = 4096
 
@@ -183,15 +185,30 @@ class Dispatcher:
     async def _attempt(self, session: aiohttp.ClientSession, job: Job) -> Outcome:
         response = await self._send(session, job)
         outcome = self.judge(job, response)
+        status = response.status_code
+        count = len(job.event_ids)
         log.log(
             logging.INFO if outcome.verdict == "succeeded" else logging.WARNING,
-            "webhook %s request %s (%d events): %s in %.1f ms -> %s",
+            "webhook %s request %s (%d event%s): %s in %.1f ms -> %s",
             job.webhook_id,
             job.request_id,
-            len(job.event_ids),
-            response.status_code if response.status_code is not None else response.error,
+            count,
+            "" if count == 1 else "s",
+            status if status is not None else response.error,
             response.latency_ms,
             outcome.verdict,
+            # The same facts as fields, for handlers that print or ship them structured.
+            extra={
+                ATTEMPT_LOG_FIELD: {
+                    "webhookId": job.webhook_id,
+                    "requestId": job.request_id,
+                    "events": count,
+                    "status": status,
+                    "error": None if status is not None else response.error,
+                    "latencyMs": round(response.latency_ms, 1),
+                    "verdict": outcome.verdict,
+                }
+            },
         )
         return outcome
 
