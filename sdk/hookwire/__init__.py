@@ -10,6 +10,8 @@ Listening::
 
 Sending lives in :mod:`hookwire.sender`, the Flask integration in
 :mod:`hookwire.flask`; neither is imported here, so verification stays light.
+De-duplication stores are in :mod:`hookwire.dedupe`, the recording format in
+:mod:`hookwire.recording` and sample events in :mod:`hookwire.samples`.
 """
 
 from __future__ import annotations
@@ -33,19 +35,28 @@ from .errors import VerificationError as VerificationError
 from .errors import WebhookError as WebhookError
 from .errors import WebhookLimitError as WebhookLimitError
 from .events import CATALOGUE as CATALOGUE
+from .events import CiStatsData as CiStatsData
 from .events import CiStatsEvent as CiStatsEvent
+from .events import CompletionData as CompletionData
 from .events import CompletionEvent as CompletionEvent
+from .events import EnrollmentData as EnrollmentData
 from .events import EnrollmentEvent as EnrollmentEvent
 from .events import Envelope as Envelope
 from .events import Event as Event
 from .events import EventSpec as EventSpec
 from .events import GenericEvent as GenericEvent
+from .events import InstanceData as InstanceData
 from .events import InstanceEvent as InstanceEvent
+from .events import LearningObjectData as LearningObjectData
 from .events import LearningObjectEvent as LearningObjectEvent
+from .events import ProgressData as ProgressData
 from .events import ProgressEvent as ProgressEvent
+from .events import UnenrollmentData as UnenrollmentData
 from .events import UnenrollmentEvent as UnenrollmentEvent
+from .events import UserGroupData as UserGroupData
 from .events import UserGroupEvent as UserGroupEvent
 from .events import event_spec as event_spec
+from .receiver import HeaderMapping as HeaderMapping
 from .receiver import Receiver as Receiver
 from .receiver import parse_unverified as parse_unverified
 from .signature_file import SignatureFile as SignatureFile
