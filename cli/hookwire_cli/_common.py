@@ -245,43 +245,30 @@ BASIC_AUTH: Final = BasicAuthType()
 """The shared :class:`BasicAuthType` instance."""
 
 
+def _env_option(flag: str, envvar: str, help_text: str, **kwargs: Any) -> Callable[[F], F]:
+    # Every credential flag can come from the environment instead, so it stays out of `ps`.
+    return click.option(flag, envvar=envvar, show_envvar=True, help=help_text, **kwargs)
+
+
 def secret_option(
     help_text: str = "The webhook's whsec_ secret (or a whsk_/whpk_ key).",
 ) -> Callable[[F], F]:
     """``--secret`` (parameter ``secret``), also read from ``HOOKWIRE_SECRET``."""
-    return click.option(
-        "--secret",
-        envvar="HOOKWIRE_SECRET",
-        show_envvar=True,
-        metavar="SECRET",
-        help=help_text,
-    )
+    return _env_option("--secret", "HOOKWIRE_SECRET", help_text, metavar="SECRET")
 
 
 def signature_file_option(
     help_text: str = "A signature file (JSON) holding the webhook's key.",
 ) -> Callable[[F], F]:
     """``--signature-file`` (``signature_file``), also read from ``HOOKWIRE_SIGNATURE_FILE``."""
-    return click.option(
-        "--signature-file",
-        envvar="HOOKWIRE_SIGNATURE_FILE",
-        show_envvar=True,
-        metavar="FILE",
-        help=help_text,
-    )
+    return _env_option("--signature-file", "HOOKWIRE_SIGNATURE_FILE", help_text, metavar="FILE")
 
 
 def basic_auth_option(
     help_text: str = "Basic auth credentials instead of (or with) a key.",
 ) -> Callable[[F], F]:
     """``--basic-auth USER:PASSWORD`` (``basic_auth``), also read from ``HOOKWIRE_BASIC_AUTH``."""
-    return click.option(
-        "--basic-auth",
-        envvar="HOOKWIRE_BASIC_AUTH",
-        show_envvar=True,
-        type=BASIC_AUTH,
-        help=help_text,
-    )
+    return _env_option("--basic-auth", "HOOKWIRE_BASIC_AUTH", help_text, type=BASIC_AUTH)
 
 
 def tolerance_option(func: F) -> F:

@@ -14,7 +14,7 @@ import asyncio
 import json
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -362,18 +362,16 @@ def _send(
     verbose: bool,
     progress: bool,
 ) -> SendSummary:
+    def run(on_result: Callable[[SendResult], None] | None) -> SendSummary:
+        return asyncio.run(
+            send_requests(
+                url, requests, auth=auth, concurrency=concurrency, rate=rate, on_result=on_result
+            )
+        )
+
     if progress:
         with click.progressbar(length=len(requests), label="Replaying", file=sys.stderr) as bar:
-            return asyncio.run(
-                send_requests(
-                    url,
-                    requests,
-                    auth=auth,
-                    concurrency=concurrency,
-                    rate=rate,
-                    on_result=lambda _: bar.update(1),
-                )
-            )
+            return run(lambda _: bar.update(1))
     counter = iter(range(1, len(requests) + 1))
 
     def report(result: SendResult) -> None:
@@ -381,16 +379,7 @@ def _send(
         line = f"{status!s:<5} {_request_line(next(counter), result.request)}  {result.msg_id}"
         click.echo(f"{line}  {result.error}" if result.error else line)
 
-    return asyncio.run(
-        send_requests(
-            url,
-            requests,
-            auth=auth,
-            concurrency=concurrency,
-            rate=rate,
-            on_result=report if verbose else None,
-        )
-    )
+    return run(report if verbose else None)
 
 
 def _dry_run(loaded: LoadResult, url: str, as_json: bool) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -18,7 +19,7 @@ import click
 
 from hookwire.sender import BasicAuth, Sender, Webhook
 
-from ._common import BASIC_AUTH, echo_json, json_option
+from ._common import basic_auth_option, echo_json, json_option
 from ._store import (
     DURATION,
     allow_private_option,
@@ -28,45 +29,15 @@ from ._store import (
     print_table,
     when,
 )
+from ._webhook_view import new_key, print_new_key, print_webhook, state, webhook_dict
 from .deliveries import attempt_dict
 
-__all__ = ["webhook_dict", "webhooks"]
+__all__ = ["webhooks"]
 
 _AUTH_KINDS: Final = ("signature", "signature-ed25519", "basic", "none")
 
 
-_basic_auth_option = click.option(
-    "--basic-auth",
-    envvar="HOOKWIRE_BASIC_AUTH",
-    show_envvar=True,
-    type=BASIC_AUTH,
-    help="USER:PASSWORD for --auth basic.",
-)
-
-
-def webhook_dict(webhook: Webhook) -> dict[str, Any]:
-    """A webhook as JSON-ready data (camelCase, like the wire format); never a secret."""
-    return {
-        "id": webhook.id,
-        "accountId": webhook.account_id,
-        "name": webhook.name,
-        "description": webhook.description,
-        "targetUrl": webhook.target_url,
-        "events": list(webhook.events),
-        "auth": webhook.auth,
-        "basicUsername": webhook.basic_username,
-        "active": webhook.active,
-        "disabledReason": webhook.disabled_reason,
-        "failingSince": webhook.failing_since,
-        "createdAt": webhook.created_at,
-        "updatedAt": webhook.updated_at,
-    }
-
-
-def _state(webhook: Webhook) -> str:
-    if webhook.active:
-        return "active"
-    return "disabled" if webhook.disabled_reason else "retired"
+_basic_auth_option = basic_auth_option("USER:PASSWORD for --auth basic.")
 
 
 def _event_names(values: tuple[str, ...]) -> list[str]:
@@ -92,59 +63,6 @@ def _auth_choice(ctx: click.Context, auth: str | None, basic_auth: object) -> st
     if typed and basic_auth is not None and auth != "basic":
         raise click.UsageError(f"--basic-auth goes with --auth basic, not --auth {auth}")
     return auth
-
-
-def _secret_once(sender: Sender, webhook: Webhook) -> dict[str, str]:
-    """The key a listener needs right after it was made: a secret, or an ed25519 public key."""
-    if webhook.auth not in ("signature", "signature-ed25519"):
-        return {}
-    data = sender.webhooks.signature_file(webhook.id)
-    if webhook.auth == "signature-ed25519":
-        return {"publicKey": data["publicKey"]}
-    return {"secret": data["secret"]}
-
-
-def _print_secret(webhook: Webhook, key: dict[str, str]) -> None:
-    if "secret" in key:
-        click.echo()
-        click.secho("Secret (shown this once; store it now):", bold=True)
-        click.echo(f"  {key['secret']}")
-    elif "publicKey" in key:
-        click.echo()
-        click.secho("Public key (give it to the listener; the private key stays here):", bold=True)
-        click.echo(f"  {key['publicKey']}")
-    if key:
-        click.echo(
-            f"A listener can also verify with: hookwire webhooks signature-file {webhook.id} "
-            "-o signature.json"
-        )
-
-
-def _print_webhook(webhook: Webhook, counts: dict[str, int] | None = None) -> None:
-    click.secho(f"Webhook {webhook.id}", bold=True)
-    rows = [
-        ("name", webhook.name),
-        ("account", str(webhook.account_id)),
-        ("target", webhook.target_url),
-        ("events", ", ".join(webhook.events)),
-        (
-            "auth",
-            webhook.auth + (f" (user {webhook.basic_username})" if webhook.auth == "basic" else ""),
-        ),
-        (
-            "state",
-            _state(webhook) + (f": {webhook.disabled_reason}" if webhook.disabled_reason else ""),
-        ),
-    ]
-    if webhook.description:
-        rows.insert(1, ("description", webhook.description))
-    if webhook.failing_since is not None:
-        rows.append(("failing since", when(webhook.failing_since)))
-    rows += [("created", when(webhook.created_at)), ("updated", when(webhook.updated_at))]
-    if counts is not None:
-        rows.append(("deliveries", ", ".join(f"{n} {status}" for status, n in counts.items())))
-    for label, value in rows:
-        click.echo(f"  {label:<13} {value}")
 
 
 @click.group()
@@ -229,13 +147,13 @@ def add(
             description=description,
             active=not inactive,
         )
-        key = _secret_once(sender, webhook)
+        key = new_key(sender, webhook)
     if as_json:
         echo_json({**webhook_dict(webhook), **key})
         return
-    click.echo(f"Created webhook {webhook.id} ({webhook.auth} auth, {_state(webhook)}).")
-    _print_webhook(webhook)
-    _print_secret(webhook, key)
+    click.echo(f"Created webhook {webhook.id} ({webhook.auth} auth, {state(webhook)}).")
+    print_webhook(webhook)
+    print_new_key(webhook, key)
 
 
 @webhooks.command("list")
@@ -259,7 +177,7 @@ def list_webhooks(*, account: int | None, db: str, as_json: bool) -> None:
         (
             w.id,
             str(w.account_id),
-            _state(w),
+            state(w),
             w.auth,
             str(len(w.events)),
             w.name,
@@ -291,7 +209,7 @@ def show(*, webhook_id: str, db: str, as_json: bool) -> None:
     if as_json:
         echo_json({**webhook_dict(webhook), "deliveries": counts})
         return
-    _print_webhook(webhook, counts)
+    print_webhook(webhook, counts)
 
 
 @webhooks.command("edit")
@@ -352,13 +270,13 @@ def edit(
         )
     with open_sender(db, allow_private=allow_private) as sender:
         webhook = sender.webhooks.update(webhook_id, **changes)
-        key = _secret_once(sender, webhook) if kind is not None else {}
+        key = new_key(sender, webhook) if kind is not None else {}
     if as_json:
         echo_json({**webhook_dict(webhook), **key})
         return
     click.echo(f"Changed {', '.join(sorted(changes)).replace('target_url', 'url')}.")
-    _print_webhook(webhook)
-    _print_secret(webhook, key)
+    print_webhook(webhook)
+    print_new_key(webhook, key)
 
 
 @webhooks.command("delete")
@@ -390,45 +308,58 @@ def delete(*, webhook_id: str, yes: bool, db: str, as_json: bool) -> None:
     click.echo(f"Deleted webhook {webhook_id}.")
 
 
-@webhooks.command("retire")
-@click.argument("webhook_id", metavar="ID")
-@db_option
-@json_option
-def retire(*, webhook_id: str, db: str, as_json: bool) -> None:
+def _switch_command(
+    name: str, switch: Callable[[Sender, str], Webhook], done: Callable[[Webhook], str]
+) -> Callable[[Callable[..., None]], click.Command]:
+    """Make ``retire``/``activate``: switch one webhook and say so; the help is the docstring."""
+
+    def decorate(describe: Callable[..., None]) -> click.Command:
+        @webhooks.command(name, help=describe.__doc__)
+        @click.argument("webhook_id", metavar="ID")
+        @db_option
+        @json_option
+        def command(*, webhook_id: str, db: str, as_json: bool) -> None:
+            with open_sender(db) as sender:
+                webhook = switch(sender, webhook_id)
+            if as_json:
+                echo_json(webhook_dict(webhook))
+            else:
+                click.echo(done(webhook))
+
+        return command
+
+    return decorate
+
+
+@_switch_command(
+    "retire",
+    lambda sender, webhook_id: sender.webhooks.retire(webhook_id),
+    lambda webhook: (
+        f"Retired webhook {webhook.id}; switch it on again with "
+        f"`hookwire webhooks activate {webhook.id}`."
+    ),
+)
+def retire() -> None:
     """Switch a webhook off: nothing is queued for it or sent to it until activated.
 
     \b
     Example:
       hookwire webhooks retire wh_0123456789abcdef
     """
-    with open_sender(db) as sender:
-        webhook = sender.webhooks.retire(webhook_id)
-    if as_json:
-        echo_json(webhook_dict(webhook))
-        return
-    click.echo(
-        f"Retired webhook {webhook.id}; switch it on again with "
-        f"`hookwire webhooks activate {webhook.id}`."
-    )
 
 
-@webhooks.command("activate")
-@click.argument("webhook_id", metavar="ID")
-@db_option
-@json_option
-def activate(*, webhook_id: str, db: str, as_json: bool) -> None:
+@_switch_command(
+    "activate",
+    lambda sender, webhook_id: sender.webhooks.activate(webhook_id),
+    lambda webhook: f"Activated webhook {webhook.id}; events published from now on are sent to it.",
+)
+def activate() -> None:
     """Switch a webhook on again (also one the sender disabled after 410 or a week of failures).
 
     \b
     Example:
       hookwire webhooks activate wh_0123456789abcdef
     """
-    with open_sender(db) as sender:
-        webhook = sender.webhooks.activate(webhook_id)
-    if as_json:
-        echo_json(webhook_dict(webhook))
-        return
-    click.echo(f"Activated webhook {webhook.id}; events published from now on are sent to it.")
 
 
 @webhooks.command("test")
@@ -484,13 +415,13 @@ def rotate_secret(*, webhook_id: str, grace: timedelta, db: str, as_json: bool) 
     """
     with open_sender(db) as sender:
         webhook = sender.webhooks.rotate_secret(webhook_id, grace=grace)
-        key = _secret_once(sender, webhook)
+        key = new_key(sender, webhook)
     until = datetime.now(UTC) + grace
     if as_json:
         echo_json({"webhookId": webhook.id, **key, "previousValidUntil": until})
         return
     click.echo(f"Rotated the secret of {webhook.id}; the old one signs too until {when(until)}.")
-    _print_secret(webhook, key)
+    print_new_key(webhook, key)
 
 
 @webhooks.command("signature-file")

@@ -96,3 +96,25 @@ def make_recording(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """A SQLite store URL in the test's own folder (created on first use)."""
+    return f"sqlite:///{tmp_path / 'hookwire.db'}"
+
+
+@pytest.fixture
+def hw(
+    cli: Callable[..., Result], db: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """``hookwire ARGS...`` against the test's own store (``db``).
+
+    HOOKWIRE_ALLOW_PRIVATE_TARGETS is cleared so that only --allow-private allows loopback targets.
+    """
+    monkeypatch.delenv("HOOKWIRE_ALLOW_PRIVATE_TARGETS", raising=False)
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return cli(*args, input=input, env={"HOOKWIRE_DATABASE_URL": db})
+
+    return run

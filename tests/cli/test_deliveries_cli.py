@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,21 +11,6 @@ from click.testing import Result
 from pytest_httpserver import HTTPServer
 
 Hw = Callable[..., Result]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hookwire.db'}"
-
-
-@pytest.fixture
-def hw(cli: Callable[..., Result], db: str) -> Hw:
-    """``hookwire ARGS...`` against the test's own store."""
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return cli(*args, input=input, env={"HOOKWIRE_DATABASE_URL": db})
-
-    return run
 
 
 def add_webhook(hw: Hw, url: str = "http://127.0.0.1:9/x") -> str:

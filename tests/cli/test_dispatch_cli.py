@@ -7,7 +7,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,22 +17,6 @@ from werkzeug import Request, Response
 from hookwire import Receiver
 
 Hw = Callable[..., Result]
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hookwire.db'}"
-
-
-@pytest.fixture
-def hw(cli: Callable[..., Result], db: str, monkeypatch: pytest.MonkeyPatch) -> Hw:
-    """``hookwire ARGS...`` against the test's own store."""
-    monkeypatch.delenv("HOOKWIRE_ALLOW_PRIVATE_TARGETS", raising=False)
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return cli(*args, input=input, env={"HOOKWIRE_DATABASE_URL": db})
-
-    return run
 
 
 class SlowSink:

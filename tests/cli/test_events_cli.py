@@ -15,21 +15,6 @@ Hw = Callable[..., Result]
 PROGRESS = {"userId": 7, "loId": "course:1", "loInstanceId": "course:1_1", "progressPercent": 40}
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hookwire.db'}"
-
-
-@pytest.fixture
-def hw(cli: Callable[..., Result], db: str) -> Hw:
-    """``hookwire ARGS...`` against the test's own store."""
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return cli(*args, input=input, env={"HOOKWIRE_DATABASE_URL": db})
-
-    return run
-
-
 def publish(hw: Hw, *args: str) -> dict[str, Any]:
     result = hw("events", "publish", *args, "--json")
     assert result.exit_code == 0, result.output

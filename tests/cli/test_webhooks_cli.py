@@ -31,22 +31,6 @@ SUBCOMMANDS = (
 )
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hookwire.db'}"
-
-
-@pytest.fixture
-def hw(cli: Callable[..., Result], db: str, monkeypatch: pytest.MonkeyPatch) -> Hw:
-    """``hookwire ARGS...`` against the test's own store."""
-    monkeypatch.delenv("HOOKWIRE_ALLOW_PRIVATE_TARGETS", raising=False)
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return cli(*args, input=input, env={"HOOKWIRE_DATABASE_URL": db})
-
-    return run
-
-
 def add(hw: Hw, *extra: str, url: str = "http://127.0.0.1:9/hooks") -> dict[str, Any]:
     result = hw(
         "webhooks", "add", "sync", "--url", url, "-e", "COURSE_COMPLETED",
