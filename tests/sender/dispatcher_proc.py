@@ -8,18 +8,21 @@ Usage::
 It runs ``Sender.run_dispatcher`` with short timeouts, a short lease and fast
 retries until SIGTERM (it then finishes what is in flight and exits 0) or until
 the test kills it with SIGKILL. Every attempt the dispatcher logs goes to
-``FILE``, one line each, so the test can tell which process sent what.
+``FILE`` as one JSON line (its structured attempt fields), so the test can tell
+which process sent what.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 from datetime import timedelta
 
 from hookwire.sender import RetryPolicy, Sender
+from hookwire.sender.dispatcher import ATTEMPT_LOG_FIELD
 
 # One attempt lasts at most connect + 2 * read = 1.9 s, inside the 2 s lease.
 CONNECT_TIMEOUT = 0.5
@@ -48,6 +51,13 @@ async def dispatch(url: str, *, lease: float, concurrency: int, max_batch: int) 
         sender.close()
 
 
+class _AttemptLine(logging.Formatter):
+    """One attempt's structured fields as a JSON line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(getattr(record, ATTEMPT_LOG_FIELD))
+
+
 def main() -> None:
     """Parse the arguments, log attempts to the file, and dispatch."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,7 +68,8 @@ def main() -> None:
     parser.add_argument("--max-batch", type=int, default=10)
     args = parser.parse_args()
     handler = logging.FileHandler(args.log)
-    handler.setFormatter(logging.Formatter("%(process)d %(message)s"))
+    handler.addFilter(lambda record: hasattr(record, ATTEMPT_LOG_FIELD))
+    handler.setFormatter(_AttemptLine())
     logger = logging.getLogger("hookwire.sender")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -112,7 +112,11 @@ class Dispatchers:
     def succeeded(self, index: int) -> int:
         """How many requests the ``index``-th dispatcher logged as succeeded."""
         log = self.workdir / f"dispatcher-{index}.log"
-        return log.read_text().count("-> succeeded") if log.exists() else 0
+        if not log.exists():
+            return 0
+        # Only whole lines: a SIGKILL may cut the last one short.
+        attempts = [json.loads(line) for line in log.read_text().split("\n")[:-1]]
+        return sum(attempt["verdict"] == "succeeded" for attempt in attempts)
 
     def stop_all(self) -> None:
         """SIGTERM every live dispatcher and wait for it (SIGKILL after 10 s)."""
