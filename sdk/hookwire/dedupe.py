@@ -285,7 +285,7 @@ class RedisDedupe(DedupeStore):
                 raise ConfigurationError(
                     "RedisDedupe needs the redis package: pip install 'hookwire[redis]'"
                 ) from exc
-            client = redis_module.Redis.from_url(str(url))
+            client = _redis_from_url(redis_module, str(url))
         self._client = client
         self._own_client = url is not None
         self.prefix = prefix
@@ -320,12 +320,30 @@ class RedisDedupe(DedupeStore):
             self._client.close()
 
 
+def _redis_from_url(redis_module: Any, url: str) -> redis.Redis[Any]:
+    """A client for ``url``; a URL redis-py refuses is a ConfigurationError without its password."""
+    try:
+        client: redis.Redis[Any] = redis_module.Redis.from_url(url)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        if password:
+            message = message.replace(password, "***")
+        raise ConfigurationError(f"cannot use the Redis URL: {message}") from None
+    return client
+
+
 def dedupe_from_url(url: str, *, ttl: float = DEFAULT_TTL) -> DedupeStore:
     """Build a store from a URL: ``memory://``, ``sqlite:///relative.db``,
     ``sqlite:////absolute/path.db``, ``redis://host:port/db`` or ``rediss://...``.
 
     Raises :class:`ConfigurationError` for any other scheme.
     """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"a dedupe URL must be a string, not {type(url).__name__}")
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
         return MemoryDedupe(ttl=ttl)

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Request, Response, current_app, request
+from werkzeug.exceptions import ClientDisconnected
 
 from .dedupe import Claim, DedupeStore, MemoryDedupe, dedupe_from_url
 from .errors import ConfigurationError, PayloadError, VerificationError
@@ -148,14 +149,25 @@ def _accepted(accepted: int, duplicates: int) -> Response:
 
 
 def _read_body(req: Request, limit: int) -> bytes:
-    """Read the raw body once, refusing to hold more than ``limit`` bytes."""
+    """Read the raw body once, refusing to hold more than ``limit`` bytes.
+
+    A body the server cannot read (a broken chunked encoding, a client that
+    hangs up) is the client's fault: it is answered 400, never 500.
+    """
+    try:
+        return _read_capped(req, limit)
+    except (OSError, ValueError, ClientDisconnected) as exc:
+        raise _Reject(400, f"the body could not be read: {exc or type(exc).__name__}") from None
+
+
+def _read_capped(req: Request, limit: int) -> bytes:
     environ = req.environ
     declared = environ.get("CONTENT_LENGTH")
     if declared:
-        try:
-            length = int(declared)
-        except ValueError:
-            raise _Reject(400, "the Content-Length header is not a number") from None
+        # int() would take "-5", "+5" or " 5"; RFC 9110 allows only digits.
+        if not (declared.isascii() and declared.isdigit()):
+            raise _Reject(400, "the Content-Length header is not a whole number of bytes")
+        length = int(declared)
         if length > limit:
             raise _Reject(413, f"the body is over {limit} bytes", limit=limit)
         # Straight from the server's input: werkzeug's stream wrapper costs more than the read.

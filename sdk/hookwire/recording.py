@@ -120,6 +120,10 @@ class RecordedRequest:
             record = json.loads(line)
         except ValueError as exc:
             raise RecordingError(f"{where}not JSON ({exc.args[0]})", line=line_no) from None
+        except RecursionError:
+            raise RecordingError(
+                f"{where}not a recorded request (nested too deeply)", line=line_no
+            ) from None
         if not isinstance(record, dict):
             raise RecordingError(f"{where}not a JSON object", line=line_no)
         try:
@@ -244,7 +248,9 @@ class Recorder:
 
     def record(self, request: RecordedRequest) -> None:
         """Append one request as one line; thread-safe and safe across processes."""
-        data = (request.to_json_line() + "\n").encode("utf-8")
+        # A lone surrogate (from a str built by the caller) is written as its JSON
+        # escape, so the line stays valid UTF-8 and reads back to the same text.
+        data = (request.to_json_line() + "\n").encode("utf-8", "backslashreplace")
         with self._lock:
             if self._fd is None:
                 self._fd = self._open()
