@@ -7,7 +7,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from ..errors import NotFoundError, RegistryError
-from .models import DELIVERY_STATUSES, Delivery, DeliveryStatus
+from .models import (
+    DELIVERY_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    check_aware,
+    check_limit,
+    is_possible_id,
+    shown_id,
+)
 from .store import Store
 
 __all__ = ["Deliveries"]
@@ -37,21 +45,23 @@ class Deliveries:
         """The newest deliveries first, of one webhook and in one status if given."""
         if status is not None and status not in DELIVERY_STATUSES:
             raise RegistryError(
-                f"unknown status {status!r}; use one of {', '.join(DELIVERY_STATUSES)}"
+                f"unknown status {str(status)[:40]!r}; use one of {', '.join(DELIVERY_STATUSES)}"
             )
-        return self._store.list_deliveries(webhook_id, status, limit)
+        _check_filter(webhook_id)
+        return self._store.list_deliveries(webhook_id, status, check_limit(limit, RegistryError))
 
     def get(self, delivery_id: str) -> Delivery:
         """One delivery with all its attempts; :class:`~hookwire.errors.NotFoundError` if none."""
-        found = self._store.get_delivery(delivery_id)
+        found = self._store.get_delivery(delivery_id) if is_possible_id(delivery_id) else None
         if found is None:
             raise NotFoundError(
-                f"no delivery {delivery_id!r}; list them with sender.deliveries.list()"
+                f"no delivery {shown_id(delivery_id)}; list them with sender.deliveries.list()"
             )
         return found
 
     def counts(self, webhook_id: str | None = None) -> dict[str, int]:
         """How many deliveries are pending, succeeded, failed and dead."""
+        _check_filter(webhook_id)
         return self._store.delivery_counts(webhook_id)
 
     def redeliver(self, delivery_id: str) -> Delivery:
@@ -65,12 +75,18 @@ class Deliveries:
 
     def recover(self, webhook_id: str, since: datetime) -> int:
         """Resend a webhook's failed and dead deliveries created since ``since``; count them."""
-        if since.tzinfo is None:
-            raise RegistryError("since must be a timezone-aware datetime")
-        if self._store.get_webhook(webhook_id) is None:
-            raise NotFoundError(f"no webhook {webhook_id!r}")
+        check_aware(since, "since", RegistryError)
+        if not is_possible_id(webhook_id) or self._store.get_webhook(webhook_id) is None:
+            raise NotFoundError(
+                f"no webhook {shown_id(webhook_id)}; list them with sender.webhooks.list()"
+            )
         count = self._store.resend(webhook_id=webhook_id, since=since, now=self._clock())
         if count:
             log.info("webhook %s: %d deliveries queued again", webhook_id, count)
             self._wake()
         return count
+
+
+def _check_filter(webhook_id: object) -> None:
+    if webhook_id is not None and not is_possible_id(webhook_id):
+        raise RegistryError("webhook_id must be a webhook id string such as 'wh_...'")

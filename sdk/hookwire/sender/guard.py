@@ -86,7 +86,10 @@ def validate_target_url(url: str) -> SplitResult:
         raise InvalidTargetError(f"the target URL is longer than {_MAX_URL_LENGTH} characters")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise InvalidTargetError("the target URL contains spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidTargetError(f"the target URL cannot be parsed: {exc}") from None
     if parts.scheme not in ("http", "https"):
         shown = parts.scheme or "no scheme"
         raise InvalidTargetError(
@@ -101,10 +104,33 @@ def validate_target_url(url: str) -> SplitResult:
             "auth=BasicAuth(user, password)"
         )
     try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+        port = parts.port
     except ValueError as exc:
-        raise InvalidTargetError(f"the target URL has an invalid port: {exc}") from exc
+        raise InvalidTargetError(f"the target URL has an invalid port: {exc}") from None
+    if port == 0:
+        raise InvalidTargetError("the target URL has port 0; give a port from 1 to 65535")
+    if parts.fragment or url.endswith("#"):
+        raise InvalidTargetError(
+            "the target URL has a #fragment, which is never sent to the server; remove it"
+        )
+    _check_host_name(parts.hostname)
     return parts
+
+
+def _check_host_name(host: str) -> None:
+    """Refuse a host that is neither an IP literal nor a name DNS can carry (IDN allowed)."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    else:
+        return
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise InvalidTargetError(
+            f"the target host {host[:80]!r} is not a valid host name; check its spelling"
+        ) from None
 
 
 def check_literal_host(host: str) -> None:

@@ -2,13 +2,21 @@
 
 All are frozen dataclasses built by the store. None of them holds a secret or a
 password: those stay in the database and are read only to sign a request.
+
+The ``check_*`` functions guard the values callers hand in for these records
+(account ids, ids, text, times), so that a wrong type or an impossible value
+becomes a :class:`~hookwire.errors.WebhookError` that says what to fix, never a
+database or ``TypeError`` from deeper down.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from ..errors import WebhookError
 
 __all__ = [
     "AUTH_KINDS",
@@ -20,6 +28,13 @@ __all__ = [
     "DeliveryStatus",
     "StoredEvent",
     "Webhook",
+    "check_account_id",
+    "check_aware",
+    "check_duration",
+    "check_limit",
+    "check_text",
+    "is_possible_id",
+    "shown_id",
 ]
 
 AuthKind = Literal["none", "signature", "signature-ed25519", "basic"]
@@ -129,3 +144,93 @@ class Delivery:
     due_at: datetime
     updated_at: datetime
     attempts: tuple[Attempt, ...] = ()
+
+
+Fail = Callable[[str], WebhookError]
+
+# Account ids are BIGINT columns; a larger int would fail inside the database driver.
+_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
+# Event ids are at most 200 characters; webhook and delivery ids are shorter.
+_MAX_ID_LENGTH = 200
+_LINE_BREAKS = frozenset("\n\r\t")
+_MAX_DURATION = timedelta(days=3653)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_account_id(value: object, fail: Fail) -> int:
+    """``value`` as an account id: an ``int`` (not a ``bool``) that fits in 64 bits."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(f"account_id must be an integer, not {type(value).__name__}")
+    if not _BIGINT_MIN <= value <= _BIGINT_MAX:
+        raise fail("account_id must fit in a signed 64-bit integer")
+    return value
+
+
+def is_possible_id(value: object) -> bool:
+    """True when ``value`` could be the id of a stored webhook, event or delivery.
+
+    Anything else cannot be found, so the caller answers ``NotFoundError``
+    without asking a database that may reject the value's type or bytes.
+    """
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= _MAX_ID_LENGTH
+        and value.isprintable()
+        and _encodable(value)
+    )
+
+
+def shown_id(value: object) -> str:
+    """How an id the caller gave is quoted in a message: short, and never a huge value."""
+    return repr(value)[:80] if isinstance(value, str) else f"of type {type(value).__name__}"
+
+
+def check_text(
+    value: object, what: str, fail: Fail, *, max_length: int, multiline: bool = False
+) -> str:
+    """``value`` as stored text: a ``str`` of at most ``max_length`` characters.
+
+    Control characters (NUL among them, which PostgreSQL cannot store) and lone
+    surrogates (which cannot be encoded) are refused; ``multiline`` allows line
+    breaks and tabs.
+    """
+    if not isinstance(value, str):
+        raise fail(f"{what} must be a string, not {type(value).__name__}")
+    if len(value) > max_length:
+        raise fail(f"{what} is {len(value)} characters long; the most is {max_length}")
+    allowed = _LINE_BREAKS if multiline else frozenset()
+    if not _encodable(value) or any(
+        not ch.isprintable() and ch != " " and ch not in allowed for ch in value
+    ):
+        raise fail(f"{what} contains control characters or invalid Unicode; remove them")
+    return value
+
+
+def check_aware(value: object, what: str, fail: Fail) -> datetime:
+    """``value`` as a timezone-aware ``datetime``."""
+    if not isinstance(value, datetime):
+        raise fail(f"{what} must be a timezone-aware datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise fail(f"{what} must be timezone-aware (e.g. datetime.now(UTC))")
+    return value
+
+
+def check_limit(value: object, fail: Fail) -> int:
+    """``value`` as a page size: a positive ``int``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail("limit must be a positive integer")
+    return value
+
+
+def check_duration(value: object, what: str, fail: Fail) -> timedelta:
+    """``value`` as a ``timedelta`` from zero to ten years (more would overflow a date)."""
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= _MAX_DURATION:
+        raise fail(f"{what} must be a timedelta from zero to ten years")
+    return value

@@ -19,9 +19,16 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, event
 
-from ..errors import NotFoundError, PayloadError
+from ..errors import NotFoundError, PayloadError, RegistryError
 from ..events import event_spec
-from .models import StoredEvent
+from .models import (
+    StoredEvent,
+    check_account_id,
+    check_aware,
+    check_limit,
+    is_possible_id,
+    shown_id,
+)
 from .store import Store
 
 __all__ = ["Events", "Outbox", "wire_timestamp"]
@@ -34,6 +41,18 @@ _WAKE_ON_COMMIT = "hookwire_wake_on_commit"
 def wire_timestamp(moment: datetime) -> str:
     """The wire form of a timestamp: ISO-8601 UTC with milliseconds and a ``Z``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _payload_error(location: str) -> Callable[[str], PayloadError]:
+    return lambda message: PayloadError(message, location=location)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "text with a lone surrogate, which is not valid Unicode"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 class Outbox:
@@ -78,8 +97,7 @@ class Outbox:
         stored again.
         """
         spec = event_spec(event_name)
-        if isinstance(account_id, bool) or not isinstance(account_id, int):
-            raise PayloadError("account_id must be an integer", location="accountId")
+        check_account_id(account_id, _payload_error("accountId"))
         try:
             model = spec.data_model.model_validate(data)
         except ValidationError as exc:
@@ -90,20 +108,37 @@ class Outbox:
                 location=f"data.{where}" if where else "data",
             ) from exc
         now = self._clock()
-        moment = timestamp if timestamp is not None else now
-        if moment.tzinfo is None:
-            raise PayloadError("timestamp must be timezone-aware (UTC)", location="timestamp")
+        moment = now
+        if timestamp is not None:
+            moment = check_aware(timestamp, "timestamp", _payload_error("timestamp"))
         event_id = event_id if event_id is not None else f"evt_{uuid.uuid4().hex}"
-        if not isinstance(event_id, str) or not event_id or len(event_id) > 200:
-            raise PayloadError("event_id must be a non-empty string of at most 200 characters")
-        wire = {
-            "eventId": event_id,
-            "eventName": event_name,
-            "timestamp": wire_timestamp(moment),
-            "data": model.model_dump(mode="json", by_alias=True, exclude_none=True),
-        }
-        payload = json.dumps(wire, separators=(",", ":"), ensure_ascii=False)
-        size = len(payload.encode())
+        if not is_possible_id(event_id):
+            raise PayloadError(
+                "event_id must be a non-empty string of at most 200 printable characters",
+                location="eventId",
+            )
+        try:
+            stamp = wire_timestamp(moment)
+        except OverflowError:
+            raise PayloadError(
+                "timestamp is out of range once converted to UTC", location="timestamp"
+            ) from None
+        try:
+            wire = {
+                "eventId": event_id,
+                "eventName": event_name,
+                "timestamp": stamp,
+                "data": model.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+            payload = json.dumps(wire, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            size = len(payload.encode())
+        except (ValueError, TypeError, RecursionError) as exc:
+            # Extra fields are kept as given; some values have no JSON form.
+            raise PayloadError(
+                f"data for {event_name} cannot be sent as JSON ({_reason(exc)}); use only "
+                "strings, numbers, booleans, null, lists and objects",
+                location="data",
+            ) from None
         due = now if spec.realtime else self._flush_time(now)
         with self._store.transaction(connection) as conn:
             if not self._store.insert_event(
@@ -156,11 +191,15 @@ class Events:
 
     def list(self, account_id: int | None = None, limit: int = 50) -> list[StoredEvent]:
         """The newest events first (of one account if given)."""
-        return self._store.list_events(account_id, limit)
+        if account_id is not None:
+            check_account_id(account_id, RegistryError)
+        return self._store.list_events(account_id, check_limit(limit, RegistryError))
 
     def get(self, event_id: str) -> StoredEvent:
         """One stored event; :class:`~hookwire.errors.NotFoundError` if none."""
-        found = self._store.get_event(event_id)
+        found = self._store.get_event(event_id) if is_possible_id(event_id) else None
         if found is None:
-            raise NotFoundError(f"no event {event_id!r}; list them with sender.events.list()")
+            raise NotFoundError(
+                f"no event {shown_id(event_id)}; list them with sender.events.list()"
+            )
         return found

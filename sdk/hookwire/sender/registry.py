@@ -17,7 +17,17 @@ from ..events import event_spec
 from ..signature_file import SCHEME_ED25519, SCHEME_HMAC, SignatureFile
 from ..signing import generate_keypair, generate_secret, public_key_of
 from .guard import check_resolved_target, validate_target_url
-from .models import Attempt, AuthKind, BasicAuth, Webhook
+from .models import (
+    Attempt,
+    AuthKind,
+    BasicAuth,
+    Webhook,
+    check_account_id,
+    check_duration,
+    check_text,
+    is_possible_id,
+    shown_id,
+)
 from .rows import new_id
 from .store import Store
 
@@ -27,6 +37,9 @@ log = logging.getLogger("hookwire.sender")
 
 Auth = str | BasicAuth | None
 _CHANGEABLE = ("name", "description", "target_url", "events", "auth", "active")
+_MAX_NAME = 200
+_MAX_DESCRIPTION = 2000
+_MAX_CREDENTIAL = 1000
 
 
 def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | None]:
@@ -38,11 +51,18 @@ def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | No
     if auth == "signature-ed25519":
         return "signature-ed25519", generate_keypair()[0], None, None
     if isinstance(auth, BasicAuth):
-        if not auth.username or ":" in auth.username:
+        username = check_text(
+            auth.username, "the basic auth username", RegistryError, max_length=_MAX_CREDENTIAL
+        )
+        if not username or ":" in username:
             raise RegistryError("the basic auth username must be non-empty and contain no ':'")
-        if not auth.password:
+        # The password's own value never goes into a message.
+        password = check_text(
+            auth.password, "the basic auth password", RegistryError, max_length=_MAX_CREDENTIAL
+        )
+        if not password:
             raise RegistryError("the basic auth password is empty; give one")
-        return "basic", None, auth.username, auth.password
+        return "basic", None, username, password
     raise RegistryError(
         f"unknown auth {type(auth).__name__ if not isinstance(auth, str) else repr(auth)}; use "
         "None, 'signature', 'signature-ed25519' or BasicAuth(username, password)"
@@ -50,20 +70,50 @@ def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | No
 
 
 def _event_names(names: Iterable[str]) -> list[str]:
-    if isinstance(names, str):
-        raise RegistryError("events must be a list of event names, not one string")
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise RegistryError(
+            f"events must be a list of event names, not {type(names).__name__}; "
+            'e.g. events=["COURSE_COMPLETED"]'
+        )
     chosen = list(dict.fromkeys(names))
     if not chosen:
         raise RegistryError("a webhook needs at least one event name to trigger on")
     for name in chosen:
+        if not isinstance(name, str):
+            raise RegistryError(f"event names must be strings, not {type(name).__name__}")
         event_spec(name)
     return chosen
 
 
-def _name(name: str) -> str:
-    if not isinstance(name, str) or not name.strip():
+def _name(name: object) -> str:
+    text = check_text(name, "the webhook name", RegistryError, max_length=_MAX_NAME).strip()
+    if not text:
         raise RegistryError("the webhook name is empty; give it a name")
-    return name.strip()
+    return text
+
+
+def _description(description: object) -> str:
+    if description is None:
+        return ""
+    return check_text(
+        description,
+        "the description",
+        RegistryError,
+        max_length=_MAX_DESCRIPTION,
+        multiline=True,
+    )
+
+
+def _active(active: object) -> bool:
+    if not isinstance(active, bool):
+        raise RegistryError(f"active must be True or False, not {type(active).__name__}")
+    return active
+
+
+def _not_found(webhook_id: object) -> NotFoundError:
+    return NotFoundError(
+        f"no webhook {shown_id(webhook_id)}; list them with sender.webhooks.list()"
+    )
 
 
 class Webhooks:
@@ -114,8 +164,7 @@ class Webhooks:
         active: bool = True,
     ) -> Webhook:
         """Register a webhook; a :class:`~hookwire.errors.RegistryError` says what to fix."""
-        if isinstance(account_id, bool) or not isinstance(account_id, int):
-            raise RegistryError("account_id must be an integer")
+        check_account_id(account_id, RegistryError)
         values: dict[str, Any] = {
             "name": _name(name),
             "target_url": self._target(target_url),
@@ -126,11 +175,11 @@ class Webhooks:
         values.update(
             id=new_id("wh"),
             account_id=account_id,
-            description=str(description or ""),
+            description=_description(description),
             auth=kind,
             basic_username=username,
             basic_password=password,
-            active=bool(active),
+            active=_active(active),
             created_at=now,
             updated_at=now,
         )
@@ -146,13 +195,15 @@ class Webhooks:
 
     def get(self, webhook_id: str) -> Webhook:
         """The webhook with this id; :class:`~hookwire.errors.NotFoundError` if none."""
-        webhook = self._store.get_webhook(webhook_id)
+        webhook = self._store.get_webhook(webhook_id) if is_possible_id(webhook_id) else None
         if webhook is None:
-            raise NotFoundError(f"no webhook {webhook_id!r}; list them with sender.webhooks.list()")
+            raise _not_found(webhook_id)
         return webhook
 
     def list(self, account_id: int | None = None) -> list[Webhook]:
         """Every webhook, or the account's, oldest first."""
+        if account_id is not None:
+            check_account_id(account_id, RegistryError)
         return self._store.list_webhooks(account_id)
 
     def update(self, webhook_id: str, **changes: Any) -> Webhook:
@@ -172,27 +223,27 @@ class Webhooks:
         if "name" in changes:
             values["name"] = _name(changes["name"])
         if "description" in changes:
-            values["description"] = str(changes["description"] or "")
+            values["description"] = _description(changes["description"])
         if "target_url" in changes:
             values["target_url"] = self._target(changes["target_url"])
         if "events" in changes:
             values["events"] = json.dumps(_event_names(changes["events"]))
         if "active" in changes:
-            values.update(_activation(bool(changes["active"])))
+            values.update(_activation(_active(changes["active"])))
         if "auth" in changes:
             kind, secret, username, password = _auth_values(changes["auth"])
             values.update(auth=kind, basic_username=username, basic_password=password)
             self._store.replace_secrets(webhook_id, secret, now=values["updated_at"])
         webhook = self._store.update_webhook(webhook_id, values)
         if webhook is None:
-            raise NotFoundError(f"no webhook {webhook_id!r}")
+            raise _not_found(webhook_id)
         log.info("webhook %s changed: %s", webhook_id, ", ".join(sorted(changes)))
         return webhook
 
     def delete(self, webhook_id: str) -> None:
         """Delete a webhook with its deliveries and attempt log."""
-        if not self._store.delete_webhook(webhook_id):
-            raise NotFoundError(f"no webhook {webhook_id!r}")
+        if not is_possible_id(webhook_id) or not self._store.delete_webhook(webhook_id):
+            raise _not_found(webhook_id)
         log.info("webhook %s deleted", webhook_id)
 
     def retire(self, webhook_id: str) -> Webhook:
@@ -210,7 +261,7 @@ class Webhooks:
             raise RegistryError(f"webhook {webhook_id} uses {webhook.auth} auth; it has no secret")
         secret = generate_secret() if webhook.auth == "signature" else generate_keypair()[0]
         now = self._clock()
-        period = self._grace if grace is None else grace
+        period = self._grace if grace is None else check_duration(grace, "grace", RegistryError)
         self._store.rotate_secret(webhook_id, secret, now=now, expires=now + period)
         log.info("webhook %s secret rotated (old one valid for %s)", webhook_id, period)
         return self._store.update_webhook(webhook_id, {"updated_at": now}) or webhook
