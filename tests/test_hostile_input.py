@@ -407,3 +407,15 @@ def test_dedupe_url_that_is_not_a_string_is_configuration_error() -> None:
 def test_redis_dedupe_url_with_a_bad_port_is_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="cannot use the Redis URL"):
         dedupe_from_url("redis://127.0.0.1:notaport/0")
+
+
+def test_every_hostile_request_is_recorded_as_a_readable_line(tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    app = Flask("recorded")
+    WebhookListener(app, receiver=Receiver(secret=SECRET), max_body=CAP, recorder=Recorder(path))
+    served = RawServer(app)
+    try:
+        statuses = [served.send(raw).status for _, raw, _ in CASES]
+    finally:
+        served.stop()
+    assert [r.status for r in read_recording(path)] == statuses

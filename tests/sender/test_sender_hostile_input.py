@@ -9,12 +9,15 @@ the real PostgreSQL too.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hookwire.errors import (
     InvalidTargetError,
@@ -23,6 +26,7 @@ from hookwire.errors import (
     RegistryError,
     TargetBlockedError,
     UnknownEventError,
+    WebhookError,
 )
 from hookwire.sender import BasicAuth, Sender
 
@@ -346,3 +350,58 @@ def test_value_postgresql_cannot_take_is_refused_before_the_database(
 ) -> None:
     with pytest.raises(error):
         call(pg_sender)
+
+
+@pytest.fixture
+def roomy_sender(store_url: str, make_sender: Callable[..., Sender]) -> Sender:
+    """A sender on SQLite or PostgreSQL whose accounts may hold any number of webhooks."""
+    return make_sender(store_url, max_webhooks_per_account=10**6)
+
+
+ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(),
+    st.binary(max_size=8),
+    st.lists(st.integers(), max_size=3),
+)
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@FUZZ
+@given(
+    name=st.one_of(st.text(), ANYTHING),
+    description=st.one_of(st.text(), ANYTHING),
+    target_url=st.one_of(st.text().map(lambda t: "https://" + t), ANYTHING),
+    account_id=st.one_of(st.integers(), ANYTHING),
+)
+def test_create_with_any_values_raises_only_webhook_errors(
+    roomy_sender: Sender, name: Any, description: Any, target_url: Any, account_id: Any
+) -> None:
+    with contextlib.suppress(WebhookError):
+        create(
+            roomy_sender,
+            name=name,
+            description=description,
+            target_url=target_url,
+            account_id=account_id,
+        )
+
+
+@FUZZ
+@given(
+    event_id=st.one_of(st.text(), ANYTHING),
+    extra=st.dictionaries(st.text(), ANYTHING, max_size=3),
+    account_id=st.one_of(st.integers(), ANYTHING),
+)
+def test_publish_with_any_values_raises_only_webhook_errors(
+    roomy_sender: Sender, event_id: Any, extra: dict[str, Any], account_id: Any
+) -> None:
+    with contextlib.suppress(WebhookError):
+        publish(
+            roomy_sender, event_id=event_id, data={**ENROLLMENT, **extra}, account_id=account_id
+        )
