@@ -33,6 +33,7 @@ import base64
 import hmac
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ __all__ = [
     "USER_AGENT",
     "BasicAuthType",
     "HookwireGroup",
+    "InputFile",
     "RequestAuth",
     "TimeType",
     "UrlType",
@@ -66,6 +68,7 @@ __all__ = [
     "header_lines",
     "json_option",
     "one_line",
+    "read_stdin",
     "secret_option",
     "signature_file_option",
     "tolerance_option",
@@ -146,6 +149,36 @@ def json_option(func: F) -> F:
     )(func)
 
 
+# --- standard input --------------------------------------------------------------------
+
+_STDIN_CLOSED: Final = "standard input is closed; give the input as a file instead"
+
+
+def _stdin_closed() -> bool:
+    # Python sets sys.stdin to None when the process starts without file descriptor 0.
+    stdin: object = sys.stdin
+    return stdin is None
+
+
+class InputFile(click.File):
+    """:class:`click.File` that fails in one line when ``-`` names a closed standard input."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Open the file; ``-`` with no standard input at all (``<&-``) is a usage error."""
+        if value == "-" and _stdin_closed():
+            self.fail(_STDIN_CLOSED, param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def read_stdin() -> bytes:
+    """All of standard input as bytes; a usage error when it is closed (``<&-``)."""
+    if _stdin_closed():
+        raise click.UsageError(_STDIN_CLOSED)
+    with click.open_file("-", "rb") as source:
+        data: bytes = source.read()
+    return data
+
+
 # --- URLs and times --------------------------------------------------------------------
 
 
@@ -155,6 +188,8 @@ def check_url(value: str) -> str:
         parts = urlsplit(value)
         # .port raises ValueError for a port that is not a number or out of range.
         ok = parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.port != 0
+        # urlsplit keeps spaces and control characters; no server or client accepts them.
+        ok = ok and not any(ch.isspace() or not ch.isprintable() for ch in value)
     except ValueError:
         ok = False
     if not ok:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from hookwire import event_spec
 from hookwire.samples import sample_data
 from hookwire.sender import StoredEvent
 
-from ._common import echo_json, json_option
+from ._common import echo_json, json_option, read_stdin
 from ._store import db_option, open_sender, print_table, when
 
 __all__ = ["event_dict", "events"]
@@ -39,7 +38,11 @@ def _read_data(value: str) -> dict[str, Any]:
     text = value
     if value.startswith("@"):
         source = value[1:]
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw = read_stdin() if source == "-" else Path(source).read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise click.BadParameter(f"{source} is not UTF-8 text", param_hint="'--data'") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -327,6 +327,8 @@ def replay(
     )
     auth = build_request_auth(secret=secret, signature_file=signature_file, basic_auth=basic_auth)
     loaded = load_requests(recording, flt, new_ids=new_ids)
+    if not loaded.requests and not loaded.skipped:
+        raise RecordingError(f"{recording} holds no requests; record some with `hookwire listen`")
     if dry_run:
         _dry_run(loaded, url, as_json)
         return

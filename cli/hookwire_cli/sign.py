@@ -10,6 +10,7 @@ import click
 from ._common import (
     URL,
     USER_AGENT,
+    InputFile,
     build_request_auth,
     echo_json,
     header_lines,
@@ -20,7 +21,7 @@ from ._common import (
 
 
 @click.command(short_help="Print the webhook-* headers (or a curl command) for a body.")
-@click.argument("body", type=click.File("rb"), default="-")
+@click.argument("body", type=InputFile("rb"), default="-")
 @secret_option("The whsec_ secret (or whsk_ signing key) to sign with.")
 @signature_file_option("A signature file holding the secret to sign with.")
 @click.option("--id", "msg_id", metavar="MSG_ID", help="The webhook-id (default: a fresh msg_ id).")

@@ -10,7 +10,15 @@ import click
 from hookwire import PayloadError, RecordingError, VerificationError
 from hookwire.recording import REDACTED, RecordedRequest
 
-from ._common import auth_options, build_receiver, echo_json, json_option, tolerance_option
+from ._common import (
+    InputFile,
+    auth_options,
+    build_receiver,
+    echo_json,
+    json_option,
+    read_stdin,
+    tolerance_option,
+)
 
 
 def read_headers(text: str) -> dict[str, str]:
@@ -57,11 +65,11 @@ def read_recording_line(path: str, line: int) -> RecordedRequest:
 
 
 @click.command(short_help="Check a request's signature and print its events.")
-@click.argument("body", type=click.File("rb"), required=False)
+@click.argument("body", type=InputFile("rb"), required=False)
 @click.option(
     "--headers",
     "headers_file",
-    type=click.File("r"),
+    type=InputFile("r"),
     metavar="FILE",
     help="A file of 'name: value' lines (as `hookwire sign` prints) or a JSON object.",
 )
@@ -133,9 +141,8 @@ def verify(
         if now is None:
             now = recorded.received_at.timestamp()
     else:
-        with body or click.open_file("-", "rb") as source:
-            raw = source.read()
-        headers = read_headers(headers_file.read()) if headers_file is not None else {}
+        raw = body.read() if body is not None else read_stdin()
+        headers = read_headers(_read_text(headers_file)) if headers_file is not None else {}
         for flag in header_flags:
             headers.update(_header_flag(flag, f"-H {flag.partition(':')[0]!r}"))
     receiver = build_receiver(
@@ -167,6 +174,13 @@ def verify(
         _print_report(report)
     if not report["valid"]:
         raise click.exceptions.Exit(1)
+
+
+def _read_text(headers_file: TextIO) -> str:
+    try:
+        return headers_file.read()
+    except UnicodeDecodeError:
+        raise click.BadParameter("the file is not UTF-8 text", param_hint="'--headers'") from None
 
 
 def _print_report(report: dict[str, Any]) -> None:
