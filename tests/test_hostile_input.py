@@ -313,9 +313,16 @@ def test_broken_chunk_answer_says_the_body_could_not_be_read(server: RawServer) 
     assert "could not be read" in server.send(raw).json()["error"]
 
 
-def test_method_other_than_post_is_told_to_use_post(server: RawServer) -> None:
-    answer = server.send(request(GOOD, method="PUT"))
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "TRACE"])
+def test_method_other_than_post_is_told_to_use_post_in_json(server: RawServer, method: str) -> None:
+    answer = server.send(request(GOOD, method=method))
     assert answer.headers["allow"] == "POST"
+    assert answer.json() == {"error": "webhooks are delivered with POST"}
+
+
+def test_unknown_method_is_still_405(server: RawServer) -> None:
+    # Methods outside HTTP's standard set are refused by werkzeug's routing itself.
+    assert server.send(request(method="PROPFIND")).status == 405
 
 
 # Files: recordings and de-duplication databases that are damaged or not files at all.

@@ -51,7 +51,7 @@ __all__ = ["DEFAULT_MAX_BODY", "WebhookListener"]
 #: The largest body accepted by default: 1 MiB.
 DEFAULT_MAX_BODY = 2**20
 _CHUNK = 64 * 1024
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 logger = logging.getLogger("hookwire.flask")
 
