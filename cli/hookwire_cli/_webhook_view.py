@@ -13,9 +13,17 @@ import click
 
 from hookwire.sender import Sender, Webhook
 
+from ._common import echo_json
 from ._store import when
 
-__all__ = ["new_key", "print_new_key", "print_webhook", "state", "webhook_dict"]
+__all__ = [
+    "new_key",
+    "print_new_key",
+    "print_webhook",
+    "report_changed",
+    "state",
+    "webhook_dict",
+]
 
 
 def webhook_dict(webhook: Webhook) -> dict[str, Any]:
@@ -97,3 +105,13 @@ def print_webhook(webhook: Webhook, counts: dict[str, int] | None = None) -> Non
         rows.append(("deliveries", ", ".join(f"{n} {status}" for status, n in counts.items())))
     for label, value in rows:
         click.echo(f"  {label:<13} {value}")
+
+
+def report_changed(webhook: Webhook, key: dict[str, str], headline: str, *, as_json: bool) -> None:
+    """Report a webhook just made or changed: as JSON with its new key, or headline, block, key."""
+    if as_json:
+        echo_json({**webhook_dict(webhook), **key})
+        return
+    click.echo(headline)
+    print_webhook(webhook)
+    print_new_key(webhook, key)

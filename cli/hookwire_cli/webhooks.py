@@ -29,7 +29,14 @@ from ._store import (
     print_table,
     when,
 )
-from ._webhook_view import new_key, print_new_key, print_webhook, state, webhook_dict
+from ._webhook_view import (
+    new_key,
+    print_new_key,
+    print_webhook,
+    report_changed,
+    state,
+    webhook_dict,
+)
 from .deliveries import attempt_dict
 
 __all__ = ["webhooks"]
@@ -148,12 +155,8 @@ def add(
             active=not inactive,
         )
         key = new_key(sender, webhook)
-    if as_json:
-        echo_json({**webhook_dict(webhook), **key})
-        return
-    click.echo(f"Created webhook {webhook.id} ({webhook.auth} auth, {state(webhook)}).")
-    print_webhook(webhook)
-    print_new_key(webhook, key)
+    headline = f"Created webhook {webhook.id} ({webhook.auth} auth, {state(webhook)})."
+    report_changed(webhook, key, headline, as_json=as_json)
 
 
 @webhooks.command("list")
@@ -271,12 +274,8 @@ def edit(
     with open_sender(db, allow_private=allow_private) as sender:
         webhook = sender.webhooks.update(webhook_id, **changes)
         key = new_key(sender, webhook) if kind is not None else {}
-    if as_json:
-        echo_json({**webhook_dict(webhook), **key})
-        return
-    click.echo(f"Changed {', '.join(sorted(changes)).replace('target_url', 'url')}.")
-    print_webhook(webhook)
-    print_new_key(webhook, key)
+    headline = f"Changed {', '.join(sorted(changes)).replace('target_url', 'url')}."
+    report_changed(webhook, key, headline, as_json=as_json)
 
 
 @webhooks.command("delete")

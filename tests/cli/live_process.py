@@ -42,14 +42,14 @@ class LiveProcess:
             if remaining <= 0:
                 raise AssertionError(f"no line with {needle!r} in {self.lines!r}")
             try:
-                line = self._queue.get(timeout=remaining)
+                got = self._queue.get(timeout=remaining)
             except queue.Empty:
                 continue
-            if line is None:
+            if got is None:
                 raise AssertionError(f"the process ended without {needle!r}: {self.lines!r}")
-            self.lines.append(line)
-            if needle in line:
-                return line
+            self.lines.append(got)
+            if needle in got:
+                return got
 
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM the process and return its exit status."""

@@ -22,9 +22,9 @@ def body(samples_dir: Path) -> Path:
     return samples_dir / "mixed-batch.json"
 
 
-def headers_file(tmp_path: Path, secret: str, body: Path, **kwargs: int) -> Path:
+def headers_file(tmp_path: Path, secret: str, body: Path, timestamp: int | None = None) -> Path:
     path = tmp_path / "headers.txt"
-    path.write_text(header_lines(sign_headers(secret, body.read_bytes(), **kwargs)))
+    path.write_text(header_lines(sign_headers(secret, body.read_bytes(), timestamp=timestamp)))
     return path
 
 

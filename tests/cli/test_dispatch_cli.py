@@ -7,10 +7,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from click.testing import Result
+from live_process import LiveProcess
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -49,6 +51,36 @@ def slow_sink(httpserver: HTTPServer) -> Callable[[float], SlowSink]:
         return sink
 
     return make
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A running ``hookwire dispatch`` whose first request the sink is holding."""
+
+    sink: SlowSink
+    worker: LiveProcess
+    event_ids: list[str]
+
+
+@pytest.fixture
+def request_in_flight(
+    hw: Hw,
+    db: str,
+    live: Callable[..., LiveProcess],
+    slow_sink: Callable[[float], SlowSink],
+    httpserver: HTTPServer,
+) -> Callable[[float, int], InFlight]:
+    """Publish ``count`` events, start dispatch, return once the sink holds the first request."""
+
+    def start(delay: float, count: int) -> InFlight:
+        sink = slow_sink(delay)
+        add_webhook(hw, httpserver.url_for("/slow"), "--allow-private")
+        event_ids = publish(hw, count)
+        worker = live("dispatch", "--db", db, "--allow-private", "--poll-interval", "0.05")
+        assert sink.entered.wait(15), worker.lines
+        return InFlight(sink, worker, event_ids)
+
+    return start
 
 
 def add_webhook(hw: Hw, url: str, *extra: str) -> dict[str, Any]:
@@ -157,13 +189,10 @@ def test_dispatch_help_has_an_example(hw: Hw) -> None:
 
 
 def test_sigterm_finishes_the_request_in_flight_and_loses_nothing(
-    hw: Hw, db: str, live: Any, slow_sink: Callable[[float], SlowSink], httpserver: HTTPServer
+    hw: Hw, request_in_flight: Callable[[float, int], InFlight]
 ) -> None:
-    sink = slow_sink(1.0)
-    add_webhook(hw, httpserver.url_for("/slow"), "--allow-private")
-    first = publish(hw, 3)
-    worker = live("dispatch", "--db", db, "--allow-private", "--poll-interval", "0.05")
-    assert sink.entered.wait(15), worker.lines
+    flight = request_in_flight(1.0, 3)
+    sink, worker, first = flight.sink, flight.worker, flight.event_ids
     later = publish(hw, 2)
     code = worker.stop()
     in_flight = statuses(hw)
@@ -177,13 +206,10 @@ def test_sigterm_finishes_the_request_in_flight_and_loses_nothing(
 
 @pytest.mark.slow
 def test_a_second_sigterm_stops_at_once_and_the_request_is_resent(
-    hw: Hw, db: str, live: Any, slow_sink: Callable[[float], SlowSink], httpserver: HTTPServer
+    hw: Hw, request_in_flight: Callable[[float, int], InFlight]
 ) -> None:
-    sink = slow_sink(3.0)
-    add_webhook(hw, httpserver.url_for("/slow"), "--allow-private")
-    event_ids = publish(hw, 2)
-    worker = live("dispatch", "--db", db, "--allow-private", "--poll-interval", "0.05")
-    assert sink.entered.wait(15), worker.lines
+    flight = request_in_flight(3.0, 2)
+    sink, worker, event_ids = flight.sink, flight.worker, flight.event_ids
     worker.process.send_signal(signal.SIGTERM)
     worker.wait_for("SIGTERM: finishing")
     # A second signal within a second counts as the same one (see the next test).
@@ -198,13 +224,10 @@ def test_a_second_sigterm_stops_at_once_and_the_request_is_resent(
 
 
 def test_a_signal_delivered_twice_at_once_still_stops_gracefully(
-    hw: Hw, db: str, live: Any, slow_sink: Callable[[float], SlowSink], httpserver: HTTPServer
+    hw: Hw, request_in_flight: Callable[[float, int], InFlight]
 ) -> None:
-    sink = slow_sink(1.0)
-    add_webhook(hw, httpserver.url_for("/slow"), "--allow-private")
-    event_ids = publish(hw, 2)
-    worker = live("dispatch", "--db", db, "--allow-private", "--poll-interval", "0.05")
-    assert sink.entered.wait(15), worker.lines
+    flight = request_in_flight(1.0, 2)
+    worker, event_ids = flight.worker, flight.event_ids
     # timeout(1) and process-group kills send the same SIGTERM twice in a row.
     worker.process.send_signal(signal.SIGTERM)
     worker.process.send_signal(signal.SIGTERM)
