@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,7 +272,11 @@ async def _serve(server: CaptureServer, host: str, port: int) -> None:
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except socket.gaierror as exc:
+            # An unknown --host fails in getaddrinfo with a reason that does not name the host.
+            raise click.ClickException(f"cannot listen on {host!r}: {exc.strerror}") from exc
         url = f"http://{_display_host(host)}:{runner.addresses[0][1]}{server.path}"
         if server.as_json:
             server.echo(json.dumps({"listening": url}))

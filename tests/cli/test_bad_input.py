@@ -126,6 +126,7 @@ CASES: dict[str, tuple[int, str]] = {
     "listen-port-negative": (2, "listen --port -1"),
     "listen-port-out-of-range": (2, "listen --port 70000"),
     "listen-port-in-use": (1, "listen --port {busy}"),
+    "listen-unknown-host": (1, "listen --port 0 --host 'no such host.invalid'"),
     "listen-path-without-slash": (2, "listen --port 0 --path hooks"),
     "listen-tolerance-negative": (2, "listen --port 0 --tolerance -1"),
     "listen-short-secret": (1, "listen --port 0 --secret {short}"),
