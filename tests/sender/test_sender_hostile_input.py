@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hookwire.errors import (
+    ConfigurationError,
     InvalidTargetError,
     NotFoundError,
     PayloadError,
@@ -405,3 +406,36 @@ def test_publish_with_any_values_raises_only_webhook_errors(
         publish(
             roomy_sender, event_id=event_id, data={**ENROLLMENT, **extra}, account_id=account_id
         )
+
+
+BAD_SETTINGS: list[tuple[str, dict[str, Any], str]] = [
+    ("max_batch_a_string", {"max_batch": "x"}, "max_batch must be a whole number"),
+    ("max_batch_zero", {"max_batch": 0}, "max_batch must be a whole number"),
+    ("concurrency_a_float", {"concurrency": 1.5}, "concurrency must be a whole number"),
+    ("limit_a_string", {"max_webhooks_per_account": "5"}, "max_webhooks_per_account"),
+    ("limit_zero", {"max_webhooks_per_account": 0}, "max_webhooks_per_account"),
+    ("batch_interval_negative", {"batch_interval": -1}, "batch_interval"),
+    ("batch_interval_a_string", {"batch_interval": "x"}, "batch_interval"),
+    ("lease_a_string", {"lease_seconds": "x"}, "lease_seconds"),
+    ("connect_timeout_nan", {"connect_timeout": float("nan")}, "connect_timeout"),
+    ("poll_interval_infinite", {"poll_interval": float("inf")}, "poll_interval"),
+    ("rotation_grace_an_int", {"rotation_grace": 5}, "rotation_grace"),
+    ("retention_negative", {"retention": timedelta(days=-1)}, "retention"),
+    ("retry_a_string", {"retry": "x"}, "RetryPolicy"),
+    ("clock_not_callable", {"clock": 5}, "clock"),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings_", "phrase"), [c[1:] for c in BAD_SETTINGS], ids=[c[0] for c in BAD_SETTINGS]
+)
+def test_hostile_sender_setting_is_configuration_error(
+    sqlite_url: str, settings_: dict[str, Any], phrase: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=phrase):
+        Sender(sqlite_url, **settings_)
+
+
+def test_sender_url_of_the_wrong_type_is_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="database URL string"):
+        Sender(5)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,23 @@ TEST_EVENT_NAME = "HOOKWIRE_TEST"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _check_count(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1")
+
+
+def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not allow_zero)
+    ):
+        least = "zero or more" if allow_zero else "more than zero"
+        raise ConfigurationError(f"{name} must be a finite number of seconds, {least}")
 
 
 class Sender:
@@ -71,18 +89,37 @@ class Sender:
         poll_interval: float = 0.5,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if max_batch < 1 or max_batch_bytes < 1:
-            raise ConfigurationError("max_batch and max_batch_bytes must be at least 1")
-        if connect_timeout <= 0 or read_timeout <= 0:
-            raise ConfigurationError("connect_timeout and read_timeout must be positive seconds")
+        if not isinstance(url, str | Engine):
+            raise ConfigurationError("url must be a database URL string or a SQLAlchemy Engine")
+        for name, count in [
+            ("max_batch", max_batch),
+            ("max_batch_bytes", max_batch_bytes),
+            ("max_webhooks_per_account", max_webhooks_per_account),
+            ("concurrency", concurrency),
+        ]:
+            _check_count(name, count)
+        for name, seconds in [
+            ("lease_seconds", lease_seconds),
+            ("connect_timeout", connect_timeout),
+            ("read_timeout", read_timeout),
+            ("poll_interval", poll_interval),
+        ]:
+            _check_seconds(name, seconds, allow_zero=False)
+        _check_seconds("batch_interval", batch_interval, allow_zero=True)
+        if not isinstance(rotation_grace, timedelta) or rotation_grace < timedelta(0):
+            raise ConfigurationError("rotation_grace must be a timedelta of zero or more")
+        if not isinstance(retention, timedelta) or retention <= timedelta(0):
+            raise ConfigurationError("retention must be a positive timedelta")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError("retry must be a hookwire.sender.RetryPolicy")
+        if clock is not None and not callable(clock):
+            raise ConfigurationError("clock must be a function returning an aware datetime")
         if lease_seconds <= connect_timeout + 2 * read_timeout:
             raise ConfigurationError(
                 f"lease_seconds ({lease_seconds:g}) must exceed connect_timeout + 2 * "
                 f"read_timeout ({connect_timeout + 2 * read_timeout:g}), or a slow attempt "
                 "could outlive its lease"
             )
-        if concurrency < 1 or poll_interval <= 0:
-            raise ConfigurationError("concurrency must be at least 1 and poll_interval positive")
         self._clock = clock or _utcnow
         self.retry = retry or RetryPolicy()
         self.retention = retention
