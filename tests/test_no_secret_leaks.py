@@ -213,11 +213,6 @@ def test_database_url_with_a_password_that_cannot_connect_does_not_echo_it() -> 
     assert_clean([error_text(caught.value)])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="sender/store.py make_engine lets SQLAlchemy's ValueError for a bad port escape",
-)
 def test_unparsable_database_url_with_a_password_does_not_echo_it() -> None:
     with pytest.raises(WebhookError) as caught:
         Sender(f"postgresql+psycopg://postgres:{PG_PASSWORD}@127.0.0.1:notaport/none")

@@ -55,7 +55,7 @@ def make_engine(url: str) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
             return engine
         return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise ConfigurationError(
             f"cannot use the database URL ({type(exc).__name__}); give sqlite:///path.db "
             "or postgresql+psycopg://user@host/db"
