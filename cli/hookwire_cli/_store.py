@@ -24,7 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import click
-from sqlalchemy.exc import DatabaseError
 
 from hookwire.errors import ConfigurationError, WebhookError
 from hookwire.sender import Sender
@@ -116,13 +115,7 @@ def open_sender(db: str, *, allow_private: bool = False, **options: Any) -> Iter
     reworded with the matching ``hookwire`` command.
     """
     url = check_database_url(db)
-    try:
-        sender = Sender(url, allow_private_targets=allow_private, **options)
-    except DatabaseError as exc:
-        # The library turns a database it cannot reach into ConfigurationError, but not one
-        # it reaches that is no database (a SQLite path naming some other file).
-        reason = str(exc.orig or exc).splitlines()[0]
-        raise ConfigurationError(f"cannot open the sender's database: {reason}") from exc
+    sender = Sender(url, allow_private_targets=allow_private, **options)
     try:
         yield sender
     except WebhookError as exc:

@@ -13,6 +13,7 @@ import contextlib
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -439,3 +440,10 @@ def test_hostile_sender_setting_is_configuration_error(
 def test_sender_url_of_the_wrong_type_is_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="database URL string"):
         Sender(5)  # type: ignore[arg-type]
+
+
+def test_a_file_that_is_no_database_is_a_configuration_error(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_bytes(b"these are notes, not a database\n" * 100)
+    with pytest.raises(ConfigurationError, match="cannot open the sender's database"):
+        Sender(f"sqlite:///{not_a_db}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import ConfigurationError
@@ -86,7 +86,8 @@ class Store(DispatchQueries, OutboxQueries):
                     )
                 schema.metadata.create_all(conn, checkfirst=True)
                 self._migrate(conn)
-        except OperationalError as exc:
+        except DatabaseError as exc:
+            # OperationalError (cannot connect) and DatabaseError (a file that is no database).
             raise ConfigurationError(
                 f"cannot open the sender's database: {exc.orig or exc}".splitlines()[0]
             ) from exc
