@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import standardwebhooks
@@ -482,3 +484,38 @@ async def test_cancelled_dispatcher_releases_its_lease_for_a_prompt_resend(
     await sender.drain()
     assert sink.event_ids == [event_id, event_id]
     assert sender.deliveries.counts()["succeeded"] == 1
+
+
+async def test_attempt_is_cut_when_a_slow_claim_leaves_too_little_lease(
+    make_sender: MakeSender, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The session's timeouts (0.2 + 2 * 0.5 s) fit the 1.3 s lease only if sending starts
+    # at once; a claim that takes 0.9 s must not let the request run past the lease.
+    sender = make_sender(connect_timeout=0.2, read_timeout=0.5, lease_seconds=1.3)
+    store = sender._store
+    claim = store.claim
+    calls = 0
+
+    def slow_first_claim(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            time.sleep(0.9)
+        return claim(**kwargs)
+
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=202)
+        await response.prepare(request)
+        for _ in range(10):
+            await response.write(b".")
+            await asyncio.sleep(0.3)
+        return response
+
+    monkeypatch.setattr(store, "claim", slow_first_claim)
+    hook_for(sender, sink)
+    sink.answer(trickle)
+    publish(sender)
+    await sender.drain()
+    attempt = sender.deliveries.get(sender.deliveries.list()[0].id).attempts[0]
+    assert attempt.error == "timeout: no response before the lease ran out"
+    assert attempt.latency_ms < 600

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import os
 import socket
 from collections.abc import Callable
@@ -68,6 +69,8 @@ class Dispatcher:
         self._max_batch = max_batch
         self._max_batch_bytes = max_batch_bytes
         self._lease = lease
+        # Leave a margin for clock skew between dispatchers and for recording the outcome.
+        self._lease_budget = lease.total_seconds() - min(5.0, 0.1 * lease.total_seconds())
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._check_targets = not allow_private_targets
@@ -115,6 +118,8 @@ class Dispatcher:
                     wake.clear()
                     outcomes, finished = finished, []
                     free = 0 if stopping else self._concurrency - len(in_flight)
+                    # Taken before the claim, so the deadline errs early against the stored lease.
+                    deadline = loop.time() + self._lease_budget
                     try:
                         jobs = await loop.run_in_executor(executor, self._tick, outcomes, free)
                     except SQLAlchemyError as exc:
@@ -129,7 +134,9 @@ class Dispatcher:
                         jobs = []
                         await asyncio.sleep(self._poll_interval)
                     for job in jobs:
-                        in_flight[job.webhook_id] = asyncio.create_task(self._attempt(session, job))
+                        in_flight[job.webhook_id] = asyncio.create_task(
+                            self._attempt(session, job, deadline)
+                        )
                     if not in_flight and not finished and not jobs and (stopping or until_idle):
                         return
                     await self._wait(in_flight, finished, wake, stop)
@@ -182,8 +189,20 @@ class Dispatcher:
             outcomes=outcomes,
         )
 
-    async def _attempt(self, session: aiohttp.ClientSession, job: Job) -> Outcome:
-        response = await self._send(session, job)
+    async def _attempt(self, session: aiohttp.ClientSession, job: Job, deadline: float) -> Outcome:
+        started_at, start = self._clock(), time.perf_counter()
+        try:
+            # A request must end while its lease holds: after that another dispatcher may
+            # claim the same work, and two sends of one delivery at once would break the
+            # one-request-per-webhook rule. A slow claim or a loaded loop eats into the
+            # budget that the session's own timeouts assume.
+            async with asyncio.timeout_at(deadline):
+                response = await self._send(session, job)
+        except TimeoutError:
+            elapsed = (time.perf_counter() - start) * 1000
+            response = http.Response(
+                started_at, None, elapsed, "timeout: no response before the lease ran out", ""
+            )
         outcome = self.judge(job, response)
         status = response.status_code
         count = len(job.event_ids)
