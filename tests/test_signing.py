@@ -20,7 +20,7 @@ from hookwire import (
     sign_headers,
     verify_signature,
 )
-from hookwire.signing import parse_key
+from hookwire.signing import Signer, parse_key
 
 KAT_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 KAT_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -260,3 +260,20 @@ def test_verifier_matches_stdlib_hmac_for_every_key_length(length: int) -> None:
         signature=signature,
         now=KAT_TIMESTAMP,
     )
+
+
+def test_signer_reuses_its_keys_and_matches_the_known_answers() -> None:
+    signer = Signer([KAT_SECRET, V1A_SEED])
+    first = signer.signature(KAT_ID, KAT_TIMESTAMP, KAT_BODY)
+    assert first.split()[0] == KAT_SIGNATURE
+    assert first.split()[1] == sign(V1A_SEED, KAT_ID, KAT_TIMESTAMP, KAT_BODY)
+    assert signer.signature(KAT_ID, KAT_TIMESTAMP, KAT_BODY) == first
+
+
+def test_signer_refuses_a_public_key() -> None:
+    with pytest.raises(InvalidSecretError, match="only verify"):
+        Signer([V1A_PUBLIC])
+
+
+def test_signer_repr_holds_no_secret() -> None:
+    assert "MfKQ9r8G" not in repr(Signer([KAT_SECRET]))

@@ -29,13 +29,11 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar, overload
@@ -43,10 +41,11 @@ from urllib.parse import urlsplit
 
 import click
 
-from hookwire import Receiver, WebhookError, __version__, basic_auth_header, read_signature_file
+from hookwire import Receiver, WebhookError, basic_auth_header, read_signature_file
+from hookwire._version import USER_AGENT
 from hookwire.errors import InvalidSecretError, InvalidTargetError
 from hookwire.signature_file import SCHEME_ED25519
-from hookwire.signing import Key, new_message_id, parse_key, sign
+from hookwire.signing import Key, Signer, new_message_id, parse_key
 
 __all__ = [
     "BASIC_AUTH",
@@ -76,8 +75,6 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The ``user-agent`` of every request the CLI sends, as the sender's dispatcher does.
-USER_AGENT: Final = f"hookwire/{__version__}"
 
 # click >= 8.2 shows a group's help through NoArgsIsHelpError; older versions exit 0 instead.
 _HELP_ERRORS: Final[tuple[type[click.UsageError], ...]] = tuple(
@@ -387,16 +384,11 @@ class RequestAuth:
 
     keys: tuple[Key, ...] = field(default=(), repr=False)
     authorization: str | None = field(default=None, repr=False)
-    _hmac_states: tuple[Any, ...] = field(init=False, repr=False, compare=False)
-    _other_keys: tuple[Key, ...] = field(init=False, repr=False, compare=False)
+    _signer: Signer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Keyed HMAC states made once: replay signs thousands of requests with the same keys.
-        states = tuple(
-            hmac.new(k.material, digestmod="sha256") for k in self.keys if k.scheme == "v1"
-        )
-        object.__setattr__(self, "_hmac_states", states)
-        object.__setattr__(self, "_other_keys", tuple(k for k in self.keys if k.scheme != "v1"))
+        # Built once: replay signs thousands of requests with the same keys.
+        object.__setattr__(self, "_signer", Signer(self.keys) if self.keys else None)
 
     def __repr__(self) -> str:
         return f"RequestAuth(keys={len(self.keys)}, basic_auth={self.authorization is not None})"
@@ -420,29 +412,16 @@ class RequestAuth:
         the current time unless given); ``webhook-signature`` only with keys,
         one entry per key, exactly as :func:`hookwire.sign_headers` makes them.
         """
-        msg_id = new_message_id() if msg_id is None else msg_id
-        stamp = str(int(time.time()) if timestamp is None else timestamp)
-        headers = {"webhook-id": msg_id, "webhook-timestamp": stamp}
-        if self.keys:
-            prefix = f"{msg_id}.{stamp}.".encode()
-            signatures = []
-            for state in self._hmac_states:
-                mac = state.copy()
-                mac.update(prefix)
-                mac.update(body)
-                signatures.append("v1," + base64.b64encode(mac.digest()).decode())
-            signatures += [sign(key, msg_id, int(stamp), body) for key in self._other_keys]
-            headers["webhook-signature"] = " ".join(signatures)
+        if self._signer is not None:
+            headers = self._signer.headers(body, msg_id=msg_id, timestamp=timestamp)
+        else:
+            headers = {
+                "webhook-id": new_message_id() if msg_id is None else msg_id,
+                "webhook-timestamp": str(int(time.time()) if timestamp is None else timestamp),
+            }
         if self.authorization is not None:
             headers["authorization"] = self.authorization
         return headers
-
-
-def _signing_keys(secrets: Sequence[str]) -> tuple[Key, ...]:
-    keys = tuple(parse_key(value) for value in secrets)
-    if any(key.scheme == "v1a-public" for key in keys):
-        raise InvalidSecretError("a whpk_ public key can only verify; sign with its whsk_ key")
-    return keys
 
 
 def build_request_auth(
@@ -467,7 +446,8 @@ def build_request_auth(
             )
         secrets.extend(loaded.keys)
     authorization = basic_auth_header(*basic_auth) if basic_auth is not None else None
-    return RequestAuth(keys=_signing_keys(secrets), authorization=authorization)
+    # Signer refuses a whpk_ public key with a message that says what to pass instead.
+    return RequestAuth(keys=tuple(map(parse_key, secrets)), authorization=authorization)
 
 
 def header_lines(headers: Mapping[str, str]) -> str:

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from .._version import __version__
+from .._version import USER_AGENT
 from ..errors import TargetBlockedError
-from ..signing import Key, basic_auth_header, sign_headers
+from ..signing import Signer, basic_auth_header
 from .guard import BlockedAddressOSError, check_literal_host
 from .work import Job
 
 __all__ = ["MAX_RESPONSE_BODY", "USER_AGENT", "Response", "build_headers", "send"]
 
-USER_AGENT = f"hookwire/{__version__}"
 MAX_RESPONSE_BODY = 4096
 _BLOCKED = (BlockedAddressOSError, TargetBlockedError)
 
@@ -36,18 +35,18 @@ class Response:
     retry_after: str | None = None
 
 
-def build_headers(job: Job, *, timestamp: int, keys: Sequence[Key] | None = None) -> dict[str, str]:
+def build_headers(job: Job, *, timestamp: int, signer: Signer | None = None) -> dict[str, str]:
     """The headers of one attempt: content type, user agent, ``webhook-*``, auth.
 
     ``webhook-id`` is the request's id, so it stays the same on every retry;
     the timestamp and signatures are fresh. Every valid secret signs (during a
-    rotation both the new and the old one). ``keys`` are the job's secrets
-    already parsed, so that a dispatcher parses each secret only once.
+    rotation both the new and the old one). ``signer`` holds the job's secrets
+    already parsed, so that a dispatcher keys each secret only once.
     """
     headers = {"content-type": "application/json", "user-agent": USER_AGENT}
     if job.secrets:
-        signing: list[str | Key] = list(keys) if keys is not None else list(job.secrets)
-        headers.update(sign_headers(signing, job.body, msg_id=job.request_id, timestamp=timestamp))
+        signer = signer or Signer(job.secrets)
+        headers.update(signer.headers(job.body, msg_id=job.request_id, timestamp=timestamp))
     else:
         headers["webhook-id"] = job.request_id
         headers["webhook-timestamp"] = str(timestamp)
@@ -80,7 +79,7 @@ async def send(
     *,
     clock: Callable[[], datetime],
     check_targets: bool,
-    keys: Sequence[Key] | None = None,
+    signer: Signer | None = None,
 ) -> Response:
     """POST the job's body to its target once and report what happened; never raises."""
     started_at = clock()
@@ -88,7 +87,7 @@ async def send(
     try:
         if check_targets:
             check_literal_host(urlsplit(job.target_url).hostname or "")
-        headers = build_headers(job, timestamp=int(started_at.timestamp()), keys=keys)
+        headers = build_headers(job, timestamp=int(started_at.timestamp()), signer=signer)
         async with session.post(
             job.target_url, data=job.body, headers=headers, allow_redirects=False
         ) as response:
