@@ -85,7 +85,6 @@ class DispatchQueries(RegistryQueries):
                 open_requests.update(
                     self._new_requests(conn, fresh, now, max_batch, max_batch_bytes)
                 )
-            secrets = self.valid_secrets(ids, now=now, connection=conn)
         return [
             Job(
                 webhook_id=row.id,
@@ -101,7 +100,7 @@ class DispatchQueries(RegistryQueries):
                 failing_since=row.failing_since,
                 basic_username=row.basic_username,
                 basic_password=row.basic_password,
-                secrets=tuple(secrets.get(row.id, ())),
+                secrets=sql.secrets_of(row),
             )
             for row in rows
             if (request := open_requests.get(row.id)) is not None

@@ -7,7 +7,9 @@ number of jobs. ``FOR UPDATE SKIP LOCKED`` is here (``DUE_WEBHOOKS_LOCKED``).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -23,6 +25,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql import ColumnElement, Select
 
 from .schema import (
     UtcDateTime,
@@ -30,6 +34,7 @@ from .schema import (
     deliveries,
     request_deliveries,
     requests,
+    webhook_secrets,
     webhooks,
 )
 
@@ -58,40 +63,76 @@ __all__ = [
     "RELEASE_PG",
     "REQUEST_STATUS",
     "Request",
+    "secrets_of",
 ]
 
 OPEN = "open"
 
 NOW = bindparam("now", type_=UtcDateTime)
 
-DUE_WEBHOOKS = (
-    select(webhooks)
-    .where(
-        webhooks.c.active.is_(True),
-        or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= NOW),
-        or_(
-            exists().where(
-                requests.c.webhook_id == webhooks.c.id,
-                requests.c.status == OPEN,
-                requests.c.next_attempt_at <= NOW,
-            ),
-            and_(
-                ~exists().where(requests.c.webhook_id == webhooks.c.id, requests.c.status == OPEN),
+
+def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
+    """Due, unleased, active webhooks, each with its valid secrets in column ``secrets``."""
+    return (
+        select(webhooks, secrets.label("secrets"))
+        .where(
+            webhooks.c.active.is_(True),
+            or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= NOW),
+            or_(
                 exists().where(
-                    deliveries.c.webhook_id == webhooks.c.id,
-                    deliveries.c.status == "pending",
-                    deliveries.c.request_id.is_(None),
-                    deliveries.c.due_at <= NOW,
+                    requests.c.webhook_id == webhooks.c.id,
+                    requests.c.status == OPEN,
+                    requests.c.next_attempt_at <= NOW,
+                ),
+                and_(
+                    ~exists().where(
+                        requests.c.webhook_id == webhooks.c.id, requests.c.status == OPEN
+                    ),
+                    exists().where(
+                        deliveries.c.webhook_id == webhooks.c.id,
+                        deliveries.c.status == "pending",
+                        deliveries.c.request_id.is_(None),
+                        deliveries.c.due_at <= NOW,
+                    ),
                 ),
             ),
-        ),
+        )
+        # A released lease keeps its time: oldest first is a round-robin over webhooks.
+        .order_by(webhooks.c.lease_until.is_not(None), webhooks.c.lease_until)
+        .limit(bindparam("limit"))
     )
-    # A released lease keeps its time: oldest first is a round-robin over webhooks.
-    .order_by(webhooks.c.lease_until.is_not(None), webhooks.c.lease_until)
-    .limit(bindparam("limit"))
+
+
+# The secrets valid at :now travel with the claimed webhook rows: a statement of
+# their own every turn cost more than the few rows it read.
+_SECRET_IS_VALID = and_(
+    webhook_secrets.c.webhook_id == webhooks.c.id,
+    or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > NOW),
+)
+# SQLite before 3.44 cannot order inside an aggregate: [id, secret] pairs, sorted in Python.
+DUE_WEBHOOKS = _due_webhooks(
+    select(func.json_group_array(func.json_array(webhook_secrets.c.id, webhook_secrets.c.secret)))
+    .where(_SECRET_IS_VALID)
+    .scalar_subquery()
 )
 # NO KEY UPDATE does not conflict with the key-share locks of concurrent publishers.
-DUE_WEBHOOKS_LOCKED = DUE_WEBHOOKS.with_for_update(skip_locked=True, key_share=True, of=webhooks)
+DUE_WEBHOOKS_LOCKED = _due_webhooks(
+    select(
+        func.array_agg(aggregate_order_by(webhook_secrets.c.secret, webhook_secrets.c.id.desc()))
+    )
+    .where(_SECRET_IS_VALID)
+    .scalar_subquery()
+).with_for_update(skip_locked=True, key_share=True, of=webhooks)
+
+
+def secrets_of(row: Any) -> tuple[str, ...]:
+    """The secrets of a claimed webhook row, newest first."""
+    found = row.secrets
+    if not found:
+        return ()
+    if isinstance(found, str):
+        return tuple(secret for _, secret in sorted(json.loads(found), reverse=True))
+    return tuple(found)
 
 
 # PostgreSQL: one statement text whatever the number of webhooks, so the server
