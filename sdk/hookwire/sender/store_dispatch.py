@@ -65,17 +65,20 @@ class DispatchQueries(RegistryQueries):
                 return []
             ids = [row.id for row in rows]
             conn.execute(sql.LEASE, {"ids": ids, "owner": owner, "until": now + lease})
-            open_requests: dict[str, sql.Request] = {
-                row.webhook_id: (
-                    row.id,
-                    row.body,
-                    row.event_ids,
-                    row.attempts,
-                    row.oldest_event_at,
-                    [],
-                )
-                for row in conn.execute(sql.OPEN_REQUESTS, {"ids": ids})
-            }
+            retried = [row.id for row in rows if row.open_request is not None]
+            open_requests: dict[str, sql.Request] = {}
+            if retried:
+                open_requests = {
+                    row.webhook_id: (
+                        row.id,
+                        row.body,
+                        row.event_ids,
+                        row.attempts,
+                        row.oldest_event_at,
+                        [],
+                    )
+                    for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
+                }
             if open_requests:
                 members = {request[0]: request[5] for request in open_requests.values()}
                 for link in conn.execute(sql.MEMBERS, {"ids": list(members)}):

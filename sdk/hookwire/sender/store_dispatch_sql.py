@@ -72,9 +72,16 @@ NOW = bindparam("now", type_=UtcDateTime)
 
 
 def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
-    """Due, unleased, active webhooks, each with its valid secrets in column ``secrets``."""
+    """Due, unleased, active webhooks with their valid secrets (``secrets``) and open request."""
+    # Whether a webhook has an open request, so a turn without retries skips OPEN_REQUESTS.
+    open_request = (
+        select(requests.c.id)
+        .where(requests.c.webhook_id == webhooks.c.id, requests.c.status == OPEN)
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
-        select(webhooks, secrets.label("secrets"))
+        select(webhooks, secrets.label("secrets"), open_request.label("open_request"))
         .where(
             webhooks.c.active.is_(True),
             or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= NOW),
