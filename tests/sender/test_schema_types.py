@@ -41,3 +41,22 @@ def test_sqlite_stores_the_text_of_sqlalchemys_datetime_in_utc(
     finally:
         engine.dispose()
     assert (ours, back) == (reference, moment)
+
+
+def test_sqlite_binds_each_datetime_of_a_statement_to_its_own_text(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'types.db'}")
+    table = Table(
+        "t", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime)
+    )
+    first, second = MOMENTS[0], MOMENTS[3]
+    try:
+        with engine.begin() as conn:
+            table.create(conn)
+            conn.execute(
+                table.insert(),
+                [{"id": n, "at": at} for n, at in enumerate([first, first, second, first])],
+            )
+            stored = list(conn.execute(select(table.c.at).order_by(table.c.id)).scalars())
+    finally:
+        engine.dispose()
+    assert stored == [first, first, second, first]

@@ -70,13 +70,23 @@ class UtcDateTime(TypeDecorator[datetime]):
         """
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)  # type: ignore[return-value]
+        # A store turn binds the same ``now`` object a dozen times. The pair is
+        # swapped as one object (safe across threads), and holding the datetime
+        # keeps its identity from being reused.
+        last: list[tuple[datetime | None, str | None]] = [(None, None)]
 
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            if value.tzinfo is not None and value.tzinfo is not UTC:
-                value = value.astimezone(UTC)
-            return value.isoformat(" ", "microseconds")[:26]
+            seen, text = last[0]
+            if seen is value:
+                return text
+            moment = value
+            if moment.tzinfo is not None and moment.tzinfo is not UTC:
+                moment = moment.astimezone(UTC)
+            text = moment.isoformat(" ", "microseconds")[:26]
+            last[0] = (value, text)
+            return text
 
         return process
 
