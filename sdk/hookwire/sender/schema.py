@@ -45,6 +45,7 @@ __all__ = [
     "metadata",
     "request_deliveries",
     "requests",
+    "sqlite_text",
     "webhook_secrets",
     "webhooks",
 ]
@@ -53,6 +54,13 @@ SCHEMA_VERSION = 1
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {}
 """SQL statements that take the schema from version ``n - 1`` to ``n``, keyed by ``n``."""
+
+
+def sqlite_text(value: datetime) -> str:
+    """The text a datetime is stored as on SQLite: SQLAlchemy's ``DATETIME`` text, in UTC."""
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -81,10 +89,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             seen, text = last[0]
             if seen is value:
                 return text
-            moment = value
-            if moment.tzinfo is not None and moment.tzinfo is not UTC:
-                moment = moment.astimezone(UTC)
-            text = moment.isoformat(" ", "microseconds")[:26]
+            text = sqlite_text(value)
             last[0] = (value, text)
             return text
 

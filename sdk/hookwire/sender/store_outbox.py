@@ -11,7 +11,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
 from .rows import attempt_from_row, delivery_from_row, delivery_seq, event_from_row
-from .schema import attempts, deliveries, events, request_deliveries, requests, webhooks
+from .schema import (
+    attempts,
+    deliveries,
+    events,
+    request_deliveries,
+    requests,
+    sqlite_text,
+    webhooks,
+)
 from .store_base import StoreBase
 
 __all__ = ["OutboxQueries"]
@@ -41,6 +49,10 @@ _INSERT_EVENT_PG = (
     postgresql.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
 )
 _INSERT_DELIVERIES = insert(deliveries)
+_INSERT_DELIVERIES_SQLITE = (
+    "INSERT INTO hookwire_deliveries (event_id, webhook_id, status, request_id, size, "
+    "created_at, due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class OutboxQueries(StoreBase):
@@ -57,8 +69,37 @@ class OutboxQueries(StoreBase):
 
     def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert deliveries (one per subscribed webhook) in one statement."""
-        if rows:
+        if not rows:
+            return
+        if self.is_postgres:
             conn.execute(_INSERT_DELIVERIES, list(rows))
+            return
+        # SQLite: SQLAlchemy's per-row parameter processing cost more than the rows'
+        # insertion; the rows of one event share their few datetimes, formatted once.
+        texts: dict[datetime, str] = {}
+
+        def stored(moment: datetime) -> str:
+            found = texts.get(moment)
+            if found is None:
+                found = texts[moment] = sqlite_text(moment)
+            return found
+
+        conn.exec_driver_sql(
+            _INSERT_DELIVERIES_SQLITE,
+            [
+                (
+                    row["event_id"],
+                    row["webhook_id"],
+                    row["status"],
+                    row["request_id"],
+                    row["size"],
+                    stored(row["created_at"]),
+                    stored(row["due_at"]),
+                    stored(row["updated_at"]),
+                )
+                for row in rows
+            ],
+        )
 
     def list_events(self, account_id: int | None, limit: int) -> list[StoredEvent]:
         """The newest events (of one account) first."""
