@@ -42,6 +42,7 @@ _DELIVERY_COLUMNS = (
 _SUBSCRIBERS = select(webhooks.c.id, webhooks.c.events).where(
     webhooks.c.account_id == bindparam("a"), webhooks.c.active.is_(True)
 )
+_SUBSCRIBERS_SQLITE = "SELECT id, events FROM hookwire_webhooks WHERE account_id = ? AND active = 1"
 _INSERT_EVENT_SQLITE = (
     sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
 )
@@ -60,7 +61,11 @@ class OutboxQueries(StoreBase):
 
     def subscribers(self, conn: Connection, account_id: int) -> list[tuple[str, str]]:
         """The account's active webhooks as ``(id, events JSON)`` pairs."""
-        return [(row.id, row.events) for row in conn.execute(_SUBSCRIBERS, {"a": account_id})]
+        if self.is_postgres:
+            return [(row.id, row.events) for row in conn.execute(_SUBSCRIBERS, {"a": account_id})]
+        # SQLite: plain tuples from the driver; result rows cost more than this query.
+        found = conn.exec_driver_sql(_SUBSCRIBERS_SQLITE, (account_id,)).fetchall()
+        return [(webhook_id, names) for webhook_id, names in found]
 
     def insert_event(self, conn: Connection, values: dict[str, Any]) -> bool:
         """Insert an event unless its id is stored already; True when it was new."""
