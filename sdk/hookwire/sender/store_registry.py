@@ -174,18 +174,6 @@ class RegistryQueries(StoreBase):
             for row in conn.execute(_VALID_SECRETS, {"ids": ids, "now": now}):
                 found.setdefault(row.webhook_id, []).append(row.secret)
         return found
-        with self.transaction(connection) as conn:
-            rows = conn.execute(
-                select(webhook_secrets.c.webhook_id, webhook_secrets.c.secret)
-                .where(
-                    webhook_secrets.c.webhook_id.in_(ids),
-                    or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > now),
-                )
-                .order_by(webhook_secrets.c.id.desc())
-            )
-            for row in rows:
-                found.setdefault(row.webhook_id, []).append(row.secret)
-        return found
 
     def secrets_created_at(self, webhook_id: str) -> datetime | None:
         """When the newest secret of a webhook was made."""
