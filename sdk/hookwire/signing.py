@@ -305,14 +305,13 @@ class Verifier:
     hot path of every listener.
     """
 
-    __slots__ = ("_hmac_keys", "_hmac_pads", "_public_keys", "tolerance")
+    __slots__ = ("_hmac_pads", "_public_keys", "tolerance")
 
     def __init__(self, keys: Iterable[str | bytes | Key], *, tolerance: float = 300) -> None:
         parsed = [parse_key(k) for k in keys]
         if not parsed:
             raise InvalidSecretError("give at least one secret or public key to verify with")
-        self._hmac_keys = [k.material for k in parsed if k.scheme == "v1"]
-        self._hmac_pads = [_hmac_pads(key) for key in self._hmac_keys]
+        self._hmac_pads = [_hmac_pads(k.material) for k in parsed if k.scheme == "v1"]
         public: list[Ed25519PublicKey] = []
         for key in parsed:
             if key.scheme == "v1a-public":
@@ -325,7 +324,7 @@ class Verifier:
 
     def __repr__(self) -> str:
         return (
-            f"Verifier(secrets={len(self._hmac_keys)}, public_keys={len(self._public_keys)}, "
+            f"Verifier(secrets={len(self._hmac_pads)}, public_keys={len(self._public_keys)}, "
             f"tolerance={self.tolerance})"
         )
 
