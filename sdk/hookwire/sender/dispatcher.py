@@ -11,10 +11,10 @@ it, or the poll interval passes (for events published by other processes).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -71,8 +71,13 @@ class Dispatcher:
         self._lease = lease
         # Leave a margin for clock skew between dispatchers and for recording the outcome.
         self._lease_budget = lease.total_seconds() - min(5.0, 0.1 * lease.total_seconds())
-        self._connect_timeout = connect_timeout
-        self._read_timeout = read_timeout
+        # sock_read alone lets a slow trickle run on; the total keeps an attempt inside its lease.
+        self._attempt_seconds = connect_timeout + 2 * read_timeout
+        self._timeout = aiohttp.ClientTimeout(
+            total=self._attempt_seconds,
+            sock_connect=connect_timeout,
+            sock_read=read_timeout,
+        )
         self._check_targets = not allow_private_targets
         self._concurrency = concurrency
         self._poll_interval = poll_interval
@@ -86,13 +91,7 @@ class Dispatcher:
             limit=self._concurrency,
             resolver=GuardedResolver() if self._check_targets else None,
         )
-        # sock_read alone lets a slow trickle run on; the total keeps an attempt inside its lease.
-        timeout = aiohttp.ClientTimeout(
-            total=self._connect_timeout + 2 * self._read_timeout,
-            sock_connect=self._connect_timeout,
-            sock_read=self._read_timeout,
-        )
-        return aiohttp.ClientSession(connector=connector, timeout=timeout)
+        return aiohttp.ClientSession(connector=connector, timeout=self._timeout)
 
     async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> None:
         """Dispatch until ``stop`` is set (finishing what is in flight) or, with
@@ -190,55 +189,49 @@ class Dispatcher:
         )
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job, deadline: float) -> Outcome:
-        started_at, start = self._clock(), time.perf_counter()
-        try:
-            # A request must end while its lease holds: after that another dispatcher may
-            # claim the same work, and two sends of one delivery at once would break the
-            # one-request-per-webhook rule. A slow claim or a loaded loop eats into the
-            # budget that the session's own timeouts assume.
-            async with asyncio.timeout_at(deadline):
-                response = await self._send(session, job)
-        except TimeoutError:
-            elapsed = (time.perf_counter() - start) * 1000
-            response = http.Response(
-                started_at, None, elapsed, "timeout: no response before the lease ran out", ""
+        # A request must end while its lease holds: after that another dispatcher may
+        # claim the same work, and two sends of one delivery at once would break the
+        # one-request-per-webhook rule. A slow claim or a loaded loop eats into the
+        # budget that the session's own timeouts assume; then the request gets a
+        # total timeout of what is left (aiohttp's own timer, not a second one).
+        left = deadline - asyncio.get_running_loop().time()
+        cut = left < self._attempt_seconds
+        timeout = None
+        if cut:
+            timeout = aiohttp.ClientTimeout(
+                total=max(left, 0.001),
+                sock_connect=self._timeout.sock_connect,
+                sock_read=self._timeout.sock_read,
+            )
+        response = await self._send(session, job, timeout)
+        if cut and response.error == http.TIMEOUT_ERROR:
+            response = dataclasses.replace(
+                response, error="timeout: no response before the lease ran out"
             )
         outcome = self.judge(job, response)
-        status = response.status_code
-        count = len(job.event_ids)
-        log.log(
-            logging.INFO if outcome.verdict == "succeeded" else logging.WARNING,
-            "webhook %s request %s (%d event%s): %s in %.1f ms -> %s",
-            job.webhook_id,
-            job.request_id,
-            count,
-            "" if count == 1 else "s",
-            status if status is not None else response.error,
-            response.latency_ms,
-            outcome.verdict,
-            # The same facts as fields, for handlers that print or ship them structured.
-            extra={
-                ATTEMPT_LOG_FIELD: {
-                    "webhookId": job.webhook_id,
-                    "requestId": job.request_id,
-                    "events": count,
-                    "status": status,
-                    "error": None if status is not None else response.error,
-                    "latencyMs": round(response.latency_ms, 1),
-                    "verdict": outcome.verdict,
-                }
-            },
-        )
+        level = logging.INFO if outcome.verdict == "succeeded" else logging.WARNING
+        if log.isEnabledFor(level):
+            _log_attempt(level, job, response, outcome)
         return outcome
 
-    async def _send(self, session: aiohttp.ClientSession, job: Job) -> http.Response:
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        job: Job,
+        limits: aiohttp.ClientTimeout | None = None,
+    ) -> http.Response:
         try:
             signer = self._signer(job.secrets) if job.secrets else None
         except InvalidSecretError:
             now = self._clock()
             return http.Response(now, None, 0.0, "the webhook's secret is unusable; rotate it", "")
         return await http.send(
-            session, job, clock=self._clock, check_targets=self._check_targets, signer=signer
+            session,
+            job,
+            clock=self._clock,
+            check_targets=self._check_targets,
+            signer=signer,
+            limits=limits,
         )
 
     def _signer(self, secrets: tuple[str, ...]) -> Signer:
@@ -298,6 +291,35 @@ class Dispatcher:
             next_attempt_at=next_attempt_at,
             disabled_reason=reason,
         )
+
+
+def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome) -> None:
+    """One line per attempt, with the same facts as fields on the record."""
+    status = response.status_code
+    count = len(job.event_ids)
+    log.log(
+        level,
+        "webhook %s request %s (%d event%s): %s in %.1f ms -> %s",
+        job.webhook_id,
+        job.request_id,
+        count,
+        "" if count == 1 else "s",
+        status if status is not None else response.error,
+        response.latency_ms,
+        outcome.verdict,
+        # The same facts as fields, for handlers that print or ship them structured.
+        extra={
+            ATTEMPT_LOG_FIELD: {
+                "webhookId": job.webhook_id,
+                "requestId": job.request_id,
+                "events": count,
+                "status": status,
+                "error": None if status is not None else response.error,
+                "latencyMs": round(response.latency_ms, 1),
+                "verdict": outcome.verdict,
+            }
+        },
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,9 +17,10 @@ from ..signing import Signer, basic_auth_header
 from .guard import BlockedAddressOSError, check_literal_host
 from .work import Job
 
-__all__ = ["MAX_RESPONSE_BODY", "USER_AGENT", "Response", "build_headers", "send"]
+__all__ = ["MAX_RESPONSE_BODY", "TIMEOUT_ERROR", "USER_AGENT", "Response", "build_headers", "send"]
 
 MAX_RESPONSE_BODY = 4096
+TIMEOUT_ERROR = "timeout: no response in time"
 _BLOCKED = (BlockedAddressOSError, TargetBlockedError)
 
 
@@ -63,7 +64,7 @@ def _describe(exc: BaseException, url: str) -> str:
     if blocked is not None:
         return f"blocked: {blocked}"
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return "timeout: no response in time"
+        return TIMEOUT_ERROR
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"connection failed: {exc.os_error.strerror or exc.os_error}"
     text = str(exc).splitlines()[0] if str(exc) else ""
@@ -80,8 +81,12 @@ async def send(
     clock: Callable[[], datetime],
     check_targets: bool,
     signer: Signer | None = None,
+    limits: aiohttp.ClientTimeout | None = None,
 ) -> Response:
-    """POST the job's body to its target once and report what happened; never raises."""
+    """POST the job's body to its target once and report what happened; never raises.
+
+    ``limits`` replaces the session's timeouts for this request.
+    """
     started_at = clock()
     start = time.perf_counter()
     try:
@@ -89,7 +94,11 @@ async def send(
             check_literal_host(urlsplit(job.target_url).hostname or "")
         headers = build_headers(job, timestamp=int(started_at.timestamp()), signer=signer)
         async with session.post(
-            job.target_url, data=job.body, headers=headers, allow_redirects=False
+            job.target_url,
+            data=job.body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=limits if limits is not None else session.timeout,
         ) as response:
             chunks = b""
             while len(chunks) < MAX_RESPONSE_BODY:

@@ -27,14 +27,17 @@ _ids = random.Random(os.urandom(32))
 os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Two digits at a time: ids are made per request and per attempt on the dispatcher's loop.
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 
 
 def _base62(number: int, width: int) -> str:
-    digits = []
-    for _ in range(width):
-        number, digit = divmod(number, 62)
-        digits.append(_ALPHABET[digit])
-    return "".join(reversed(digits))
+    """``number`` in ``width`` base-62 digits (``width`` even), most significant first."""
+    pairs = []
+    for _ in range(width // 2):
+        number, pair = divmod(number, 3844)
+        pairs.append(_PAIRS[pair])
+    return "".join(reversed(pairs))
 
 
 def delivery_id(seq: int) -> str:

@@ -27,6 +27,7 @@ from .schema import (
     attempts,
     deliveries,
     requests,
+    sqlite_text,
     webhooks,
 )
 from .store_registry import RegistryQueries
@@ -129,9 +130,6 @@ class DispatchQueries(RegistryQueries):
         for item in conn.execute(statement, params):
             queued.setdefault(item.webhook_id, []).append(item)
         made: dict[str, sql.Request] = {}
-        request_rows: list[dict[str, Any]] = []
-        assignments: list[tuple[int, str]] = []
-        links: list[dict[str, Any]] = []
         for row in fresh:
             items = sorted(queued.get(row.id, ()), key=lambda item: item.seq)
             chosen: list[Any] = []
@@ -143,39 +141,57 @@ class DispatchQueries(RegistryQueries):
                 total += item.size
             if not chosen:
                 continue
-            request_id = new_id("msg")
             payloads = [item.payload for item in chosen]
             body = f'{{"accountId":{int(row.account_id)},"events":[{",".join(payloads)}]}}'
             event_ids = json.dumps([item.event_id for item in chosen])
             oldest = min(item.created_at for item in chosen)
-            request_rows.append(
-                {
-                    "id": request_id,
-                    "webhook_id": row.id,
-                    "status": sql.OPEN,
-                    "body": body,
-                    "event_ids": event_ids,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "oldest_event_at": oldest,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            assignments.extend((item.seq, request_id) for item in chosen)
-            links.extend({"request_id": request_id, "delivery_seq": item.seq} for item in chosen)
-            made[row.id] = (request_id, body, event_ids, 0, oldest, [i.seq for i in chosen])
-        if request_rows:
-            conn.execute(sql.INSERT_REQUESTS, request_rows)
-            if self.is_postgres:
-                conn.execute(
-                    sql.ASSIGN_PG,
-                    {"seqs": [a[0] for a in assignments], "reqs": [a[1] for a in assignments]},
-                )
-            else:
-                conn.execute(sql.ASSIGN_SQLITE, {"pairs": json.dumps(assignments)})
-            conn.execute(sql.INSERT_LINKS, links)
+            made[row.id] = (new_id("msg"), body, event_ids, 0, oldest, [i.seq for i in chosen])
+        if made:
+            self._insert_requests(conn, made, now)
         return made
+
+    def _insert_requests(
+        self, conn: Connection, made: dict[str, sql.Request], now: datetime
+    ) -> None:
+        """Store new requests, and which deliveries each carries."""
+        pairs = [(seq, request[0]) for request in made.values() for seq in request[5]]
+        if self.is_postgres:
+            conn.execute(
+                sql.INSERT_REQUESTS,
+                [
+                    {
+                        "id": request_id,
+                        "webhook_id": webhook_id,
+                        "status": sql.OPEN,
+                        "body": body,
+                        "event_ids": event_ids,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "oldest_event_at": oldest,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
+                ],
+            )
+            conn.execute(
+                sql.ASSIGN_PG, {"seqs": [p[0] for p in pairs], "reqs": [p[1] for p in pairs]}
+            )
+            conn.execute(
+                sql.INSERT_LINKS, [{"request_id": r, "delivery_seq": seq} for seq, r in pairs]
+            )
+            return
+        # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
+        stamp = sqlite_text(now)
+        conn.exec_driver_sql(
+            sql.INSERT_REQUESTS_SQLITE,
+            [
+                (request_id, webhook_id, body, event_ids, stamp, sqlite_text(oldest))
+                for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
+            ],
+        )
+        conn.execute(sql.ASSIGN_SQLITE, {"pairs": json.dumps(pairs)})
+        conn.exec_driver_sql(sql.INSERT_LINKS_SQLITE, [(r, seq) for seq, r in pairs])
 
     def complete(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime) -> None:
         """Store each attempt and apply its verdict, all in one transaction."""
@@ -186,6 +202,18 @@ class DispatchQueries(RegistryQueries):
     def _complete(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
+        if self.is_postgres:
+            self._complete_pg(conn, outcomes, owner=owner, now=now)
+        else:
+            self._complete_sqlite(conn, outcomes, owner=owner, now=now)
+        for outcome in outcomes:
+            if outcome.verdict == "disable":
+                self._disable(conn, outcome, now)
+
+    def _complete_pg(
+        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
+    ) -> None:
+        # One statement per table over arrays: a round trip per row costs more than the row.
         conn.execute(
             sql.INSERT_ATTEMPTS,
             [
@@ -202,60 +230,75 @@ class DispatchQueries(RegistryQueries):
                 for o in outcomes
             ],
         )
-        requests_done = [o.job.request_id for o in outcomes]
-        request_status = [sql.REQUEST_STATUS[o.verdict] for o in outcomes]
-        next_attempts = [o.next_attempt_at or now for o in outcomes]
-        member_seqs = [seq for o in outcomes for seq in o.job.delivery_seqs]
-        delivery_status = [
-            sql.DELIVERY_STATUS[o.verdict] for o in outcomes for _ in o.job.delivery_seqs
+        conn.execute(
+            sql.FINISH_REQUESTS_PG,
+            {
+                "ids": [o.job.request_id for o in outcomes],
+                "sts": [sql.REQUEST_STATUS[o.verdict] for o in outcomes],
+                "nxs": [o.next_attempt_at or now for o in outcomes],
+                "now": now,
+            },
+        )
+        conn.execute(
+            sql.FINISH_DELIVERIES_PG,
+            {
+                "seqs": [seq for o in outcomes for seq in o.job.delivery_seqs],
+                "sts": [
+                    sql.DELIVERY_STATUS[o.verdict] for o in outcomes for _ in o.job.delivery_seqs
+                ],
+                "now": now,
+            },
+        )
+        conn.execute(
+            sql.RELEASE_PG,
+            {
+                "ids": [o.job.webhook_id for o in outcomes],
+                "oks": [o.verdict == "succeeded" for o in outcomes],
+                "starts": [o.started_at for o in outcomes],
+                "owner": owner,
+                "now": now,
+            },
+        )
+
+    def _complete_sqlite(
+        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
+    ) -> None:
+        # Plain tuples to the driver, and one JSON array per UPDATE: one statement per
+        # table, without SQLAlchemy's per-row parameter processing.
+        stamp = sqlite_text(now)
+        conn.exec_driver_sql(
+            sql.INSERT_ATTEMPTS_SQLITE,
+            [
+                (
+                    o.attempt_id,
+                    o.job.request_id,
+                    o.job.webhook_id,
+                    sqlite_text(o.started_at),
+                    o.status_code,
+                    o.latency_ms,
+                    o.error,
+                    o.response_body,
+                )
+                for o in outcomes
+            ],
+        )
+        finished = [
+            (
+                o.job.request_id,
+                sql.REQUEST_STATUS[o.verdict],
+                sqlite_text(o.next_attempt_at or now),
+                sql.DELIVERY_STATUS[o.verdict],
+                list(o.job.delivery_seqs),
+                o.job.webhook_id,
+                o.verdict == "succeeded",
+                sqlite_text(o.started_at),
+            )
+            for o in outcomes
         ]
-        webhook_ids = [o.job.webhook_id for o in outcomes]
-        succeeded = [o.verdict == "succeeded" for o in outcomes]
-        started = [o.started_at for o in outcomes]
-        if self.is_postgres:
-            # One statement per table over arrays: a round trip per row costs more than the row.
-            conn.execute(
-                sql.FINISH_REQUESTS_PG,
-                {"ids": requests_done, "sts": request_status, "nxs": next_attempts, "now": now},
-            )
-            conn.execute(
-                sql.FINISH_DELIVERIES_PG, {"seqs": member_seqs, "sts": delivery_status, "now": now}
-            )
-            conn.execute(
-                sql.RELEASE_PG,
-                {
-                    "ids": webhook_ids,
-                    "oks": succeeded,
-                    "starts": started,
-                    "owner": owner,
-                    "now": now,
-                },
-            )
-        else:
-            conn.execute(
-                sql.FINISH_REQUEST,
-                [
-                    {"b_id": i, "b_status": st, "b_next": nx, "now": now}
-                    for i, st, nx in zip(requests_done, request_status, next_attempts, strict=True)
-                ],
-            )
-            conn.execute(
-                sql.FINISH_DELIVERIES_SQLITE,
-                {
-                    "pairs": json.dumps(list(zip(member_seqs, delivery_status, strict=True))),
-                    "now": now,
-                },
-            )
-            conn.execute(
-                sql.RELEASE,
-                [
-                    {"b_webhook": w, "b_ok": ok, "b_started": at, "owner": owner, "now": now}
-                    for w, ok, at in zip(webhook_ids, succeeded, started, strict=True)
-                ],
-            )
-        for outcome in outcomes:
-            if outcome.verdict == "disable":
-                self._disable(conn, outcome, now)
+        params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
+        conn.exec_driver_sql(sql.FINISH_REQUESTS_SQLITE, params)
+        conn.exec_driver_sql(sql.FINISH_DELIVERIES_SQLITE, params)
+        conn.exec_driver_sql(sql.RELEASE_SQLITE, params)
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         """Switch a webhook off: nothing more goes to it until someone activates it."""

@@ -16,7 +16,6 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
-    case,
     exists,
     func,
     insert,
@@ -47,21 +46,23 @@ __all__ = [
     "DUE_WEBHOOKS_LOCKED",
     "FINISH_DELIVERIES_PG",
     "FINISH_DELIVERIES_SQLITE",
-    "FINISH_REQUEST",
     "FINISH_REQUESTS_PG",
+    "FINISH_REQUESTS_SQLITE",
     "INSERT_ATTEMPTS",
+    "INSERT_ATTEMPTS_SQLITE",
     "INSERT_LINKS",
+    "INSERT_LINKS_SQLITE",
     "INSERT_REQUESTS",
+    "INSERT_REQUESTS_SQLITE",
     "LEASE",
     "MEMBERS",
-    "MINE",
     "NOW",
     "OPEN",
     "OPEN_REQUESTS",
     "QUEUED_LATERAL",
     "QUEUED_SQLITE",
-    "RELEASE",
     "RELEASE_PG",
+    "RELEASE_SQLITE",
     "REQUEST_STATUS",
     "Request",
     "secrets_of",
@@ -200,39 +201,46 @@ ASSIGN_SQLITE = text(
     WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
     """
 )
-FINISH_DELIVERIES_SQLITE = text(
-    """
+# SQLite: a turn's finished requests travel as one JSON array of
+# [request id, request status, next attempt, delivery status, [seqs], webhook id,
+#  succeeded, started at], so each table takes one statement however many jobs.
+FINISH_REQUESTS_SQLITE = """
+    UPDATE hookwire_requests
+    SET status = json_extract(j.value, '$[1]'), attempts = hookwire_requests.attempts + 1,
+        next_attempt_at = json_extract(j.value, '$[2]'), updated_at = :now
+    FROM json_each(:rows) AS j
+    WHERE hookwire_requests.id = json_extract(j.value, '$[0]')
+      AND hookwire_requests.status = 'open'
+"""
+FINISH_DELIVERIES_SQLITE = """
     UPDATE hookwire_deliveries
-    SET status = json_extract(j.value, '$[1]'), updated_at = :now
-    FROM json_each(:pairs) AS j
-    WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
+    SET status = json_extract(j.value, '$[3]'), updated_at = :now
+    FROM json_each(:rows) AS j, json_each(j.value, '$[4]') AS s
+    WHERE hookwire_deliveries.seq = s.value
       AND hookwire_deliveries.status IN ('pending', 'failed')
-    """
-).bindparams(NOW)
-FINISH_REQUEST = (
-    update(requests)
-    .where(requests.c.id == bindparam("b_id"), _REQUEST_OPEN)
-    .values(
-        status=bindparam("b_status"),
-        attempts=requests.c.attempts + 1,
-        next_attempt_at=bindparam("b_next", type_=UtcDateTime),
-        updated_at=NOW,
-    )
+"""
+RELEASE_SQLITE = """
+    UPDATE hookwire_webhooks
+    SET failing_since = CASE WHEN json_extract(j.value, '$[6]') THEN NULL
+            ELSE coalesce(hookwire_webhooks.failing_since, json_extract(j.value, '$[7]')) END,
+        lease_owner = CASE WHEN hookwire_webhooks.lease_owner = :owner THEN NULL
+            ELSE hookwire_webhooks.lease_owner END,
+        lease_until = CASE WHEN hookwire_webhooks.lease_owner = :owner THEN :now
+            ELSE hookwire_webhooks.lease_until END
+    FROM json_each(:rows) AS j
+    WHERE hookwire_webhooks.id = json_extract(j.value, '$[5]')
+"""
+INSERT_REQUESTS_SQLITE = (
+    "INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts, "
+    "next_attempt_at, oldest_event_at, created_at, updated_at) "
+    "VALUES (?1, ?2, 'open', ?3, ?4, 0, ?5, ?6, ?5, ?5)"
 )
-MINE = webhooks.c.lease_owner == bindparam("owner")
-RELEASE = (
-    update(webhooks)
-    .where(webhooks.c.id == bindparam("b_webhook"))
-    .values(
-        failing_since=case(
-            (bindparam("b_ok"), None),
-            else_=func.coalesce(
-                webhooks.c.failing_since, bindparam("b_started", type_=UtcDateTime)
-            ),
-        ),
-        lease_owner=case((MINE, None), else_=webhooks.c.lease_owner),
-        lease_until=case((MINE, NOW), else_=webhooks.c.lease_until),
-    )
+INSERT_LINKS_SQLITE = (
+    "INSERT INTO hookwire_request_deliveries (request_id, delivery_seq) VALUES (?, ?)"
+)
+INSERT_ATTEMPTS_SQLITE = (
+    "INSERT INTO hookwire_attempts (id, request_id, webhook_id, started_at, status_code, "
+    "latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 LEASE = (
