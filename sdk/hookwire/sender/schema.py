@@ -46,6 +46,7 @@ __all__ = [
     "request_deliveries",
     "requests",
     "sqlite_text",
+    "stored_time",
     "webhook_secrets",
     "webhooks",
 ]
@@ -61,6 +62,12 @@ def sqlite_text(value: datetime) -> str:
     if value.tzinfo is not None and value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(" ", "microseconds")[:26]
+
+
+def stored_time(value: datetime | str) -> datetime:
+    """An aware UTC datetime from a stored value: SQLite's text or PostgreSQL's datetime."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -104,10 +111,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Give back an aware UTC datetime."""
-        if value is None:
-            return None
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return (
+            None
+            if value is None
+            else stored_time(value if isinstance(value, datetime) else str(value))
+        )
 
 
 _OPEN_ONLY = text("status = 'open'")

@@ -28,12 +28,17 @@ from .schema import (
     deliveries,
     requests,
     sqlite_text,
+    stored_time,
     webhooks,
 )
 from .store_registry import RegistryQueries
 from .work import Job, Outcome
 
 __all__ = ["DispatchQueries"]
+
+
+def _first(item: Sequence[Any]) -> Any:
+    return item[0]
 
 
 class DispatchQueries(RegistryQueries):
@@ -119,33 +124,35 @@ class DispatchQueries(RegistryQueries):
         max_batch_bytes: int,
     ) -> dict[str, sql.Request]:
         """Group each webhook's oldest due deliveries into a new request."""
-        params: dict[str, Any] = {"now": now, "max_batch": max_batch}
+        ids = [row.id for row in fresh]
+        found: Sequence[Sequence[Any]]
         if self.is_postgres:
-            params["ids"] = [row.id for row in fresh]
-            statement: Any = sql.QUEUED_LATERAL
+            params = {"now": now, "max_batch": max_batch, "ids": ids}
+            found = conn.execute(sql.QUEUED_LATERAL, params).all()
         else:
-            params["ids"] = json.dumps([row.id for row in fresh])
-            statement = sql.QUEUED_SQLITE
-        queued: dict[str, list[Any]] = {}
-        for item in conn.execute(statement, params):
-            queued.setdefault(item.webhook_id, []).append(item)
+            # Plain tuples from the driver; the oldest creation time is parsed once below.
+            params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
+            found = conn.exec_driver_sql(sql.QUEUED_SQLITE, params).fetchall()
+        # Each item: (seq, event_id, webhook_id, size, created_at, payload).
+        queued: dict[str, list[Sequence[Any]]] = {}
+        for each in found:
+            queued.setdefault(each[2], []).append(each)
         made: dict[str, sql.Request] = {}
         for row in fresh:
-            items = sorted(queued.get(row.id, ()), key=lambda item: item.seq)
-            chosen: list[Any] = []
+            chosen: list[Sequence[Any]] = []
             total = 0
-            for item in items:
-                if chosen and total + item.size > max_batch_bytes:
+            for item in sorted(queued.get(row.id, ()), key=_first):
+                if chosen and total + item[3] > max_batch_bytes:
                     break
                 chosen.append(item)
-                total += item.size
+                total += item[3]
             if not chosen:
                 continue
-            payloads = [item.payload for item in chosen]
-            body = f'{{"accountId":{int(row.account_id)},"events":[{",".join(payloads)}]}}'
-            event_ids = json.dumps([item.event_id for item in chosen])
-            oldest = min(item.created_at for item in chosen)
-            made[row.id] = (new_id("msg"), body, event_ids, 0, oldest, [i.seq for i in chosen])
+            payloads = ",".join([item[5] for item in chosen])
+            body = f'{{"accountId":{int(row.account_id)},"events":[{payloads}]}}'
+            event_ids = json.dumps([item[1] for item in chosen])
+            oldest = stored_time(min(item[4] for item in chosen))
+            made[row.id] = (new_id("msg"), body, event_ids, 0, oldest, [i[0] for i in chosen])
         if made:
             self._insert_requests(conn, made, now)
         return made
@@ -190,7 +197,15 @@ class DispatchQueries(RegistryQueries):
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
             ],
         )
-        conn.execute(sql.ASSIGN_SQLITE, {"pairs": json.dumps(pairs)})
+        # One writer at a time on SQLite (BEGIN IMMEDIATE): the queued, due deliveries of a
+        # webhook between a request's first and last seq are exactly the ones it carries.
+        conn.exec_driver_sql(
+            sql.ASSIGN_SQLITE,
+            [
+                (request_id, webhook_id, seqs[0], seqs[-1], stamp)
+                for webhook_id, (request_id, _, _, _, _, seqs) in made.items()
+            ],
+        )
         conn.exec_driver_sql(sql.INSERT_LINKS_SQLITE, [(r, seq) for seq, r in pairs])
 
     def complete(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime) -> None:
@@ -287,8 +302,6 @@ class DispatchQueries(RegistryQueries):
                 o.job.request_id,
                 sql.REQUEST_STATUS[o.verdict],
                 sqlite_text(o.next_attempt_at or now),
-                sql.DELIVERY_STATUS[o.verdict],
-                list(o.job.delivery_seqs),
                 o.job.webhook_id,
                 o.verdict == "succeeded",
                 sqlite_text(o.started_at),
@@ -297,7 +310,21 @@ class DispatchQueries(RegistryQueries):
         ]
         params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
         conn.exec_driver_sql(sql.FINISH_REQUESTS_SQLITE, params)
-        conn.exec_driver_sql(sql.FINISH_DELIVERIES_SQLITE, params)
+        conn.exec_driver_sql(
+            sql.FINISH_DELIVERIES_SQLITE,
+            [
+                (
+                    sql.DELIVERY_STATUS[o.verdict],
+                    stamp,
+                    o.job.webhook_id,
+                    min(o.job.delivery_seqs),
+                    max(o.job.delivery_seqs),
+                    o.job.request_id,
+                )
+                for o in outcomes
+                if o.job.delivery_seqs
+            ],
+        )
         conn.exec_driver_sql(sql.RELEASE_SQLITE, params)
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:

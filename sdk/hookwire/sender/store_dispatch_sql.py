@@ -174,36 +174,27 @@ QUEUED_LATERAL = (
 
 # SQLite has no LATERAL; a correlated IN (... LIMIT n) per webhook is its equivalent,
 # and one statement text for any number of webhooks is compiled only once.
-QUEUED_SQLITE = (
-    text(
-        """
-        SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
-        FROM json_each(:ids) AS w
-        JOIN hookwire_deliveries AS d ON d.seq IN (
-            SELECT q.seq FROM hookwire_deliveries AS q
-            WHERE q.webhook_id = w.value AND q.status = 'pending' AND q.request_id IS NULL
-              AND q.due_at <= :now
-            ORDER BY q.seq
-            LIMIT :max_batch
-        )
-        JOIN hookwire_events AS e ON e.id = d.event_id
-        """
+QUEUED_SQLITE = """
+    SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+    FROM json_each(:ids) AS w
+    JOIN hookwire_deliveries AS d ON d.seq IN (
+        SELECT q.seq FROM hookwire_deliveries AS q
+        WHERE q.webhook_id = w.value AND q.status = 'pending' AND q.request_id IS NULL
+          AND q.due_at <= :now
+        ORDER BY q.seq
+        LIMIT :max_batch
     )
-    .bindparams(NOW)
-    .columns(created_at=UtcDateTime)
-)
-# SQLite: per-delivery rows travel as one JSON array, so a turn runs one
-# statement per table instead of one execution per delivery.
-ASSIGN_SQLITE = text(
-    """
-    UPDATE hookwire_deliveries SET request_id = json_extract(j.value, '$[1]')
-    FROM json_each(:pairs) AS j
-    WHERE hookwire_deliveries.seq = json_extract(j.value, '$[0]')
-    """
-)
-# SQLite: a turn's finished requests travel as one JSON array of
-# [request id, request status, next attempt, delivery status, [seqs], webhook id,
-#  succeeded, started at], so each table takes one statement however many jobs.
+    JOIN hookwire_events AS e ON e.id = d.event_id
+"""
+# SQLite: a request's deliveries are a range of one webhook's seqs (see the caller).
+ASSIGN_SQLITE = """
+    UPDATE hookwire_deliveries SET request_id = ?1
+    WHERE webhook_id = ?2 AND seq BETWEEN ?3 AND ?4
+      AND status = 'pending' AND request_id IS NULL AND due_at <= ?5
+"""
+# SQLite: a turn's finished requests travel as one JSON array of [request id,
+# request status, next attempt, webhook id, succeeded, started at], so the
+# requests and the webhooks take one statement each however many jobs.
 FINISH_REQUESTS_SQLITE = """
     UPDATE hookwire_requests
     SET status = json_extract(j.value, '$[1]'), attempts = hookwire_requests.attempts + 1,
@@ -213,22 +204,20 @@ FINISH_REQUESTS_SQLITE = """
       AND hookwire_requests.status = 'open'
 """
 FINISH_DELIVERIES_SQLITE = """
-    UPDATE hookwire_deliveries
-    SET status = json_extract(j.value, '$[3]'), updated_at = :now
-    FROM json_each(:rows) AS j, json_each(j.value, '$[4]') AS s
-    WHERE hookwire_deliveries.seq = s.value
-      AND hookwire_deliveries.status IN ('pending', 'failed')
+    UPDATE hookwire_deliveries SET status = ?1, updated_at = ?2
+    WHERE webhook_id = ?3 AND seq BETWEEN ?4 AND ?5 AND request_id = ?6
+      AND status IN ('pending', 'failed')
 """
 RELEASE_SQLITE = """
     UPDATE hookwire_webhooks
-    SET failing_since = CASE WHEN json_extract(j.value, '$[6]') THEN NULL
-            ELSE coalesce(hookwire_webhooks.failing_since, json_extract(j.value, '$[7]')) END,
+    SET failing_since = CASE WHEN json_extract(j.value, '$[4]') THEN NULL
+            ELSE coalesce(hookwire_webhooks.failing_since, json_extract(j.value, '$[5]')) END,
         lease_owner = CASE WHEN hookwire_webhooks.lease_owner = :owner THEN NULL
             ELSE hookwire_webhooks.lease_owner END,
         lease_until = CASE WHEN hookwire_webhooks.lease_owner = :owner THEN :now
             ELSE hookwire_webhooks.lease_until END
     FROM json_each(:rows) AS j
-    WHERE hookwire_webhooks.id = json_extract(j.value, '$[5]')
+    WHERE hookwire_webhooks.id = json_extract(j.value, '$[3]')
 """
 INSERT_REQUESTS_SQLITE = (
     "INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts, "
