@@ -144,3 +144,43 @@ async def test_redeliver_and_purge_on_both_stores(
     assert sink.event_ids == [event_id, event_id]
     clock.advance(timedelta(days=8).total_seconds())
     assert both_sender.purge() == {"events": 1, "deliveries": 1, "requests": 2, "attempts": 2}
+
+
+async def test_a_retried_batch_finishes_every_delivery_it_carries_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_for(both_sender, sink)
+    sink.answer(web.Response(status=500))
+    sent = [both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in range(3)]
+    await both_sender.drain()
+    assert both_sender.deliveries.counts()["failed"] == 3
+    clock.advance(5)
+    await both_sender.drain()
+    assert [r.event_ids for r in sink.received] == [sent, sent]
+    assert len({r.headers["webhook-id"] for r in sink.received}) == 1
+    assert both_sender.deliveries.counts() == {
+        "pending": 0,
+        "succeeded": 3,
+        "failed": 0,
+        "dead": 0,
+    }
+
+
+async def test_delivery_history_spans_retries_and_redeliveries_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_for(both_sender, sink)
+    sink.answer(web.Response(status=500))
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    clock.advance(5)
+    await both_sender.drain()
+    delivery = both_sender.deliveries.list()[0]
+    both_sender.deliveries.redeliver(delivery.id)
+    await both_sender.drain()
+    history = both_sender.deliveries.get(delivery.id).attempts
+    assert [a.status_code for a in history] == [500, 202, 202]
+    first, second = sink.received[0].headers["webhook-id"], sink.received[2].headers["webhook-id"]
+    assert sink.received[1].headers["webhook-id"] == first
+    assert [a.request_id for a in history] == [first, first, second]
+    assert first != second

@@ -86,9 +86,16 @@ class DispatchQueries(RegistryQueries):
                     for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
                 }
             if open_requests:
+                # A request's deliveries: its events' deliveries that point back at it.
                 members = {request[0]: request[5] for request in open_requests.values()}
-                for link in conn.execute(sql.MEMBERS, {"ids": list(members)}):
-                    members[link.request_id].append(link.delivery_seq)
+                params = {
+                    "events": [e for r in open_requests.values() for e in json.loads(r[2])],
+                    "ids": list(members),
+                }
+                for seq, request_id in conn.execute(sql.MEMBERS, params):
+                    members[request_id].append(seq)
+                for seqs in members.values():
+                    seqs.sort()
             fresh = [row for row in rows if row.id not in open_requests]
             if fresh:
                 open_requests.update(
@@ -160,9 +167,9 @@ class DispatchQueries(RegistryQueries):
     def _insert_requests(
         self, conn: Connection, made: dict[str, sql.Request], now: datetime
     ) -> None:
-        """Store new requests, and which deliveries each carries."""
-        pairs = [(seq, request[0]) for request in made.values() for seq in request[5]]
+        """Store new requests, and point their deliveries at them."""
         if self.is_postgres:
+            pairs = [(seq, request[0]) for request in made.values() for seq in request[5]]
             conn.execute(
                 sql.INSERT_REQUESTS,
                 [
@@ -184,9 +191,6 @@ class DispatchQueries(RegistryQueries):
             conn.execute(
                 sql.ASSIGN_PG, {"seqs": [p[0] for p in pairs], "reqs": [p[1] for p in pairs]}
             )
-            conn.execute(
-                sql.INSERT_LINKS, [{"request_id": r, "delivery_seq": seq} for seq, r in pairs]
-            )
             return
         # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
         stamp = sqlite_text(now)
@@ -206,7 +210,6 @@ class DispatchQueries(RegistryQueries):
                 for webhook_id, (request_id, _, _, _, _, seqs) in made.items()
             ],
         )
-        conn.exec_driver_sql(sql.INSERT_LINKS_SQLITE, [(r, seq) for seq, r in pairs])
 
     def complete(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime) -> None:
         """Store each attempt and apply its verdict, all in one transaction."""

@@ -32,7 +32,6 @@ from .schema import (
     UtcDateTime,
     attempts,
     deliveries,
-    request_deliveries,
     requests,
     webhook_secrets,
     webhooks,
@@ -50,8 +49,6 @@ __all__ = [
     "FINISH_REQUESTS_SQLITE",
     "INSERT_ATTEMPTS",
     "INSERT_ATTEMPTS_SQLITE",
-    "INSERT_LINKS",
-    "INSERT_LINKS_SQLITE",
     "INSERT_REQUESTS",
     "INSERT_REQUESTS_SQLITE",
     "LEASE",
@@ -224,9 +221,6 @@ INSERT_REQUESTS_SQLITE = (
     "next_attempt_at, oldest_event_at, created_at, updated_at) "
     "VALUES (?1, ?2, 'open', ?3, ?4, 0, ?5, ?6, ?5, ?5)"
 )
-INSERT_LINKS_SQLITE = (
-    "INSERT INTO hookwire_request_deliveries (request_id, delivery_seq) VALUES (?, ?)"
-)
 INSERT_ATTEMPTS_SQLITE = (
     "INSERT INTO hookwire_attempts (id, request_id, webhook_id, started_at, status_code, "
     "latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -276,15 +270,17 @@ RELEASE_PG = text(
     """
 ).bindparams(NOW)
 
-MEMBERS = select(request_deliveries).where(
-    request_deliveries.c.request_id.in_(bindparam("ids", expanding=True))
+# Found through the request's event ids (indexed): a request's deliveries are
+# the deliveries of its events that point back at it.
+MEMBERS = select(deliveries.c.seq, deliveries.c.request_id).where(
+    deliveries.c.event_id.in_(bindparam("events", expanding=True)),
+    deliveries.c.request_id.in_(bindparam("ids", expanding=True)),
 )
 
 Request = tuple[str, str, str, int, datetime, list[int]]
 """A request as a job needs it: id, body, event ids (JSON), attempts, oldest event, seqs."""
 
 INSERT_REQUESTS = insert(requests)
-INSERT_LINKS = insert(request_deliveries)
 INSERT_ATTEMPTS = insert(attempts)
 
 DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}

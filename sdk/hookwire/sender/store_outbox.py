@@ -6,8 +6,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ColumnElement
 
 from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
 from .rows import attempt_from_row, delivery_from_row, delivery_seq, event_from_row
@@ -150,11 +162,18 @@ class OutboxQueries(StoreBase):
             ).one_or_none()
             if row is None:
                 return None
+            # Its current request, and the earlier ones a redelivery moved it out of.
+            carried: ColumnElement[bool] = attempts.c.request_id.in_(
+                select(request_deliveries.c.request_id).where(
+                    request_deliveries.c.delivery_seq == seq
+                )
+            )
+            if row.request_id is not None:
+                carried = or_(carried, attempts.c.request_id == row.request_id)
             found = conn.execute(
                 select(attempts, requests.c.event_ids)
                 .join(requests, requests.c.id == attempts.c.request_id)
-                .join(request_deliveries, request_deliveries.c.request_id == attempts.c.request_id)
-                .where(request_deliveries.c.delivery_seq == seq)
+                .where(carried)
                 .order_by(attempts.c.started_at, attempts.c.id)
             )
             history: tuple[Attempt, ...] = tuple(attempt_from_row(a) for a in found)
@@ -206,9 +225,19 @@ class OutboxQueries(StoreBase):
                 .select_from(deliveries)
                 .where(chosen, deliveries.c.status == "failed")
             ).scalar_one()
+            # Keep the history: the request each re-queued delivery leaves.
+            leaving = and_(chosen, deliveries.c.status != "failed")
+            conn.execute(
+                insert(request_deliveries).from_select(
+                    ["request_id", "delivery_seq"],
+                    select(deliveries.c.request_id, deliveries.c.seq).where(
+                        leaving, deliveries.c.request_id.is_not(None)
+                    ),
+                )
+            )
             queued = conn.execute(
                 update(deliveries)
-                .where(chosen, deliveries.c.status != "failed")
+                .where(leaving)
                 .values(status="pending", request_id=None, due_at=now, updated_at=now)
             ).rowcount
         return int(hurried) + int(queued)
