@@ -1,7 +1,9 @@
-"""The records the sender hands out: webhooks, events, deliveries and attempts.
+"""The records the sender hands out (webhooks, events, deliveries and attempts) and takes in.
 
-All are frozen dataclasses built by the store. None of them holds a secret or a
-password: those stay in the database and are read only to sign a request.
+All are frozen dataclasses. The store builds the records it hands out; none of
+them holds a secret or a password: those stay in the database and are read
+only to sign a request. :class:`Publication` is the one a caller builds: one
+event for ``sender.publish_many``.
 
 The ``check_*`` functions guard the values callers hand in for these records
 (account ids, ids, text, times), so that a wrong type or an impossible value
@@ -11,7 +13,7 @@ database or ``TypeError`` from deeper down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,6 +28,7 @@ __all__ = [
     "BasicAuth",
     "Delivery",
     "DeliveryStatus",
+    "Publication",
     "StoredEvent",
     "Webhook",
     "check_account_id",
@@ -85,6 +88,25 @@ class Webhook:
     failing_since: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One event to publish with ``sender.publish_many``: the keyword arguments of ``publish``.
+
+    Example::
+
+        sender.publish_many([
+            Publication("COURSE_COMPLETED", data={...}, account_id=1010),
+            Publication("LEARNER_PROGRESS", data={...}, account_id=1010, event_id="p-1"),
+        ])
+    """
+
+    event_name: str
+    data: Mapping[str, Any] | Any
+    account_id: int
+    event_id: str | None = None
+    timestamp: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

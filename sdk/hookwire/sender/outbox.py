@@ -1,6 +1,7 @@
 """The outbox: ``sender.publish`` stores an event and its deliveries durably.
 
-An event becomes one delivery per active webhook of its account subscribed to
+``sender.publish_many`` does the same for many events in one transaction. An
+event becomes one delivery per active webhook of its account subscribed to
 its name. Real-time events are due at once; batch (non-real-time) events are
 due at the end of the ``batch_interval`` window they were published in, so
 each webhook's batch events go out together at set times.
@@ -11,17 +12,19 @@ from __future__ import annotations
 import json
 import logging
 import math
-import uuid
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, event
 
-from ..errors import NotFoundError, PayloadError, RegistryError
+from ..errors import NotFoundError, PayloadError, RegistryError, UnknownEventError
 from ..events import event_spec
 from .models import (
+    Publication,
     StoredEvent,
     check_account_id,
     check_aware,
@@ -36,11 +39,32 @@ __all__ = ["Events", "Outbox", "wire_timestamp"]
 log = logging.getLogger("hookwire.sender")
 
 _WAKE_ON_COMMIT = "hookwire_wake_on_commit"
+_MILLIS_MASK = (1 << 48) - 1
+_RAND_B_MASK = (1 << 62) - 1
 
 
 def wire_timestamp(moment: datetime) -> str:
     """The wire form of a timestamp: ISO-8601 UTC with milliseconds and a ``Z``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _new_event_id(now: datetime) -> str:
+    """A fresh event id: ``evt_`` and a UUIDv7 in hex, whose first 48 bits are ``now`` in ms.
+
+    Generated ids sort by creation time, so new events land at the end of the
+    events' primary key index instead of on random pages (which the database
+    would then rewrite at every commit); 74 random bits follow.
+    """
+    millis = math.floor(now.timestamp() * 1000)
+    rand = int.from_bytes(os.urandom(10))
+    value = (
+        (millis & _MILLIS_MASK) << 80
+        | 0x7 << 76  # version 7
+        | ((rand >> 62) & 0xFFF) << 64
+        | 0b10 << 62  # the RFC 9562 variant
+        | rand & _RAND_B_MASK
+    )
+    return f"evt_{value:032x}"
 
 
 def _payload_error(location: str) -> Callable[[str], PayloadError]:
@@ -53,6 +77,74 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+# json.dumps with these options, without building an encoder per event.
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+# publish's keyword arguments, as publish_many takes them per event.
+_ARGUMENTS = ("event_name", "data", "account_id", "event_id", "timestamp")
+_REQUIRED = ("event_name", "data", "account_id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One validated event: its ``hookwire_events`` row, its wire size and when it is due."""
+
+    id: str
+    account_id: int
+    name: str
+    row: dict[str, Any]
+    size: int
+    due: datetime
+
+
+def _items(events: Iterable[object]) -> list[object]:
+    """``publish_many``'s ``events`` as a list; a single event or a non-iterable is refused."""
+    if not isinstance(events, str | bytes | bytearray | Mapping | Publication):
+        try:
+            iterator = iter(events)
+        except TypeError:
+            pass
+        else:
+            return list(iterator)
+    raise PayloadError(
+        "events must be an iterable of mappings or Publication records, not "
+        f"{type(events).__name__}",
+        location="events",
+    )
+
+
+def _arguments(item: object, where: str) -> tuple[Any, Any, Any, Any, Any]:
+    """An item of ``publish_many``'s ``events`` as ``publish``'s arguments, in order."""
+    if isinstance(item, Publication):
+        return (item.event_name, item.data, item.account_id, item.event_id, item.timestamp)
+    if not isinstance(item, Mapping):
+        raise PayloadError(
+            f"{where} must be a mapping of publish's keyword arguments or a Publication, "
+            f"not {type(item).__name__}",
+            location=where,
+        )
+    unknown = [repr(key)[:40] for key in item if key not in _ARGUMENTS]
+    if unknown:
+        raise PayloadError(
+            f"{where} has unknown key(s) {', '.join(sorted(unknown)[:3])}; an event takes "
+            "event_name, data, account_id, event_id and timestamp",
+            location=where,
+        )
+    missing = [key for key in _REQUIRED if key not in item]
+    if missing:
+        raise PayloadError(
+            f"{where} lacks {', '.join(missing)}; an event needs event_name, data and account_id",
+            location=where,
+        )
+    return (
+        item["event_name"],
+        item["data"],
+        item["account_id"],
+        item.get("event_id"),
+        item.get("timestamp"),
+    )
 
 
 class Outbox:
@@ -70,6 +162,8 @@ class Outbox:
         self._clock = clock
         self._batch_interval = batch_interval
         self._wake = wake
+        # The last timestamp's wire form: publish_many's events share their ``now``.
+        self._stamped: tuple[datetime | None, str] = (None, "")
 
     def _flush_time(self, now: datetime) -> datetime:
         interval = self._batch_interval
@@ -77,6 +171,132 @@ class Outbox:
             return now
         window_end = (math.floor(now.timestamp() / interval) + 1) * interval
         return datetime.fromtimestamp(window_end, UTC)
+
+    def _prepare(
+        self,
+        event_name: str,
+        data: Mapping[str, Any] | Any,
+        account_id: int,
+        event_id: str | None,
+        timestamp: datetime | None,
+        *,
+        now: datetime,
+    ) -> _Prepared:
+        """Validate one event as ``publish`` takes it; its row, wire size and due time."""
+        if not isinstance(event_name, str):
+            raise UnknownEventError(
+                f"unknown event name {shown_id(event_name)}; event names are strings, "
+                "see hookwire.CATALOGUE",
+                event_name=shown_id(event_name),
+            )
+        spec = event_spec(event_name)
+        check_account_id(account_id, _payload_error("accountId"))
+        try:
+            model = spec.data_model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise PayloadError(
+                f"data for {event_name} is invalid: {where}: {first['msg']}",
+                location=f"data.{where}" if where else "data",
+            ) from exc
+        moment = now
+        if timestamp is not None:
+            moment = check_aware(timestamp, "timestamp", _payload_error("timestamp"))
+        event_id = event_id if event_id is not None else _new_event_id(now)
+        if not is_possible_id(event_id):
+            raise PayloadError(
+                "event_id must be a non-empty string of at most 200 printable characters",
+                location="eventId",
+            )
+        seen, stamp = self._stamped
+        if seen is not moment:
+            try:
+                stamp = wire_timestamp(moment)
+            except OverflowError:
+                raise PayloadError(
+                    "timestamp is out of range once converted to UTC", location="timestamp"
+                ) from None
+            self._stamped = (moment, stamp)  # one object swapped: safe across threads
+        try:
+            wire = {
+                "eventId": event_id,
+                "eventName": event_name,
+                "timestamp": stamp,
+                "data": model.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+            payload = _to_json(wire)
+            size = len(payload.encode())
+        except (ValueError, TypeError, RecursionError) as exc:
+            # Extra fields are kept as given; some values have no JSON form.
+            raise PayloadError(
+                f"data for {event_name} cannot be sent as JSON ({_reason(exc)}); use only "
+                "strings, numbers, booleans, null, lists and objects",
+                location="data",
+            ) from None
+        row = {
+            "id": event_id,
+            "account_id": account_id,
+            "name": event_name,
+            "timestamp": moment,
+            "realtime": spec.realtime,
+            "payload": payload,
+            "created_at": now,
+        }
+        due = now if spec.realtime else self._flush_time(now)
+        return _Prepared(event_id, account_id, event_name, row, size, due)
+
+    def _prepare_item(self, index: int, item: object, now: datetime) -> _Prepared:
+        """``_prepare`` for ``events[index]``, whose errors name the item."""
+        where = f"events.{index}"
+        arguments = _arguments(item, where)
+        try:
+            return self._prepare(*arguments, now=now)
+        except PayloadError as exc:
+            location = f"{where}.{exc.location}" if exc.location else where
+            raise PayloadError(f"{where}: {exc}", location=location) from exc
+        except UnknownEventError as exc:
+            raise UnknownEventError(f"{where}: {exc}", event_name=exc.event_name) from exc
+
+    def _deliveries(self, conn: Connection, stored: Sequence[_Prepared]) -> list[dict[str, Any]]:
+        """The delivery rows of newly stored events, in their order: one per subscribed webhook.
+
+        Each account's active webhooks are looked up (and their event lists
+        parsed) once, however many of its events there are.
+        """
+        subscribed: dict[int, list[tuple[str, frozenset[str]]]] = {}
+        for account_id in {prepared.account_id for prepared in stored}:
+            subscribed[account_id] = [
+                (webhook_id, frozenset(json.loads(names)))
+                for webhook_id, names in self._store.subscribers(conn, account_id)
+            ]
+        rows: list[dict[str, Any]] = []
+        for prepared in stored:
+            created = prepared.row["created_at"]
+            rows.extend(
+                {
+                    "event_id": prepared.id,
+                    "webhook_id": webhook_id,
+                    "status": "pending",
+                    "request_id": None,
+                    "size": prepared.size,
+                    "created_at": created,
+                    "due_at": prepared.due,
+                    "updated_at": created,
+                }
+                for webhook_id, names in subscribed[prepared.account_id]
+                if prepared.name in names
+            )
+        return rows
+
+    def _woken(self, connection: Connection | None) -> None:
+        """Wake the dispatchers now, or when the caller's transaction commits."""
+        if connection is None:
+            self._wake()
+        elif not connection.info.get(_WAKE_ON_COMMIT):
+            # One wake-up per caller transaction, however many events it publishes.
+            connection.info[_WAKE_ON_COMMIT] = True
+            event.listen(connection, "commit", self._wake_after_commit, once=True)
 
     def publish(
         self,
@@ -96,86 +316,53 @@ class Outbox:
         (or rolled back) with it. An ``event_id`` that is stored already is not
         stored again.
         """
-        spec = event_spec(event_name)
-        check_account_id(account_id, _payload_error("accountId"))
-        try:
-            model = spec.data_model.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise PayloadError(
-                f"data for {event_name} is invalid: {where}: {first['msg']}",
-                location=f"data.{where}" if where else "data",
-            ) from exc
-        now = self._clock()
-        moment = now
-        if timestamp is not None:
-            moment = check_aware(timestamp, "timestamp", _payload_error("timestamp"))
-        event_id = event_id if event_id is not None else f"evt_{uuid.uuid4().hex}"
-        if not is_possible_id(event_id):
-            raise PayloadError(
-                "event_id must be a non-empty string of at most 200 printable characters",
-                location="eventId",
-            )
-        try:
-            stamp = wire_timestamp(moment)
-        except OverflowError:
-            raise PayloadError(
-                "timestamp is out of range once converted to UTC", location="timestamp"
-            ) from None
-        try:
-            wire = {
-                "eventId": event_id,
-                "eventName": event_name,
-                "timestamp": stamp,
-                "data": model.model_dump(mode="json", by_alias=True, exclude_none=True),
-            }
-            payload = json.dumps(wire, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            size = len(payload.encode())
-        except (ValueError, TypeError, RecursionError) as exc:
-            # Extra fields are kept as given; some values have no JSON form.
-            raise PayloadError(
-                f"data for {event_name} cannot be sent as JSON ({_reason(exc)}); use only "
-                "strings, numbers, booleans, null, lists and objects",
-                location="data",
-            ) from None
-        due = now if spec.realtime else self._flush_time(now)
+        prepared = self._prepare(
+            event_name, data, account_id, event_id, timestamp, now=self._clock()
+        )
         with self._store.transaction(connection) as conn:
-            if not self._store.insert_event(
-                conn,
-                {
-                    "id": event_id,
-                    "account_id": account_id,
-                    "name": event_name,
-                    "timestamp": moment,
-                    "realtime": spec.realtime,
-                    "payload": payload,
-                    "created_at": now,
-                },
-            ):
-                return event_id
-            rows = [
-                {
-                    "event_id": event_id,
-                    "webhook_id": webhook_id,
-                    "status": "pending",
-                    "request_id": None,
-                    "size": size,
-                    "created_at": now,
-                    "due_at": due,
-                    "updated_at": now,
-                }
-                for webhook_id, names in self._store.subscribers(conn, account_id)
-                if event_name in json.loads(names)
-            ]
-            self._store.insert_deliveries(conn, rows)
-        if connection is None:
-            self._wake()
-        elif not connection.info.get(_WAKE_ON_COMMIT):
-            # One wake-up per caller transaction, however many events it publishes.
-            connection.info[_WAKE_ON_COMMIT] = True
-            event.listen(connection, "commit", self._wake_after_commit, once=True)
-        return event_id
+            if not self._store.insert_event(conn, prepared.row):
+                return prepared.id
+            self._store.insert_deliveries(conn, self._deliveries(conn, [prepared]))
+        self._woken(connection)
+        return prepared.id
+
+    def publish_many(
+        self,
+        events: Iterable[Publication | Mapping[str, Any]],
+        *,
+        connection: Connection | None = None,
+    ) -> list[str]:
+        """Store many events and their deliveries in one transaction; their ids, in order.
+
+        Each item is a :class:`~hookwire.sender.Publication` or a mapping of
+        ``publish``'s keyword arguments (``event_name``, ``data``,
+        ``account_id``, optional ``event_id`` and ``timestamp``). All or
+        nothing: every item is validated as ``publish`` validates before
+        anything is stored, and the first invalid one raises the error
+        ``publish`` would, its message and ``location`` prefixed with
+        ``events.<index>``. Deliveries are stored in input order, so each
+        webhook receives the events in that order. An id repeated in
+        ``events`` or stored already is stored once and fanned out once; the
+        returned list still holds it at each of its places.
+        """
+        items = _items(events)
+        if not items:
+            return []
+        now = self._clock()
+        ids: list[str] = []
+        distinct: dict[str, _Prepared] = {}
+        for index, item in enumerate(items):
+            prepared = self._prepare_item(index, item, now)
+            ids.append(prepared.id)
+            distinct.setdefault(prepared.id, prepared)
+        with self._store.transaction(connection) as conn:
+            new = self._store.insert_events(conn, [p.row for p in distinct.values()])
+            if not new:
+                return ids
+            stored = [p for event_id, p in distinct.items() if event_id in new]
+            self._store.insert_deliveries(conn, self._deliveries(conn, stored))
+        self._woken(connection)
+        return ids
 
     def _wake_after_commit(self, connection: Connection) -> None:
         connection.info.pop(_WAKE_ON_COMMIT, None)

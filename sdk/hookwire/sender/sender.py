@@ -6,7 +6,7 @@ import asyncio
 import json
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from ..errors import ConfigurationError
 from .deliveries import Deliveries
 from .dispatcher import Dispatcher, Wakers
-from .models import Attempt, Webhook
+from .models import Attempt, Publication, Webhook
 from .outbox import Events, Outbox, wire_timestamp
 from .registry import Webhooks
 from .retry import RetryPolicy
@@ -191,6 +191,24 @@ class Sender:
             timestamp=timestamp,
             connection=connection,
         )
+
+    def publish_many(
+        self,
+        events: Iterable[Publication | Mapping[str, Any]],
+        *,
+        connection: Connection | None = None,
+    ) -> list[str]:
+        """Store many events in one transaction, all or nothing; return their ids in order.
+
+        Each item is a :class:`Publication` or a mapping of :meth:`publish`'s
+        keyword arguments (``event_name``, ``data``, ``account_id``, optional
+        ``event_id`` and ``timestamp``). Every item is validated first; an
+        invalid one raises the error :meth:`publish` would, naming its index
+        (``events.3``), and nothing is stored. Each webhook receives the events
+        in input order; an id repeated or already stored is stored once. See
+        :meth:`Outbox.publish_many <hookwire.sender.outbox.Outbox.publish_many>`.
+        """
+        return self._outbox.publish_many(events, connection=connection)
 
     async def run_dispatcher(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until cancelled or until ``stop`` is set.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -61,11 +63,49 @@ _INSERT_EVENT_SQLITE = (
 _INSERT_EVENT_PG = (
     postgresql.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
 )
-_INSERT_DELIVERIES = insert(deliveries)
+_INSERT_EVENTS_SQLITE = (
+    "INSERT INTO hookwire_events (id, account_id, name, timestamp, realtime, payload, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+_STORED_EVENTS_SQLITE = "SELECT id FROM hookwire_events WHERE id IN ({})"
+_IDS_PER_LOOKUP = 500  # bound parameters per statement: far below any SQLite's limit
+# PostgreSQL: many rows as one statement over one JSON array of rows. The driver
+# sends one text parameter (encoded by json's C encoder) instead of a placeholder
+# or an array element per value, each adapted in Python.
+_INSERT_EVENTS_PG = text(
+    'INSERT INTO hookwire_events (id, account_id, name, "timestamp", realtime, payload, '
+    "created_at) SELECT v->>0, CAST(v->>1 AS BIGINT), v->>2, CAST(v->>3 AS TIMESTAMPTZ), "
+    "CAST(v->>4 AS BOOLEAN), v->>5, CAST(v->>6 AS TIMESTAMPTZ) "
+    "FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS given (v, n) "
+    "ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
+)
+# ORDER BY n: seq (the column's default) is drawn in the rows' order.
+_INSERT_DELIVERIES_PG = text(
+    "INSERT INTO hookwire_deliveries (event_id, webhook_id, status, request_id, size, "
+    "created_at, due_at, updated_at) SELECT v->>0, v->>1, v->>2, v->>3, "
+    "CAST(v->>4 AS INTEGER), CAST(v->>5 AS TIMESTAMPTZ), CAST(v->>6 AS TIMESTAMPTZ), "
+    "CAST(v->>7 AS TIMESTAMPTZ) "
+    "FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS given (v, n) "
+    "ORDER BY n"
+)
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _INSERT_DELIVERIES_SQLITE = (
     "INSERT INTO hookwire_deliveries (event_id, webhook_id, status, request_id, size, "
     "created_at, due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _formatted_once(form: Callable[[datetime], str]) -> Callable[[datetime], str]:
+    """``form`` formatting each distinct datetime once: the rows of a call share a few."""
+    texts: dict[datetime, str] = {}
+
+    def formatted(moment: datetime) -> str:
+        found = texts.get(moment)
+        if found is None:
+            found = texts[moment] = form(moment)
+        return found
+
+    return formatted
 
 
 class OutboxQueries(StoreBase):
@@ -84,23 +124,84 @@ class OutboxQueries(StoreBase):
         statement = _INSERT_EVENT_PG if self.is_postgres else _INSERT_EVENT_SQLITE
         return conn.execute(statement, values).first() is not None
 
+    def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert events (distinct ids) in one statement, skipping stored ids; the new ids.
+
+        PostgreSQL reports the rows it inserted (``ON CONFLICT DO NOTHING
+        RETURNING id``), so a concurrent publisher of the same id cannot make
+        an event count as new twice. SQLite looks the ids up first and then
+        inserts at the driver level: every transaction holds SQLite's one write
+        lock from its ``BEGIN IMMEDIATE``, so no other writer can store one of
+        the ids in between, and the driver's ``executemany`` skips SQLAlchemy's
+        per-row parameter processing.
+        """
+        if not rows:
+            return set()
+        if self.is_postgres:
+            # In id order, so that concurrent calls with shared ids lock them in one order.
+            ordered = sorted(rows, key=lambda row: str(row["id"]))
+            iso = _formatted_once(datetime.isoformat)
+            values = [
+                (
+                    row["id"],
+                    row["account_id"],
+                    row["name"],
+                    iso(row["timestamp"]),
+                    row["realtime"],
+                    row["payload"],
+                    iso(row["created_at"]),
+                )
+                for row in ordered
+            ]
+            return set(conn.execute(_INSERT_EVENTS_PG, {"rows": _to_json(values)}).scalars())
+        ids = [row["id"] for row in rows]
+        stored_ids: set[str] = set()
+        for start in range(0, len(ids), _IDS_PER_LOOKUP):
+            chunk = ids[start : start + _IDS_PER_LOOKUP]
+            lookup = _STORED_EVENTS_SQLITE.format(", ".join("?" * len(chunk)))
+            stored_ids.update(found for (found,) in conn.exec_driver_sql(lookup, tuple(chunk)))
+        stored = _formatted_once(sqlite_text)
+        fresh = [
+            (
+                row["id"],
+                row["account_id"],
+                row["name"],
+                stored(row["timestamp"]),
+                row["realtime"],
+                row["payload"],
+                stored(row["created_at"]),
+            )
+            for row in rows
+            if row["id"] not in stored_ids
+        ]
+        if fresh:
+            conn.exec_driver_sql(_INSERT_EVENTS_SQLITE, fresh)
+        return {values[0] for values in fresh}
+
     def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert deliveries (one per subscribed webhook) in one statement."""
+        """Insert deliveries in one statement, in the given order (which ``seq`` keeps)."""
         if not rows:
             return
         if self.is_postgres:
-            conn.execute(_INSERT_DELIVERIES, list(rows))
+            iso = _formatted_once(datetime.isoformat)
+            values = [
+                (
+                    row["event_id"],
+                    row["webhook_id"],
+                    row["status"],
+                    row["request_id"],
+                    row["size"],
+                    iso(row["created_at"]),
+                    iso(row["due_at"]),
+                    iso(row["updated_at"]),
+                )
+                for row in rows
+            ]
+            conn.execute(_INSERT_DELIVERIES_PG, {"rows": _to_json(values)})
             return
         # SQLite: SQLAlchemy's per-row parameter processing cost more than the rows'
-        # insertion; the rows of one event share their few datetimes, formatted once.
-        texts: dict[datetime, str] = {}
-
-        def stored(moment: datetime) -> str:
-            found = texts.get(moment)
-            if found is None:
-                found = texts[moment] = sqlite_text(moment)
-            return found
-
+        # insertion; the rows share their few datetimes, formatted once.
+        stored = _formatted_once(sqlite_text)
         conn.exec_driver_sql(
             _INSERT_DELIVERIES_SQLITE,
             [
