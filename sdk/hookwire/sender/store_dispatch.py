@@ -231,50 +231,27 @@ class DispatchQueries(RegistryQueries):
     def _complete_pg(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
-        # One statement per table over arrays: a round trip per row costs more than the row.
+        # One statement over arrays: a round trip per table (or per row) costs more.
         conn.execute(
-            sql.INSERT_ATTEMPTS,
-            [
-                {
-                    "id": o.attempt_id,
-                    "request_id": o.job.request_id,
-                    "webhook_id": o.job.webhook_id,
-                    "started_at": o.started_at,
-                    "status_code": o.status_code,
-                    "latency_ms": o.latency_ms,
-                    "error": o.error,
-                    "response_body": o.response_body,
-                }
-                for o in outcomes
-            ],
-        )
-        conn.execute(
-            sql.FINISH_REQUESTS_PG,
+            sql.COMPLETE_PG,
             {
-                "ids": [o.job.request_id for o in outcomes],
-                "sts": [sql.REQUEST_STATUS[o.verdict] for o in outcomes],
-                "nxs": [o.next_attempt_at or now for o in outcomes],
                 "now": now,
-            },
-        )
-        conn.execute(
-            sql.FINISH_DELIVERIES_PG,
-            {
+                "owner": owner,
+                "attempt_ids": [o.attempt_id for o in outcomes],
+                "request_ids": [o.job.request_id for o in outcomes],
+                "webhook_ids": [o.job.webhook_id for o in outcomes],
+                "started": [o.started_at for o in outcomes],
+                "codes": [o.status_code for o in outcomes],
+                "latencies": [o.latency_ms for o in outcomes],
+                "errors": [o.error for o in outcomes],
+                "bodies": [o.response_body for o in outcomes],
+                "request_sts": [sql.REQUEST_STATUS[o.verdict] for o in outcomes],
+                "nexts": [o.next_attempt_at or now for o in outcomes],
+                "oks": [o.verdict == "succeeded" for o in outcomes],
                 "seqs": [seq for o in outcomes for seq in o.job.delivery_seqs],
-                "sts": [
+                "delivery_sts": [
                     sql.DELIVERY_STATUS[o.verdict] for o in outcomes for _ in o.job.delivery_seqs
                 ],
-                "now": now,
-            },
-        )
-        conn.execute(
-            sql.RELEASE_PG,
-            {
-                "ids": [o.job.webhook_id for o in outcomes],
-                "oks": [o.verdict == "succeeded" for o in outcomes],
-                "starts": [o.started_at for o in outcomes],
-                "owner": owner,
-                "now": now,
             },
         )
 
