@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -484,6 +485,33 @@ async def test_cancelled_dispatcher_releases_its_lease_for_a_prompt_resend(
     await sender.drain()
     assert sink.event_ids == [event_id, event_id]
     assert sender.deliveries.counts()["succeeded"] == 1
+
+
+async def test_dispatcher_cancelled_mid_claim_releases_the_leases_that_claim_took(
+    make_sender: MakeSender, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = make_sender(clock=None)
+    store = sender._store
+    claim = store.claim
+    claiming = threading.Event()
+
+    def slow_claim(**kwargs: Any) -> Any:
+        claiming.set()
+        time.sleep(0.3)
+        return claim(**kwargs)
+
+    hook_for(sender, sink)
+    (event_id,) = publish(sender)
+    monkeypatch.setattr(store, "claim", slow_claim)
+    task = asyncio.create_task(sender.run_dispatcher())
+    await asyncio.to_thread(claiming.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    monkeypatch.setattr(store, "claim", claim)
+    # The lease is 60 s: only a released lease lets this drain send at once.
+    await asyncio.wait_for(sender.drain(), 5)
+    assert sink.event_ids == [event_id]
 
 
 async def test_attempt_is_cut_when_a_slow_claim_leaves_too_little_lease(

@@ -16,7 +16,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,6 +110,7 @@ class Dispatcher:
         executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
         in_flight: dict[str, asyncio.Task[Outcome]] = {}
         finished: list[Outcome] = []
+        claim: Future[list[Job]] | None = None
         try:
             async with self.session() as session:
                 while True:
@@ -120,7 +121,10 @@ class Dispatcher:
                     # Taken before the claim, so the deadline errs early against the stored lease.
                     deadline = loop.time() + self._lease_budget
                     try:
-                        jobs = await loop.run_in_executor(executor, self._tick, outcomes, free)
+                        # A claim cannot be stopped once its thread runs it; kept, so that
+                        # leases it takes after a cancel are released below.
+                        claim = executor.submit(self._tick, outcomes, free)
+                        jobs = await asyncio.wrap_future(claim)
                     except SQLAlchemyError as exc:
                         if until_idle:
                             raise
@@ -143,13 +147,17 @@ class Dispatcher:
             self._wakers.discard(waker)
             for task in in_flight.values():
                 task.cancel()
-            if in_flight:
+            executor.shutdown(wait=True)
+            held = list(in_flight)
+            if claim is not None and not claim.cancelled() and claim.exception() is None:
+                # Cancelled while claiming: the claim finished in its thread regardless.
+                held += [job.webhook_id for job in claim.result() if job.webhook_id not in held]
+            if held:
                 # Cancelled mid-request: let another dispatcher resend at once.
                 try:
-                    self._store.release(list(in_flight), owner=self.owner, now=self._clock())
+                    self._store.release(held, owner=self.owner, now=self._clock())
                 except SQLAlchemyError as exc:
                     log.warning("could not release leases (they will expire): %s", _first_line(exc))
-            executor.shutdown(wait=True)
 
     async def _wait(
         self,
