@@ -487,6 +487,30 @@ async def test_cancelled_dispatcher_releases_its_lease_for_a_prompt_resend(
     assert sender.deliveries.counts()["succeeded"] == 1
 
 
+async def test_cookies_a_target_sets_are_never_sent_back(
+    make_sender: MakeSender, sink: Sink
+) -> None:
+    sender = make_sender(clock=None)
+    # By name: aiohttp's default cookie jar already ignores cookies from IP addresses.
+    sender.webhooks.create(
+        name="by name",
+        target_url=sink.url.replace("127.0.0.1", "localhost"),
+        events=["COURSE_COMPLETED"],
+        account_id=1,
+    )
+    sink.answer(web.Response(status=202, headers={"Set-Cookie": "session=abc; Path=/"}))
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run_dispatcher(stop))
+    publish(sender)
+    await _until_received(sink, 1)
+    publish(sender)
+    await _until_received(sink, 2)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(sink.received) == 2
+    assert "cookie" not in sink.received[1].headers
+
+
 async def test_dispatcher_cancelled_mid_claim_releases_the_leases_that_claim_took(
     make_sender: MakeSender, sink: Sink, monkeypatch: pytest.MonkeyPatch
 ) -> None:

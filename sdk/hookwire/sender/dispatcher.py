@@ -11,6 +11,7 @@ it, or the poll interval passes (for events published by other processes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -18,7 +19,6 @@ import socket
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -91,22 +91,20 @@ class Dispatcher:
             limit=self._concurrency,
             resolver=GuardedResolver() if self._check_targets else None,
         )
-        return aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        # No cookie jar: a target must not be able to make the sender store state and
+        # send it back later (and skipping cookie handling is cheaper per request).
+        return aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("Accept-Encoding",),
+        )
 
     async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> None:
         """Dispatch until ``stop`` is set (finishing what is in flight) or, with
         ``until_idle``, until nothing is due and nothing is in flight."""
         loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
-
-        def waker() -> None:
-            try:
-                loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:
-                # The loop has closed; the dispatcher is gone.
-                self._wakers.discard(waker)
-
-        self._wakers.add(waker)
+        signals = _Signals(loop, stop, self._wakers)
         executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
         in_flight: dict[str, asyncio.Task[Outcome]] = {}
         finished: list[Outcome] = []
@@ -115,7 +113,7 @@ class Dispatcher:
             async with self.session() as session:
                 while True:
                     stopping = stop is not None and stop.is_set()
-                    wake.clear()
+                    signals.wake.clear()
                     outcomes, finished = finished, []
                     free = 0 if stopping else self._concurrency - len(in_flight)
                     # Taken before the claim, so the deadline errs early against the stored lease.
@@ -137,53 +135,32 @@ class Dispatcher:
                         jobs = []
                         await asyncio.sleep(self._poll_interval)
                     for job in jobs:
-                        in_flight[job.webhook_id] = asyncio.create_task(
-                            self._attempt(session, job, deadline)
-                        )
+                        task = asyncio.create_task(self._attempt(session, job, deadline))
+                        task.add_done_callback(signals.land)
+                        in_flight[job.webhook_id] = task
                     if not in_flight and not finished and not jobs and (stopping or until_idle):
                         return
-                    await self._wait(in_flight, finished, wake, stop)
+                    await signals.wait(self._poll_interval)
+                    for outcome in signals.outcomes():
+                        finished.append(outcome)
+                        del in_flight[outcome.job.webhook_id]
         finally:
-            self._wakers.discard(waker)
+            signals.close()
             for task in in_flight.values():
                 task.cancel()
             executor.shutdown(wait=True)
-            held = list(in_flight)
-            if claim is not None and not claim.cancelled() and claim.exception() is None:
-                # Cancelled while claiming: the claim finished in its thread regardless.
-                held += [job.webhook_id for job in claim.result() if job.webhook_id not in held]
-            if held:
-                # Cancelled mid-request: let another dispatcher resend at once.
-                try:
-                    self._store.release(held, owner=self.owner, now=self._clock())
-                except SQLAlchemyError as exc:
-                    log.warning("could not release leases (they will expire): %s", _first_line(exc))
+            self._release(list(in_flight), claim)
 
-    async def _wait(
-        self,
-        in_flight: dict[str, asyncio.Task[Outcome]],
-        finished: list[Outcome],
-        wake: asyncio.Event,
-        stop: asyncio.Event | None,
-    ) -> None:
-        waiters: set[asyncio.Future[Any]] = set(in_flight.values())
-        wake_task = asyncio.ensure_future(wake.wait())
-        waiters.add(wake_task)
-        stop_task = asyncio.ensure_future(stop.wait()) if stop is not None else None
-        if stop_task is not None:
-            waiters.add(stop_task)
-        try:
-            await asyncio.wait(
-                waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            wake_task.cancel()
-            if stop_task is not None:
-                stop_task.cancel()
-        for webhook_id, task in list(in_flight.items()):
-            if task.done():
-                del in_flight[webhook_id]
-                finished.append(task.result())
+    def _release(self, held: list[str], claim: Future[list[Job]] | None) -> None:
+        """Give back the leases of cut-short work, so another dispatcher resends it at once."""
+        if claim is not None and not claim.cancelled() and claim.exception() is None:
+            # Cancelled while claiming: the claim finished in its thread regardless.
+            held += [job.webhook_id for job in claim.result() if job.webhook_id not in held]
+        if held:
+            try:
+                self._store.release(held, owner=self.owner, now=self._clock())
+            except SQLAlchemyError as exc:
+                log.warning("could not release leases (they will expire): %s", _first_line(exc))
 
     def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
         return self._store.claim(
@@ -299,6 +276,57 @@ class Dispatcher:
             next_attempt_at=next_attempt_at,
             disabled_reason=reason,
         )
+
+
+class _Signals:
+    """What ends a dispatcher's wait: an attempt landing, a publish in this process, ``stop``.
+
+    Attempts report through done-callbacks rather than being waited on each
+    turn, so a turn costs the same however many requests are in flight.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event | None, wakers: Wakers
+    ) -> None:
+        self.wake = asyncio.Event()
+        self._landed: list[asyncio.Task[Outcome]] = []
+        self._wakers = wakers
+        self._stopped = asyncio.ensure_future(stop.wait()) if stop is not None else None
+        if self._stopped is not None:
+            self._stopped.add_done_callback(lambda _: self.wake.set())
+
+        def waker() -> None:
+            try:
+                loop.call_soon_threadsafe(self.wake.set)
+            except RuntimeError:
+                # The loop has closed; the dispatcher is gone.
+                wakers.discard(waker)
+
+        self._waker = waker
+        wakers.add(waker)
+
+    def land(self, task: asyncio.Task[Outcome]) -> None:
+        """A done-callback for attempt tasks."""
+        self._landed.append(task)
+        self.wake.set()
+
+    def outcomes(self) -> list[Outcome]:
+        """The outcomes of the attempts landed since the last call."""
+        landed, self._landed = self._landed, []
+        return [task.result() for task in landed]
+
+    async def wait(self, seconds: float) -> None:
+        """Until something wakes us, or for at most ``seconds``."""
+        if not self.wake.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self.wake.wait()
+
+    def close(self) -> None:
+        """Stop listening for publishes and for ``stop``."""
+        self._wakers.discard(self._waker)
+        if self._stopped is not None:
+            self._stopped.cancel()
 
 
 def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome) -> None:
