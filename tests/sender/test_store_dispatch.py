@@ -143,7 +143,13 @@ async def test_redeliver_and_purge_on_both_stores(
     await both_sender.drain()
     assert sink.event_ids == [event_id, event_id]
     clock.advance(timedelta(days=8).total_seconds())
-    assert both_sender.purge() == {"events": 1, "deliveries": 1, "requests": 2, "attempts": 2}
+    assert both_sender.purge() == {
+        "expired": 0,
+        "events": 1,
+        "deliveries": 1,
+        "requests": 2,
+        "attempts": 2,
+    }
 
 
 async def test_a_retried_batch_finishes_every_delivery_it_carries_on_both_stores(
@@ -184,3 +190,55 @@ async def test_delivery_history_spans_retries_and_redeliveries_on_both_stores(
     assert sink.received[1].headers["webhook-id"] == first
     assert [a.request_id for a in history] == [first, first, second]
     assert first != second
+
+
+async def test_purge_expires_the_queue_of_a_retired_webhook_past_max_age_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_id = hook_for(both_sender, sink)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    both_sender.webhooks.retire(hook_id)
+    clock.advance(both_sender.retry.max_age.total_seconds() - 1)
+    assert both_sender.purge()["expired"] == 0
+    clock.advance(2)
+    assert both_sender.purge()["expired"] == 1
+    assert both_sender.deliveries.counts()["dead"] == 1
+    both_sender.webhooks.activate(hook_id)
+    await both_sender.drain()
+    assert sink.received == []
+
+
+async def test_purge_expires_a_retrying_request_with_all_it_carries_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_for(both_sender, sink)
+    sink.answer(web.Response(status=500))
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    clock.advance(60)
+    later = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(both_sender.retry.max_age.total_seconds() - 30)
+    # The failed request is past max_age; the later event, still queued, is not.
+    assert both_sender.purge()["expired"] == 1
+    assert both_sender.deliveries.counts() == {
+        "pending": 1,
+        "succeeded": 0,
+        "failed": 0,
+        "dead": 1,
+    }
+    await both_sender.drain()
+    assert sink.event_ids[-1:] == [later]
+
+
+async def test_purge_leaves_the_work_of_a_leased_webhook_alone(
+    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+) -> None:
+    hook_for(both_sender, sink)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(both_sender.retry.max_age.total_seconds() + 1)
+    store = Store(store_url)
+    try:
+        assert len(_claim(store, "a", clock)) == 1
+        assert both_sender.purge()["expired"] == 0
+    finally:
+        store.close()

@@ -227,8 +227,16 @@ class Sender:
         await self._dispatcher().run(until_idle=True)
 
     def purge(self) -> dict[str, int]:
-        """Drop finished deliveries, requests, attempts and events older than the retention."""
-        return self._store.purge(before=self._clock() - self.retention)
+        """Daily upkeep: expire what waited past ``max_age``, then drop what is past retention.
+
+        Unfinished deliveries older than the retry policy's ``max_age`` become
+        dead (``"expired"`` counts them), even where no attempt will reach them,
+        such as the queue of a retired webhook. Then finished deliveries, requests,
+        attempts and events older than ``retention`` are deleted (counts per table).
+        """
+        now = self._clock()
+        expired = self._store.expire(before=now - self.retry.max_age, now=now)
+        return {"expired": expired, **self._store.purge(before=now - self.retention)}
 
     async def _send_test(self, webhook: Webhook) -> Attempt:
         now = self._clock()
