@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -35,10 +36,6 @@ from .store_registry import RegistryQueries
 from .work import Job, Outcome
 
 __all__ = ["DispatchQueries"]
-
-
-def _first(item: Sequence[Any]) -> Any:
-    return item[0]
 
 
 class DispatchQueries(RegistryQueries):
@@ -148,7 +145,7 @@ class DispatchQueries(RegistryQueries):
         for row in fresh:
             chosen: list[Sequence[Any]] = []
             total = 0
-            for item in sorted(queued.get(row.id, ()), key=_first):
+            for item in sorted(queued.get(row.id, ()), key=itemgetter(0)):
                 if chosen and total + item[3] > max_batch_bytes:
                     break
                 chosen.append(item)
