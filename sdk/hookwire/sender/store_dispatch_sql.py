@@ -97,11 +97,17 @@ def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
                 ),
                 and_(
                     ~exists().where(requests.c.webhook_id == webhooks.c.id, _REQUEST_OPEN),
-                    exists().where(
+                    # A LIMIT 1 probe per webhook, not EXISTS: PostgreSQL turns EXISTS into a
+                    # hashed subplan that reads the whole queue (9 ms a turn with 15k queued).
+                    select(literal_column("1"))
+                    .where(
                         deliveries.c.webhook_id == webhooks.c.id,
                         _DELIVERY_QUEUED,
                         deliveries.c.due_at <= NOW,
-                    ),
+                    )
+                    .limit(literal_column("1"))
+                    .scalar_subquery()
+                    .is_not(None),
                 ),
             ),
         )
