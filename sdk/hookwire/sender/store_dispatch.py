@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     insert,
+    or_,
+    select,
     update,
 )
 
@@ -83,16 +85,9 @@ class DispatchQueries(RegistryQueries):
                     for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
                 }
             if open_requests:
-                # A request's deliveries: its events' deliveries that point back at it.
-                members = {request[0]: request[5] for request in open_requests.values()}
-                params = {
-                    "events": [e for r in open_requests.values() for e in json.loads(r[2])],
-                    "ids": list(members),
-                }
-                for seq, request_id in conn.execute(sql.MEMBERS, params):
-                    members[request_id].append(seq)
-                for seqs in members.values():
-                    seqs.sort()
+                found = self._members(conn, {r[0]: r[2] for r in open_requests.values()})
+                for retry in open_requests.values():
+                    retry[5].extend(found[retry[0]])
             fresh = [row for row in rows if row.id not in open_requests]
             if fresh:
                 open_requests.update(
@@ -118,6 +113,78 @@ class DispatchQueries(RegistryQueries):
             for row in rows
             if (request := open_requests.get(row.id)) is not None
         ]
+
+    def _members(self, conn: Connection, event_ids: dict[str, str]) -> dict[str, list[int]]:
+        """The delivery seqs, in order, of each request (given as id -> its event ids' JSON).
+
+        A request's deliveries are its events' deliveries that point back at it,
+        found through the indexed event ids (``request_id`` has no index of its own).
+        """
+        members: dict[str, list[int]] = {request_id: [] for request_id in event_ids}
+        if event_ids:
+            params = {
+                "events": [e for found in event_ids.values() for e in json.loads(found)],
+                "ids": list(event_ids),
+            }
+            for seq, request_id in conn.execute(sql.MEMBERS, params):
+                members[request_id].append(seq)
+        for seqs in members.values():
+            seqs.sort()
+        return members
+
+    def expire(self, *, before: datetime, now: datetime) -> int:
+        """Declare dead the unfinished work older than ``before`` of webhooks no dispatcher holds.
+
+        An open request whose oldest event is older dies with every delivery it
+        carries; a queued delivery created before ``before`` dies. Returns how many
+        deliveries died. The dispatcher applies the same age limit when an attempt
+        fails; this catches what no attempt reaches (a retired webhook's queue, or
+        work left while no dispatcher ran).
+        """
+        idle = select(webhooks.c.id).where(
+            or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now)
+        )
+        if self.is_postgres:
+            # The claim's lock: no dispatcher takes these webhooks until this commits.
+            idle = idle.with_for_update(skip_locked=True, key_share=True)
+        dead = {"status": "dead", "updated_at": now}
+        with self.transaction() as conn:
+            held = [row.id for row in conn.execute(idle)]
+            if not held:
+                return 0
+            old = {
+                row.id: row.event_ids
+                for row in conn.execute(
+                    select(requests.c.id, requests.c.event_ids).where(
+                        requests.c.webhook_id.in_(held),
+                        requests.c.status == sql.OPEN,
+                        requests.c.oldest_event_at < before,
+                    )
+                )
+            }
+            count = 0
+            if old:
+                conn.execute(update(requests).where(requests.c.id.in_(list(old))).values(**dead))
+                carried = [seq for seqs in self._members(conn, old).values() for seq in seqs]
+                count += conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.seq.in_(carried),
+                        deliveries.c.status.in_(["pending", "failed"]),
+                    )
+                    .values(**dead)
+                ).rowcount
+            count += conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.webhook_id.in_(held),
+                    deliveries.c.status == "pending",
+                    deliveries.c.request_id.is_(None),
+                    deliveries.c.created_at < before,
+                )
+                .values(**dead)
+            ).rowcount
+        return int(count)
 
     def _new_requests(
         self,

@@ -343,59 +343,6 @@ class OutboxQueries(StoreBase):
             ).rowcount
         return int(hurried) + int(queued)
 
-    def expire(self, *, before: datetime, now: datetime) -> int:
-        """Declare dead the unfinished work older than ``before`` of webhooks no dispatcher holds.
-
-        An open request whose oldest event is older dies with every delivery it
-        carries; a queued delivery created before ``before`` dies. Returns how many
-        deliveries died. The dispatcher applies the same age limit when an attempt
-        fails; this catches what no attempt reaches (a retired webhook's queue, or
-        work left while no dispatcher ran).
-        """
-        idle = select(webhooks.c.id).where(
-            or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now)
-        )
-        if self.is_postgres:
-            # The claim's lock: no dispatcher takes these webhooks until this commits.
-            idle = idle.with_for_update(skip_locked=True, key_share=True)
-        with self.transaction() as conn:
-            held = [row.id for row in conn.execute(idle)]
-            if not held:
-                return 0
-            old = [
-                row.id
-                for row in conn.execute(
-                    select(requests.c.id).where(
-                        requests.c.webhook_id.in_(held),
-                        requests.c.status == "open",
-                        requests.c.oldest_event_at < before,
-                    )
-                )
-            ]
-            dead = {"status": "dead", "updated_at": now}
-            count = 0
-            if old:
-                conn.execute(update(requests).where(requests.c.id.in_(old)).values(**dead))
-                count += conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.request_id.in_(old),
-                        deliveries.c.status.in_(["pending", "failed"]),
-                    )
-                    .values(**dead)
-                ).rowcount
-            count += conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.webhook_id.in_(held),
-                    deliveries.c.status == "pending",
-                    deliveries.c.request_id.is_(None),
-                    deliveries.c.created_at < before,
-                )
-                .values(**dead)
-            ).rowcount
-        return int(count)
-
     def purge(self, *, before: datetime) -> dict[str, int]:
         """Drop finished deliveries, requests, attempts and events older than ``before``."""
         finished = ("succeeded", "dead")
