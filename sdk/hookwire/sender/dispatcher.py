@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -110,7 +111,7 @@ class Dispatcher:
         finished: list[Outcome] = []
         claim: Future[list[Job]] | None = None
         try:
-            async with self.session() as session:
+            async with self.session() as session, _frozen_heap():
                 while True:
                     stopping = stop is not None and stop.is_set()
                     signals.wake.clear()
@@ -327,6 +328,28 @@ class _Signals:
         self._wakers.discard(self._waker)
         if self._stopped is not None:
             self._stopped.cancel()
+
+
+@contextlib.asynccontextmanager
+async def _frozen_heap() -> AsyncIterator[None]:
+    """Keep the objects alive when dispatching starts out of the cycle collector's passes.
+
+    Every request in flight holds a few dozen objects (aiohttp's request and
+    response, futures, timers) that live long enough to reach the oldest
+    generation, so full collections ran about twice a second, each walking the
+    whole heap (modules, SQLAlchemy, the application): about 6% of a busy
+    dispatcher's time. Frozen objects are a snapshot taken here, so at most what
+    existed then escapes collection, and only until the dispatcher stops. An
+    application that freezes its heap itself (``gc.get_freeze_count()``) is left alone.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome) -> None:

@@ -11,10 +11,12 @@ keeps events in order across retries.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from . import store_dispatch_sql as sql
 from .rows import new_id
@@ -59,17 +62,14 @@ class DispatchQueries(RegistryQueries):
         Both happen in one transaction (one commit per dispatcher turn), and a
         webhook whose request just finished can be claimed again at once.
         """
-        with self.transaction() as conn:
+        with self._turn() as conn:
             if outcomes:
                 self._complete(conn, outcomes, owner=owner, now=now)
             if limit <= 0:
                 return []
-            due = sql.DUE_WEBHOOKS_LOCKED if self.is_postgres else sql.DUE_WEBHOOKS
-            rows = conn.execute(due, {"now": now, "limit": limit}).all()
+            rows = self._lease_due(conn, owner=owner, now=now, lease=lease, limit=limit)
             if not rows:
                 return []
-            ids = [row.id for row in rows]
-            conn.execute(sql.LEASE, {"ids": ids, "owner": owner, "until": now + lease})
             retried = [row.id for row in rows if row.open_request is not None]
             open_requests: dict[str, sql.Request] = {}
             if retried:
@@ -77,7 +77,7 @@ class DispatchQueries(RegistryQueries):
                     row.webhook_id: (
                         row.id,
                         row.body,
-                        row.event_ids,
+                        tuple(json.loads(row.event_ids)),
                         row.attempts,
                         row.oldest_event_at,
                         [],
@@ -101,7 +101,7 @@ class DispatchQueries(RegistryQueries):
                 auth=row.auth,
                 request_id=request[0],
                 body=request[1].encode(),
-                event_ids=tuple(json.loads(request[2])),
+                event_ids=request[2],
                 attempts=request[3],
                 oldest_event_at=request[4],
                 delivery_seqs=tuple(request[5]),
@@ -114,8 +114,43 @@ class DispatchQueries(RegistryQueries):
             if (request := open_requests.get(row.id)) is not None
         ]
 
-    def _members(self, conn: Connection, event_ids: dict[str, str]) -> dict[str, list[int]]:
-        """The delivery seqs, in order, of each request (given as id -> its event ids' JSON).
+    @contextmanager
+    def _turn(self) -> Iterator[Connection]:
+        """A transaction whose driver-level SQLite statements fail as SQLAlchemy errors.
+
+        A dispatcher turn runs its SQLite statements on the driver's own
+        connection (SQLAlchemy's per-statement work cost more than SQLite's); its
+        errors still reach the dispatcher as the ``SQLAlchemyError`` it retries on.
+        """
+        try:
+            with self.transaction() as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+
+    def _lease_due(
+        self, conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> Sequence[Any]:
+        """Up to ``limit`` due webhooks (as :class:`~.store_dispatch_sql.DueWebhook`), leased."""
+        until = now + lease
+        if self.is_postgres:
+            rows = conn.execute(sql.DUE_WEBHOOKS_LOCKED, {"now": now, "limit": limit}).all()
+            if rows:
+                ids = [row.id for row in rows]
+                conn.execute(sql.LEASE, {"ids": ids, "owner": owner, "until": until})
+            return rows
+        driver = _driver(conn)
+        params = {**sql.DUE_SQLITE_PARAMS, "now": sqlite_text(now), "limit": limit}
+        found = [_due_from_sqlite(row) for row in driver.execute(sql.DUE_SQLITE, params)]
+        if found:
+            leased = json.dumps([row.id for row in found])
+            driver.execute(sql.LEASE_SQLITE, (owner, sqlite_text(until), leased))
+        return found
+
+    def _members(
+        self, conn: Connection, event_ids: dict[str, Sequence[str]]
+    ) -> dict[str, list[int]]:
+        """The delivery seqs, in order, of each request (given as id -> its event ids).
 
         A request's deliveries are its events' deliveries that point back at it,
         found through the indexed event ids (``request_id`` has no index of its own).
@@ -123,7 +158,7 @@ class DispatchQueries(RegistryQueries):
         members: dict[str, list[int]] = {request_id: [] for request_id in event_ids}
         if event_ids:
             params = {
-                "events": [e for found in event_ids.values() for e in json.loads(found)],
+                "events": [e for found in event_ids.values() for e in found],
                 "ids": list(event_ids),
             }
             for seq, request_id in conn.execute(sql.MEMBERS, params):
@@ -153,7 +188,7 @@ class DispatchQueries(RegistryQueries):
             if not held:
                 return 0
             old = {
-                row.id: row.event_ids
+                row.id: json.loads(row.event_ids)
                 for row in conn.execute(
                     select(requests.c.id, requests.c.event_ids).where(
                         requests.c.webhook_id.in_(held),
@@ -203,7 +238,7 @@ class DispatchQueries(RegistryQueries):
         else:
             # Plain tuples from the driver; the oldest creation time is parsed once below.
             params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
-            found = conn.exec_driver_sql(sql.QUEUED_SQLITE, params).fetchall()
+            found = _driver(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
         # Each item: (seq, event_id, webhook_id, size, created_at, payload).
         queued: dict[str, list[Sequence[Any]]] = {}
         for each in found:
@@ -221,7 +256,7 @@ class DispatchQueries(RegistryQueries):
                 continue
             payloads = ",".join([item[5] for item in chosen])
             body = f'{{"accountId":{int(row.account_id)},"events":[{payloads}]}}'
-            event_ids = json.dumps([item[1] for item in chosen])
+            event_ids = tuple([item[1] for item in chosen])
             oldest = stored_time(min(item[4] for item in chosen))
             made[row.id] = (new_id("msg"), body, event_ids, 0, oldest, [i[0] for i in chosen])
         if made:
@@ -242,7 +277,7 @@ class DispatchQueries(RegistryQueries):
                         "webhook_id": webhook_id,
                         "status": sql.OPEN,
                         "body": body,
-                        "event_ids": event_ids,
+                        "event_ids": json.dumps(event_ids),
                         "attempts": 0,
                         "next_attempt_at": now,
                         "oldest_event_at": oldest,
@@ -258,28 +293,23 @@ class DispatchQueries(RegistryQueries):
             return
         # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
         stamp = sqlite_text(now)
-        conn.exec_driver_sql(
+        driver = _driver(conn)
+        driver.executemany(
             sql.INSERT_REQUESTS_SQLITE,
             [
-                (request_id, webhook_id, body, event_ids, stamp, sqlite_text(oldest))
+                (request_id, webhook_id, body, json.dumps(event_ids), stamp, sqlite_text(oldest))
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
             ],
         )
         # One writer at a time on SQLite (BEGIN IMMEDIATE): the queued, due deliveries of a
         # webhook between a request's first and last seq are exactly the ones it carries.
-        conn.exec_driver_sql(
+        driver.executemany(
             sql.ASSIGN_SQLITE,
             [
                 (request_id, webhook_id, seqs[0], seqs[-1], stamp)
                 for webhook_id, (request_id, _, _, _, _, seqs) in made.items()
             ],
         )
-
-    def complete(self, outcomes: Sequence[Outcome], *, owner: str, now: datetime) -> None:
-        """Store each attempt and apply its verdict, all in one transaction."""
-        if outcomes:
-            with self.transaction() as conn:
-                self._complete(conn, outcomes, owner=owner, now=now)
 
     def _complete(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
@@ -325,36 +355,38 @@ class DispatchQueries(RegistryQueries):
         # Plain tuples to the driver, and one JSON array per UPDATE: one statement per
         # table, without SQLAlchemy's per-row parameter processing.
         stamp = sqlite_text(now)
-        conn.exec_driver_sql(
+        started = [sqlite_text(o.started_at) for o in outcomes]
+        driver = _driver(conn)
+        driver.executemany(
             sql.INSERT_ATTEMPTS_SQLITE,
             [
                 (
                     o.attempt_id,
                     o.job.request_id,
                     o.job.webhook_id,
-                    sqlite_text(o.started_at),
+                    at,
                     o.status_code,
                     o.latency_ms,
                     o.error,
                     o.response_body,
                 )
-                for o in outcomes
+                for o, at in zip(outcomes, started, strict=True)
             ],
         )
         finished = [
             (
                 o.job.request_id,
                 sql.REQUEST_STATUS[o.verdict],
-                sqlite_text(o.next_attempt_at or now),
+                stamp if o.next_attempt_at is None else sqlite_text(o.next_attempt_at),
                 o.job.webhook_id,
                 o.verdict == "succeeded",
-                sqlite_text(o.started_at),
+                at,
             )
-            for o in outcomes
+            for o, at in zip(outcomes, started, strict=True)
         ]
         params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
-        conn.exec_driver_sql(sql.FINISH_REQUESTS_SQLITE, params)
-        conn.exec_driver_sql(
+        driver.execute(sql.FINISH_REQUESTS_SQLITE, params)
+        driver.executemany(
             sql.FINISH_DELIVERIES_SQLITE,
             [
                 (
@@ -369,7 +401,7 @@ class DispatchQueries(RegistryQueries):
                 if o.job.delivery_seqs
             ],
         )
-        conn.exec_driver_sql(sql.RELEASE_SQLITE, params)
+        driver.execute(sql.RELEASE_SQLITE, params)
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         """Switch a webhook off: nothing more goes to it until someone activates it."""
@@ -434,3 +466,16 @@ class DispatchQueries(RegistryQueries):
                     response_body=outcome.response_body,
                 )
             )
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under ``conn``, in ``conn``'s transaction."""
+    return cast(sqlite3.Connection, conn.connection.driver_connection)
+
+
+def _due_from_sqlite(row: Sequence[Any]) -> sql.DueWebhook:
+    """A due webhook read from SQLite, where ``failing_since`` is stored text."""
+    due = sql.DueWebhook._make(row)
+    if due.failing_since is None:
+        return due
+    return due._replace(failing_since=stored_time(due.failing_since))

@@ -3,13 +3,15 @@
 Built once at import: building a SQLAlchemy statement costs more than running
 it on SQLite, and a dispatcher turn runs a fixed handful of them whatever the
 number of jobs. ``FOR UPDATE SKIP LOCKED`` is here (``DUE_WEBHOOKS_LOCKED``).
+The SQLite statements are text, run on the driver's own connection.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ARRAY,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -41,7 +44,8 @@ __all__ = [
     "ASSIGN_SQLITE",
     "COMPLETE_PG",
     "DELIVERY_STATUS",
-    "DUE_WEBHOOKS",
+    "DUE_SQLITE",
+    "DUE_SQLITE_PARAMS",
     "DUE_WEBHOOKS_LOCKED",
     "FINISH_DELIVERIES_SQLITE",
     "FINISH_REQUESTS_SQLITE",
@@ -49,6 +53,7 @@ __all__ = [
     "INSERT_REQUESTS",
     "INSERT_REQUESTS_SQLITE",
     "LEASE",
+    "LEASE_SQLITE",
     "MEMBERS",
     "NOW",
     "OPEN",
@@ -57,6 +62,7 @@ __all__ = [
     "QUEUED_SQLITE",
     "RELEASE_SQLITE",
     "REQUEST_STATUS",
+    "DueWebhook",
     "Request",
     "secrets_of",
 ]
@@ -75,6 +81,24 @@ _DELIVERY_QUEUED = and_(
 )
 
 
+class DueWebhook(NamedTuple):
+    """A claimed webhook as the claim reads it (PostgreSQL's rows have the same names)."""
+
+    id: str
+    account_id: int
+    target_url: str
+    auth: str
+    basic_username: str | None
+    basic_password: str | None
+    failing_since: datetime | None
+    secrets: str | None
+    open_request: str | None
+
+
+# Only what a job needs: every extra column is read and converted once per claimed row.
+_JOB_COLUMNS = [webhooks.c[name] for name in DueWebhook._fields if name in webhooks.c]
+
+
 def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
     """Due, unleased, active webhooks with their valid secrets (``secrets``) and open request."""
     # Whether a webhook has an open request, so a turn without retries skips OPEN_REQUESTS.
@@ -85,7 +109,7 @@ def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
         .scalar_subquery()
     )
     return (
-        select(webhooks, secrets.label("secrets"), open_request.label("open_request"))
+        select(*_JOB_COLUMNS, secrets.label("secrets"), open_request.label("open_request"))
         .where(
             webhooks.c.active.is_(True),
             or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= NOW),
@@ -124,11 +148,14 @@ _SECRET_IS_VALID = and_(
     or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > NOW),
 )
 # SQLite before 3.44 cannot order inside an aggregate: [id, secret] pairs, sorted in Python.
-DUE_WEBHOOKS = _due_webhooks(
+_DUE_SQLITE = _due_webhooks(
     select(func.json_group_array(func.json_array(webhook_secrets.c.id, webhook_secrets.c.secret)))
     .where(_SECRET_IS_VALID)
     .scalar_subquery()
-)
+).compile(dialect=sqlite.dialect(paramstyle="named"))
+# Run on the driver's connection: its text, and the values of its LIMIT 1 OFFSET 0 parameters.
+DUE_SQLITE = str(_DUE_SQLITE)
+DUE_SQLITE_PARAMS = dict(_DUE_SQLITE.params)
 # NO KEY UPDATE does not conflict with the key-share locks of concurrent publishers.
 DUE_WEBHOOKS_LOCKED = _due_webhooks(
     select(
@@ -145,8 +172,14 @@ def secrets_of(row: Any) -> tuple[str, ...]:
     if not found:
         return ()
     if isinstance(found, str):
-        return tuple(secret for _, secret in sorted(json.loads(found), reverse=True))
+        return _sorted_secrets(found)
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sorted_secrets(pairs: str) -> tuple[str, ...]:
+    # SQLite's [[id, secret], ...]: the same text every turn until a rotation.
+    return tuple(secret for _, secret in sorted(json.loads(pairs), reverse=True))
 
 
 # PostgreSQL: one statement text whatever the number of webhooks, so the server
@@ -228,6 +261,10 @@ INSERT_ATTEMPTS_SQLITE = (
     "latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+LEASE_SQLITE = """
+    UPDATE hookwire_webhooks SET lease_owner = ?1, lease_until = ?2
+    WHERE id IN (SELECT value FROM json_each(?3))
+"""
 LEASE = (
     update(webhooks)
     .where(webhooks.c.id.in_(bindparam("ids", expanding=True)))
@@ -286,8 +323,8 @@ MEMBERS = select(deliveries.c.seq, deliveries.c.request_id).where(
     deliveries.c.request_id.in_(bindparam("ids", expanding=True)),
 )
 
-Request = tuple[str, str, str, int, datetime, list[int]]
-"""A request as a job needs it: id, body, event ids (JSON), attempts, oldest event, seqs."""
+Request = tuple[str, str, tuple[str, ...], int, datetime, list[int]]
+"""A request as a job needs it: id, body, event ids, attempts, oldest event, seqs."""
 
 
 # Request bodies go as separate parameters: as one TEXT[] array, quoting their JSON
