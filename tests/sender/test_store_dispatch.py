@@ -242,3 +242,20 @@ async def test_purge_leaves_the_work_of_a_leased_webhook_alone(
         assert both_sender.purge()["expired"] == 0
     finally:
         store.close()
+
+
+async def test_a_nul_in_a_targets_answer_is_logged_replaced_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    # PostgreSQL's text cannot hold NUL: storing it as is failed every later turn.
+    hook_id = hook_for(both_sender, sink)
+    sink.answer(web.Response(status=500, body=b"bad\x00answer"))
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    clock.advance(5)
+    await both_sender.drain()
+    (delivery,) = both_sender.deliveries.list(webhook_id=hook_id)
+    assert delivery.status == "succeeded"
+    first, second = both_sender.deliveries.get(delivery.id).attempts
+    assert (first.status_code, first.response_body) == (500, "bad\ufffdanswer")
+    assert second.status_code == 202

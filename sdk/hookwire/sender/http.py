@@ -56,6 +56,15 @@ def build_headers(job: Job, *, timestamp: int, signer: Signer | None = None) -> 
     return headers
 
 
+def _storable(text: str) -> str:
+    """``text`` without NUL characters, which PostgreSQL's text cannot hold.
+
+    A target's answer is stored in the attempt log; a NUL in it made the whole
+    dispatcher turn fail, over and over, on PostgreSQL.
+    """
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def _describe(exc: BaseException, url: str) -> str:
     """A one-line reason for a failed attempt, without the URL's query (it may hold a token)."""
     blocked: BaseException | None = exc
@@ -114,7 +123,7 @@ async def send(
                 status_code=response.status,
                 latency_ms=(time.perf_counter() - start) * 1000,
                 error=None,
-                body=chunks.decode("utf-8", "replace"),
+                body=_storable(chunks.decode("utf-8", "replace")),
                 retry_after=response.headers.get("retry-after"),
             )
     except (aiohttp.ClientError, OSError, TimeoutError, TargetBlockedError) as exc:
@@ -122,6 +131,6 @@ async def send(
             started_at=started_at,
             status_code=None,
             latency_ms=(time.perf_counter() - start) * 1000,
-            error=_describe(exc, job.target_url),
+            error=_storable(_describe(exc, job.target_url)),
             body="",
         )

@@ -134,11 +134,8 @@ class DispatchQueries(RegistryQueries):
         """Up to ``limit`` due webhooks (as :class:`~.store_dispatch_sql.DueWebhook`), leased."""
         until = now + lease
         if self.is_postgres:
-            rows = conn.execute(sql.DUE_WEBHOOKS_LOCKED, {"now": now, "limit": limit}).all()
-            if rows:
-                ids = [row.id for row in rows]
-                conn.execute(sql.LEASE, {"ids": ids, "owner": owner, "until": until})
-            return rows
+            params = {"now": now, "limit": limit, "owner": owner, "until": until}
+            return conn.execute(sql.LEASE_DUE_PG, params).all()
         driver = _driver(conn)
         params = {**sql.DUE_SQLITE_PARAMS, "now": sqlite_text(now), "limit": limit}
         found = [_due_from_sqlite(row) for row in driver.execute(sql.DUE_SQLITE, params)]
@@ -233,7 +230,7 @@ class DispatchQueries(RegistryQueries):
         ids = [row.id for row in fresh]
         found: Sequence[Sequence[Any]]
         if self.is_postgres:
-            params = {"now": now, "max_batch": max_batch, "ids": ids}
+            params = {"now": now, "max_batch": max_batch, "ids": json.dumps(ids)}
             found = conn.execute(sql.QUEUED_LATERAL, params).all()
         else:
             # Plain tuples from the driver; the oldest creation time is parsed once below.
@@ -268,28 +265,18 @@ class DispatchQueries(RegistryQueries):
     ) -> None:
         """Store new requests, and point their deliveries at them."""
         if self.is_postgres:
-            pairs = [(seq, request[0]) for request in made.values() for seq in request[5]]
-            conn.execute(
-                sql.INSERT_REQUESTS,
-                [
-                    {
-                        "id": request_id,
-                        "webhook_id": webhook_id,
-                        "status": sql.OPEN,
-                        "body": body,
-                        "event_ids": json.dumps(event_ids),
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "oldest_event_at": oldest,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
-                ],
-            )
-            conn.execute(
-                sql.ASSIGN_PG, {"seqs": [p[0] for p in pairs], "reqs": [p[1] for p in pairs]}
-            )
+            rows = [
+                (request_id, webhook_id, body, json.dumps(event_ids), oldest.isoformat())
+                for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
+            ]
+            assigned = [(seq, request[0]) for request in made.values() for seq in request[5]]
+            params = {
+                "now": now,
+                "requests": json.dumps(rows),
+                "assigned": json.dumps(assigned),
+                "n": len(assigned),
+            }
+            conn.execute(sql.INSERT_REQUESTS_PG, params)
             return
         # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
         stamp = sqlite_text(now)
@@ -325,29 +312,35 @@ class DispatchQueries(RegistryQueries):
     def _complete_pg(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
-        # One statement over arrays: a round trip per table (or per row) costs more.
-        conn.execute(
-            sql.COMPLETE_PG,
-            {
-                "now": now,
-                "owner": owner,
-                "attempt_ids": [o.attempt_id for o in outcomes],
-                "request_ids": [o.job.request_id for o in outcomes],
-                "webhook_ids": [o.job.webhook_id for o in outcomes],
-                "started": [o.started_at for o in outcomes],
-                "codes": [o.status_code for o in outcomes],
-                "latencies": [o.latency_ms for o in outcomes],
-                "errors": [o.error for o in outcomes],
-                "bodies": [o.response_body for o in outcomes],
-                "request_sts": [sql.REQUEST_STATUS[o.verdict] for o in outcomes],
-                "nexts": [o.next_attempt_at or now for o in outcomes],
-                "oks": [o.verdict == "succeeded" for o in outcomes],
-                "seqs": [seq for o in outcomes for seq in o.job.delivery_seqs],
-                "delivery_sts": [
-                    sql.DELIVERY_STATUS[o.verdict] for o in outcomes for _ in o.job.delivery_seqs
-                ],
-            },
-        )
+        # One statement over JSON rows: a round trip per table (or per row) costs more.
+        rows = [
+            (
+                o.attempt_id,
+                o.job.request_id,
+                o.job.webhook_id,
+                o.started_at.isoformat(),
+                o.status_code,
+                o.latency_ms,
+                o.error,
+                o.response_body,
+                sql.REQUEST_STATUS[o.verdict],
+                None if o.next_attempt_at is None else o.next_attempt_at.isoformat(),
+                o.verdict == "succeeded",
+            )
+            for o in outcomes
+        ]
+        statuses = [
+            (seq, sql.DELIVERY_STATUS[o.verdict]) for o in outcomes for seq in o.job.delivery_seqs
+        ]
+        params = {
+            "now": now,
+            "owner": owner,
+            "outcomes": json.dumps(rows),
+            "deliveries": json.dumps(statuses),
+            "n": len(rows),
+            "m": len(statuses),
+        }
+        conn.execute(sql.COMPLETE_PG, params)
 
     def _complete_sqlite(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime

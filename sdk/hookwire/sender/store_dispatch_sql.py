@@ -2,7 +2,7 @@
 
 Built once at import: building a SQLAlchemy statement costs more than running
 it on SQLite, and a dispatcher turn runs a fixed handful of them whatever the
-number of jobs. ``FOR UPDATE SKIP LOCKED`` is here (``DUE_WEBHOOKS_LOCKED``).
+number of jobs. ``FOR UPDATE SKIP LOCKED`` is here (``LEASE_DUE_PG``).
 The SQLite statements are text, run on the driver's own connection.
 """
 
@@ -14,13 +14,10 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    ARRAY,
-    String,
     and_,
     bindparam,
     exists,
     func,
-    insert,
     literal_column,
     or_,
     select,
@@ -29,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement
 
 from .schema import (
     UtcDateTime,
@@ -40,19 +37,17 @@ from .schema import (
 )
 
 __all__ = [
-    "ASSIGN_PG",
     "ASSIGN_SQLITE",
     "COMPLETE_PG",
     "DELIVERY_STATUS",
     "DUE_SQLITE",
     "DUE_SQLITE_PARAMS",
-    "DUE_WEBHOOKS_LOCKED",
     "FINISH_DELIVERIES_SQLITE",
     "FINISH_REQUESTS_SQLITE",
     "INSERT_ATTEMPTS_SQLITE",
-    "INSERT_REQUESTS",
+    "INSERT_REQUESTS_PG",
     "INSERT_REQUESTS_SQLITE",
-    "LEASE",
+    "LEASE_DUE_PG",
     "LEASE_SQLITE",
     "MEMBERS",
     "NOW",
@@ -99,8 +94,46 @@ class DueWebhook(NamedTuple):
 _JOB_COLUMNS = [webhooks.c[name] for name in DueWebhook._fields if name in webhooks.c]
 
 
-def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
-    """Due, unleased, active webhooks with their valid secrets (``secrets``) and open request."""
+def _due(table: Any) -> list[ColumnElement[bool]]:
+    """Whether a webhook (of ``table``, the webhooks table or an alias) is due at ``:now``.
+
+    Due: active, not leased, and either a retry of its open request is due, or it
+    has no open request and its queue holds a due delivery.
+    """
+    return [
+        table.c.active.is_(True),
+        or_(table.c.lease_until.is_(None), table.c.lease_until <= NOW),
+        or_(
+            exists().where(
+                requests.c.webhook_id == table.c.id,
+                _REQUEST_OPEN,
+                requests.c.next_attempt_at <= NOW,
+            ),
+            and_(
+                ~exists().where(requests.c.webhook_id == table.c.id, _REQUEST_OPEN),
+                # A LIMIT 1 probe per webhook, not EXISTS: PostgreSQL turns EXISTS into a
+                # hashed subplan that reads the whole queue (9 ms a turn with 15k queued).
+                select(literal_column("1"))
+                .where(
+                    deliveries.c.webhook_id == table.c.id,
+                    _DELIVERY_QUEUED,
+                    deliveries.c.due_at <= NOW,
+                )
+                .limit(literal_column("1"))
+                .scalar_subquery()
+                .is_not(None),
+            ),
+        ),
+    ]
+
+
+def _round_robin(table: Any) -> list[ColumnElement[Any]]:
+    # A released lease keeps its time: oldest first is a round-robin over webhooks.
+    return [table.c.lease_until.is_not(None), table.c.lease_until]
+
+
+def _job_columns(secrets: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """A claimed webhook's columns: a job's, its valid ``secrets``, its open request."""
     # Whether a webhook has an open request, so a turn without retries skips OPEN_REQUESTS.
     open_request = (
         select(requests.c.id)
@@ -108,37 +141,7 @@ def _due_webhooks(secrets: ColumnElement[Any]) -> Select[Any]:
         .limit(literal_column("1"))
         .scalar_subquery()
     )
-    return (
-        select(*_JOB_COLUMNS, secrets.label("secrets"), open_request.label("open_request"))
-        .where(
-            webhooks.c.active.is_(True),
-            or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= NOW),
-            or_(
-                exists().where(
-                    requests.c.webhook_id == webhooks.c.id,
-                    _REQUEST_OPEN,
-                    requests.c.next_attempt_at <= NOW,
-                ),
-                and_(
-                    ~exists().where(requests.c.webhook_id == webhooks.c.id, _REQUEST_OPEN),
-                    # A LIMIT 1 probe per webhook, not EXISTS: PostgreSQL turns EXISTS into a
-                    # hashed subplan that reads the whole queue (9 ms a turn with 15k queued).
-                    select(literal_column("1"))
-                    .where(
-                        deliveries.c.webhook_id == webhooks.c.id,
-                        _DELIVERY_QUEUED,
-                        deliveries.c.due_at <= NOW,
-                    )
-                    .limit(literal_column("1"))
-                    .scalar_subquery()
-                    .is_not(None),
-                ),
-            ),
-        )
-        # A released lease keeps its time: oldest first is a round-robin over webhooks.
-        .order_by(webhooks.c.lease_until.is_not(None), webhooks.c.lease_until)
-        .limit(bindparam("limit"))
-    )
+    return [*_JOB_COLUMNS, secrets.label("secrets"), open_request.label("open_request")]
 
 
 # The secrets valid at :now travel with the claimed webhook rows: a statement of
@@ -148,22 +151,58 @@ _SECRET_IS_VALID = and_(
     or_(webhook_secrets.c.expires_at.is_(None), webhook_secrets.c.expires_at > NOW),
 )
 # SQLite before 3.44 cannot order inside an aggregate: [id, secret] pairs, sorted in Python.
-_DUE_SQLITE = _due_webhooks(
-    select(func.json_group_array(func.json_array(webhook_secrets.c.id, webhook_secrets.c.secret)))
-    .where(_SECRET_IS_VALID)
-    .scalar_subquery()
-).compile(dialect=sqlite.dialect(paramstyle="named"))
+_DUE_SQLITE = (
+    select(
+        *_job_columns(
+            select(
+                func.json_group_array(
+                    func.json_array(webhook_secrets.c.id, webhook_secrets.c.secret)
+                )
+            )
+            .where(_SECRET_IS_VALID)
+            .scalar_subquery()
+        )
+    )
+    .where(*_due(webhooks))
+    .order_by(*_round_robin(webhooks))
+    .limit(bindparam("limit"))
+    .compile(dialect=sqlite.dialect(paramstyle="named"))
+)
 # Run on the driver's connection: its text, and the values of its LIMIT 1 OFFSET 0 parameters.
 DUE_SQLITE = str(_DUE_SQLITE)
 DUE_SQLITE_PARAMS = dict(_DUE_SQLITE.params)
-# NO KEY UPDATE does not conflict with the key-share locks of concurrent publishers.
-DUE_WEBHOOKS_LOCKED = _due_webhooks(
-    select(
-        func.array_agg(aggregate_order_by(webhook_secrets.c.secret, webhook_secrets.c.id.desc()))
+LEASE_SQLITE = """
+    UPDATE hookwire_webhooks SET lease_owner = ?1, lease_until = ?2
+    WHERE id IN (SELECT value FROM json_each(?3))
+"""
+
+# PostgreSQL: picking and leasing in one statement (one round trip). NO KEY UPDATE does
+# not conflict with the key-share locks of concurrent publishers.
+_picked = webhooks.alias("picked")
+LEASE_DUE_PG = (
+    update(webhooks)
+    .where(
+        webhooks.c.id.in_(
+            select(_picked.c.id)
+            .where(*_due(_picked))
+            .order_by(*_round_robin(_picked))
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True, key_share=True)
+        )
     )
-    .where(_SECRET_IS_VALID)
-    .scalar_subquery()
-).with_for_update(skip_locked=True, key_share=True, of=webhooks)
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=UtcDateTime))
+    .returning(
+        *_job_columns(
+            select(
+                func.array_agg(
+                    aggregate_order_by(webhook_secrets.c.secret, webhook_secrets.c.id.desc())
+                )
+            )
+            .where(_SECRET_IS_VALID)
+            .scalar_subquery()
+        )
+    )
+)
 
 
 def secrets_of(row: Any) -> tuple[str, ...]:
@@ -188,7 +227,7 @@ QUEUED_LATERAL = (
     text(
         """
         SELECT q.seq, q.event_id, q.webhook_id, q.size, q.created_at, q.payload
-        FROM unnest(CAST(:ids AS TEXT[])) AS w(id)
+        FROM json_array_elements_text(CAST(:ids AS json)) AS w(id)
         CROSS JOIN LATERAL (
             SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
             FROM hookwire_deliveries AS d
@@ -200,7 +239,7 @@ QUEUED_LATERAL = (
         ) AS q
         """
     )
-    .bindparams(NOW, bindparam("ids", type_=ARRAY(String)), bindparam("max_batch"))
+    .bindparams(NOW, bindparam("ids"), bindparam("max_batch"))
     .columns(created_at=UtcDateTime)
 )
 
@@ -261,52 +300,53 @@ INSERT_ATTEMPTS_SQLITE = (
     "latency_ms, error, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-LEASE_SQLITE = """
-    UPDATE hookwire_webhooks SET lease_owner = ?1, lease_until = ?2
-    WHERE id IN (SELECT value FROM json_each(?3))
-"""
-LEASE = (
-    update(webhooks)
-    .where(webhooks.c.id.in_(bindparam("ids", expanding=True)))
-    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until", type_=UtcDateTime))
-)
 OPEN_REQUESTS = select(requests).where(
     requests.c.webhook_id.in_(bindparam("ids", expanding=True)), _REQUEST_OPEN
 )
 
-# PostgreSQL: every statement is a round trip, so a turn's writes to each table
-# travel as arrays and the writes of one step share a statement (data-modifying CTEs).
-ASSIGN_PG = text(
+# PostgreSQL: every statement is a round trip, so a turn's rows travel as one JSON
+# array per statement (psycopg quotes a text array element by element in Python,
+# which cost more than the statement), and the writes of one step share a statement
+# (data-modifying CTEs). Each row is a JSON array; its fields are read with ->>.
+# ``LIMIT :n`` (the row count) gives the planner the size it cannot see in the JSON
+# (it assumes 100 rows, and then hashed the whole requests table to join 20 rows).
+INSERT_REQUESTS_PG = text(
     """
-    UPDATE hookwire_deliveries AS d SET request_id = v.r
-    FROM unnest(CAST(:seqs AS BIGINT[]), CAST(:reqs AS TEXT[])) AS v(s, r)
-    WHERE d.seq = v.s
+    WITH made AS (
+        INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts,
+            next_attempt_at, oldest_event_at, created_at, updated_at)
+        SELECT r->>0, r->>1, 'open', r->>2, r->>3, 0, :now, CAST(r->>4 AS TIMESTAMPTZ),
+            :now, :now
+        FROM json_array_elements(CAST(:requests AS json)) AS j(r)
+    )
+    UPDATE hookwire_deliveries AS d SET request_id = a.r->>1
+    FROM (SELECT r FROM json_array_elements(CAST(:assigned AS json)) AS a(r) LIMIT :n) AS a
+    WHERE d.seq = CAST(a.r->>0 AS BIGINT)
     """
-)
+).bindparams(NOW)
 COMPLETE_PG = text(
     """
     WITH v AS (
-        SELECT * FROM unnest(
-            CAST(:attempt_ids AS TEXT[]), CAST(:request_ids AS TEXT[]),
-            CAST(:webhook_ids AS TEXT[]), CAST(:started AS TIMESTAMPTZ[]),
-            CAST(:codes AS INTEGER[]), CAST(:latencies AS DOUBLE PRECISION[]),
-            CAST(:errors AS TEXT[]), CAST(:bodies AS TEXT[]), CAST(:request_sts AS TEXT[]),
-            CAST(:nexts AS TIMESTAMPTZ[]), CAST(:oks AS BOOLEAN[]))
-        AS v(attempt_id, request_id, webhook_id, started, code, latency, error, body,
-             request_st, next_at, ok)
+        SELECT r->>0 AS attempt_id, r->>1 AS request_id, r->>2 AS webhook_id,
+            CAST(r->>3 AS TIMESTAMPTZ) AS started, CAST(r->>4 AS INTEGER) AS code,
+            CAST(r->>5 AS DOUBLE PRECISION) AS latency, r->>6 AS error, r->>7 AS body,
+            r->>8 AS request_st, CAST(r->>9 AS TIMESTAMPTZ) AS next_at,
+            CAST(r->>10 AS BOOLEAN) AS ok
+        FROM json_array_elements(CAST(:outcomes AS json)) AS j(r)
+        LIMIT :n
     ), attempt AS (
         INSERT INTO hookwire_attempts (id, request_id, webhook_id, started_at, status_code,
             latency_ms, error, response_body)
         SELECT attempt_id, request_id, webhook_id, started, code, latency, error, body FROM v
     ), request AS (
         UPDATE hookwire_requests AS r
-        SET status = v.request_st, attempts = r.attempts + 1, next_attempt_at = v.next_at,
-            updated_at = :now
+        SET status = v.request_st, attempts = r.attempts + 1,
+            next_attempt_at = COALESCE(v.next_at, :now), updated_at = :now
         FROM v WHERE r.id = v.request_id AND r.status = 'open'
     ), delivery AS (
-        UPDATE hookwire_deliveries AS d SET status = x.st, updated_at = :now
-        FROM unnest(CAST(:seqs AS BIGINT[]), CAST(:delivery_sts AS TEXT[])) AS x(seq, st)
-        WHERE d.seq = x.seq AND d.status IN ('pending', 'failed')
+        UPDATE hookwire_deliveries AS d SET status = x.r->>1, updated_at = :now
+        FROM (SELECT r FROM json_array_elements(CAST(:deliveries AS json)) AS x(r) LIMIT :m) AS x
+        WHERE d.seq = CAST(x.r->>0 AS BIGINT) AND d.status IN ('pending', 'failed')
     )
     UPDATE hookwire_webhooks AS w
     SET failing_since = CASE WHEN v.ok THEN NULL ELSE COALESCE(w.failing_since, v.started) END,
@@ -326,10 +366,6 @@ MEMBERS = select(deliveries.c.seq, deliveries.c.request_id).where(
 Request = tuple[str, str, tuple[str, ...], int, datetime, list[int]]
 """A request as a job needs it: id, body, event ids, attempts, oldest event, seqs."""
 
-
-# Request bodies go as separate parameters: as one TEXT[] array, quoting their JSON
-# for the array literal cost ten times more.
-INSERT_REQUESTS = insert(requests)
 
 DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
 REQUEST_STATUS = {"succeeded": "succeeded", "retry": OPEN, "dead": "dead", "disable": "dead"}
