@@ -259,3 +259,44 @@ async def test_a_nul_in_a_targets_answer_is_logged_replaced_on_both_stores(
     first, second = both_sender.deliveries.get(delivery.id).attempts
     assert (first.status_code, first.response_body) == (500, "bad\ufffdanswer")
     assert second.status_code == 202
+
+
+@pytest.mark.parametrize("max_batch", [1, 100])
+async def test_a_queued_delivery_past_max_age_dies_unsent_and_later_ones_go_on_both_stores(
+    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock, max_batch: int
+) -> None:
+    # "Events older than 7 days are lost": even when no purge ran since, and even when
+    # the old ones fill a whole batch (max_batch=1), the newer ones still go in this drain.
+    sender = make_sender(store_url, max_batch=max_batch)
+    hook_id = hook_for(sender, sink)
+    old = [sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in range(3)]
+    clock.advance(sender.retry.max_age.total_seconds() - 10)
+    young = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(11)
+    await sender.drain()
+    assert sink.event_ids == [young]
+    dead = {d.event_id for d in sender.deliveries.list(webhook_id=hook_id, status="dead")}
+    assert dead == set(old)
+    assert all(sender.deliveries.get(d).attempts == () for d in _ids(sender, hook_id, "dead"))
+    # Nothing stays leased: a new event goes at once.
+    newest = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await sender.drain()
+    assert sink.event_ids == [young, newest]
+
+
+def _ids(sender: Sender, hook_id: str, status: str) -> list[str]:
+    return [d.id for d in sender.deliveries.list(webhook_id=hook_id, status=status)]
+
+
+async def test_a_webhook_whose_whole_queue_expired_is_not_left_leased_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    hook_id = hook_for(both_sender, sink)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(both_sender.retry.max_age.total_seconds() + 1)
+    await both_sender.drain()
+    assert sink.received == []
+    assert both_sender.deliveries.counts(webhook_id=hook_id)["dead"] == 1
+    fresh = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    assert sink.event_ids == [fresh]

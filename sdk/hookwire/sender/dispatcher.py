@@ -164,14 +164,16 @@ class Dispatcher:
                 log.warning("could not release leases (they will expire): %s", _first_line(exc))
 
     def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
+        now = self._clock()
         return self._store.claim(
             owner=self.owner,
-            now=self._clock(),
+            now=now,
             lease=self._lease,
             limit=free,
             max_batch=self._max_batch,
             max_batch_bytes=self._max_batch_bytes,
             outcomes=outcomes,
+            expire_before=now - self._retry.max_age,
         )
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job, deadline: float) -> Outcome:

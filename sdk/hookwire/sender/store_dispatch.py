@@ -1,4 +1,5 @@
-"""Store queries of the dispatcher: claim work under a lease, record what happened.
+"""Store queries of the dispatcher: claim work under a lease (``store_results``
+records what happened, in the same transaction).
 
 ``FOR UPDATE SKIP LOCKED`` lives here and only here. A claim picks webhooks
 that have work due and no live lease, leases them to one dispatcher, and
@@ -16,11 +17,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Connection,
-    insert,
     or_,
     select,
     update,
@@ -30,21 +30,21 @@ from sqlalchemy.exc import DBAPIError
 from . import store_dispatch_sql as sql
 from .rows import new_id
 from .schema import (
-    attempts,
     deliveries,
     requests,
     sqlite_text,
     stored_time,
     webhooks,
 )
-from .store_registry import RegistryQueries
+from .store_base import sqlite_connection
+from .store_results import ResultQueries
 from .work import Job, Outcome
 
 __all__ = ["DispatchQueries"]
 
 
-class DispatchQueries(RegistryQueries):
-    """Claim due work with a lease; apply the outcome of each attempt."""
+class DispatchQueries(ResultQueries):
+    """Claim due work with a lease, after applying the outcomes of a turn's attempts."""
 
     def claim(
         self,
@@ -56,8 +56,12 @@ class DispatchQueries(RegistryQueries):
         max_batch: int,
         max_batch_bytes: int,
         outcomes: Sequence[Outcome] = (),
+        expire_before: datetime | None = None,
     ) -> list[Job]:
         """Apply ``outcomes``, then lease up to ``limit`` webhooks with due work to ``owner``.
+
+        Queued deliveries created before ``expire_before`` (the retry policy's
+        ``max_age`` ago) are dead instead of sent: events that old are lost.
 
         Both happen in one transaction (one commit per dispatcher turn), and a
         webhook whose request just finished can be claimed again at once.
@@ -90,9 +94,14 @@ class DispatchQueries(RegistryQueries):
                     retry[5].extend(found[retry[0]])
             fresh = [row for row in rows if row.id not in open_requests]
             if fresh:
-                open_requests.update(
-                    self._new_requests(conn, fresh, now, max_batch, max_batch_bytes)
+                made = self._new_requests(
+                    conn, fresh, now, max_batch, max_batch_bytes, expire_before=expire_before
                 )
+                open_requests.update(made)
+            idle = [row.id for row in rows if row.id not in open_requests]
+            if idle:
+                # Leased, but nothing left to send (its queue expired): free it at once.
+                self._release(conn, idle, owner=owner, now=now)
         return [
             Job(
                 webhook_id=row.id,
@@ -136,7 +145,7 @@ class DispatchQueries(RegistryQueries):
         if self.is_postgres:
             params = {"now": now, "limit": limit, "owner": owner, "until": until}
             return conn.execute(sql.LEASE_DUE_PG, params).all()
-        driver = _driver(conn)
+        driver = sqlite_connection(conn)
         params = {**sql.DUE_SQLITE_PARAMS, "now": sqlite_text(now), "limit": limit}
         found = [_due_from_sqlite(row) for row in driver.execute(sql.DUE_SQLITE, params)]
         if found:
@@ -225,26 +234,24 @@ class DispatchQueries(RegistryQueries):
         now: datetime,
         max_batch: int,
         max_batch_bytes: int,
+        *,
+        expire_before: datetime | None,
     ) -> dict[str, sql.Request]:
-        """Group each webhook's oldest due deliveries into a new request."""
-        ids = [row.id for row in fresh]
-        found: Sequence[Sequence[Any]]
-        if self.is_postgres:
-            params = {"now": now, "max_batch": max_batch, "ids": json.dumps(ids)}
-            found = conn.execute(sql.QUEUED_LATERAL, params).all()
-        else:
-            # Plain tuples from the driver; the oldest creation time is parsed once below.
-            params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
-            found = _driver(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
-        # Each item: (seq, event_id, webhook_id, size, created_at, payload).
+        """Group each webhook's oldest due deliveries into a new request.
+
+        Deliveries created before ``expire_before`` die instead.
+        """
         queued: dict[str, list[Sequence[Any]]] = {}
-        for each in found:
+        for each in self._queued(conn, [row.id for row in fresh], now, max_batch):
             queued.setdefault(each[2], []).append(each)
+        if expire_before is not None:
+            queued = self._expire_queued(conn, queued, expire_before, now, max_batch)
         made: dict[str, sql.Request] = {}
         for row in fresh:
+            items = sorted(queued.get(row.id, ()), key=itemgetter(0))
             chosen: list[Sequence[Any]] = []
             total = 0
-            for item in sorted(queued.get(row.id, ()), key=itemgetter(0)):
+            for item in items:
                 if chosen and total + item[3] > max_batch_bytes:
                     break
                 chosen.append(item)
@@ -259,6 +266,52 @@ class DispatchQueries(RegistryQueries):
         if made:
             self._insert_requests(conn, made, now)
         return made
+
+    def _queued(
+        self, conn: Connection, ids: list[str], now: datetime, max_batch: int
+    ) -> Sequence[Sequence[Any]]:
+        """Up to ``max_batch`` oldest due queued deliveries of each webhook of ``ids``,
+        as (seq, event_id, webhook_id, size, created_at, payload)."""
+        if self.is_postgres:
+            params = {"now": now, "max_batch": max_batch, "ids": json.dumps(ids)}
+            return conn.execute(sql.QUEUED_LATERAL, params).all()
+        # Plain tuples from the driver; a request's oldest creation time is parsed once.
+        params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
+        return sqlite_connection(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
+
+    def _expire_queued(
+        self,
+        conn: Connection,
+        queued: dict[str, list[Sequence[Any]]],
+        before: datetime,
+        now: datetime,
+        max_batch: int,
+    ) -> dict[str, list[Sequence[Any]]]:
+        """Kill the queued deliveries created before ``before`` of the webhooks whose
+        oldest queued item is that old, and read those webhooks' queues again."""
+        # Stored values compare as they are: SQLite's text sorts as the time it spells.
+        cutoff: Any = before if self.is_postgres else sqlite_text(before)
+        stale = [
+            webhook_id
+            for webhook_id, items in queued.items()
+            if min(item[4] for item in items) < cutoff
+        ]
+        if not stale:
+            return queued
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.webhook_id.in_(stale),
+                deliveries.c.status == "pending",
+                deliveries.c.request_id.is_(None),
+                deliveries.c.created_at < before,
+            )
+            .values(status="dead", updated_at=now)
+        )
+        fresh = {k: v for k, v in queued.items() if k not in stale}
+        for each in self._queued(conn, stale, now, max_batch):
+            fresh.setdefault(each[2], []).append(each)
+        return fresh
 
     def _insert_requests(
         self, conn: Connection, made: dict[str, sql.Request], now: datetime
@@ -280,7 +333,7 @@ class DispatchQueries(RegistryQueries):
             return
         # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
         stamp = sqlite_text(now)
-        driver = _driver(conn)
+        driver = sqlite_connection(conn)
         driver.executemany(
             sql.INSERT_REQUESTS_SQLITE,
             [
@@ -297,173 +350,6 @@ class DispatchQueries(RegistryQueries):
                 for webhook_id, (request_id, _, _, _, _, seqs) in made.items()
             ],
         )
-
-    def _complete(
-        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
-    ) -> None:
-        if self.is_postgres:
-            self._complete_pg(conn, outcomes, owner=owner, now=now)
-        else:
-            self._complete_sqlite(conn, outcomes, owner=owner, now=now)
-        for outcome in outcomes:
-            if outcome.verdict == "disable":
-                self._disable(conn, outcome, now)
-
-    def _complete_pg(
-        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
-    ) -> None:
-        # One statement over JSON rows: a round trip per table (or per row) costs more.
-        rows = [
-            (
-                o.attempt_id,
-                o.job.request_id,
-                o.job.webhook_id,
-                o.started_at.isoformat(),
-                o.status_code,
-                o.latency_ms,
-                o.error,
-                o.response_body,
-                sql.REQUEST_STATUS[o.verdict],
-                None if o.next_attempt_at is None else o.next_attempt_at.isoformat(),
-                o.verdict == "succeeded",
-            )
-            for o in outcomes
-        ]
-        statuses = [
-            (seq, sql.DELIVERY_STATUS[o.verdict]) for o in outcomes for seq in o.job.delivery_seqs
-        ]
-        params = {
-            "now": now,
-            "owner": owner,
-            "outcomes": json.dumps(rows),
-            "deliveries": json.dumps(statuses),
-            "n": len(rows),
-            "m": len(statuses),
-        }
-        conn.execute(sql.COMPLETE_PG, params)
-
-    def _complete_sqlite(
-        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
-    ) -> None:
-        # Plain tuples to the driver, and one JSON array per UPDATE: one statement per
-        # table, without SQLAlchemy's per-row parameter processing.
-        stamp = sqlite_text(now)
-        started = [sqlite_text(o.started_at) for o in outcomes]
-        driver = _driver(conn)
-        driver.executemany(
-            sql.INSERT_ATTEMPTS_SQLITE,
-            [
-                (
-                    o.attempt_id,
-                    o.job.request_id,
-                    o.job.webhook_id,
-                    at,
-                    o.status_code,
-                    o.latency_ms,
-                    o.error,
-                    o.response_body,
-                )
-                for o, at in zip(outcomes, started, strict=True)
-            ],
-        )
-        finished = [
-            (
-                o.job.request_id,
-                sql.REQUEST_STATUS[o.verdict],
-                stamp if o.next_attempt_at is None else sqlite_text(o.next_attempt_at),
-                o.job.webhook_id,
-                o.verdict == "succeeded",
-                at,
-            )
-            for o, at in zip(outcomes, started, strict=True)
-        ]
-        params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
-        driver.execute(sql.FINISH_REQUESTS_SQLITE, params)
-        driver.executemany(
-            sql.FINISH_DELIVERIES_SQLITE,
-            [
-                (
-                    sql.DELIVERY_STATUS[o.verdict],
-                    stamp,
-                    o.job.webhook_id,
-                    min(o.job.delivery_seqs),
-                    max(o.job.delivery_seqs),
-                    o.job.request_id,
-                )
-                for o in outcomes
-                if o.job.delivery_seqs
-            ],
-        )
-        driver.execute(sql.RELEASE_SQLITE, params)
-
-    def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
-        """Switch a webhook off: nothing more goes to it until someone activates it."""
-        webhook_id = outcome.job.webhook_id
-        conn.execute(
-            update(requests)
-            .where(requests.c.webhook_id == webhook_id, requests.c.status == sql.OPEN)
-            .values(status="dead", updated_at=now)
-        )
-        conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.webhook_id == webhook_id,
-                deliveries.c.status.in_(["pending", "failed"]),
-            )
-            .values(status="dead", updated_at=now)
-        )
-        conn.execute(
-            update(webhooks)
-            .where(webhooks.c.id == webhook_id)
-            .values(active=False, disabled_reason=outcome.disabled_reason, updated_at=now)
-        )
-
-    def release(self, webhook_ids: Sequence[str], *, owner: str, now: datetime) -> None:
-        """Give up the leases of ``owner`` on these webhooks (their requests stay open)."""
-        if not webhook_ids:
-            return
-        with self.transaction() as conn:
-            conn.execute(
-                update(webhooks)
-                .where(webhooks.c.id.in_(list(webhook_ids)), webhooks.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=now)
-            )
-
-    def record_attempt(self, outcome: Outcome) -> None:
-        """Store a lone attempt (a test delivery) with a request row of its own."""
-        job = outcome.job
-        with self.transaction() as conn:
-            conn.execute(
-                insert(requests).values(
-                    id=job.request_id,
-                    webhook_id=job.webhook_id,
-                    status="succeeded" if outcome.verdict == "succeeded" else "dead",
-                    body=job.body.decode(),
-                    event_ids=json.dumps(list(job.event_ids)),
-                    attempts=1,
-                    next_attempt_at=outcome.started_at,
-                    oldest_event_at=outcome.started_at,
-                    created_at=outcome.started_at,
-                    updated_at=outcome.started_at,
-                )
-            )
-            conn.execute(
-                insert(attempts).values(
-                    id=outcome.attempt_id,
-                    request_id=job.request_id,
-                    webhook_id=job.webhook_id,
-                    started_at=outcome.started_at,
-                    status_code=outcome.status_code,
-                    latency_ms=outcome.latency_ms,
-                    error=outcome.error,
-                    response_body=outcome.response_body,
-                )
-            )
-
-
-def _driver(conn: Connection) -> sqlite3.Connection:
-    """The sqlite3 connection under ``conn``, in ``conn``'s transaction."""
-    return cast(sqlite3.Connection, conn.connection.driver_connection)
 
 
 def _due_from_sqlite(row: Sequence[Any]) -> sql.DueWebhook:
