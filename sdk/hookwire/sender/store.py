@@ -4,8 +4,8 @@ Every query has a name, as a method of :class:`Store`; the registry, the outbox,
 the delivery log and the dispatcher call those methods and never build SQL
 themselves. The queries are grouped by concept in ``store_registry``,
 ``store_outbox``, ``store_dispatch`` (claims; its prebuilt statements live in
-``store_dispatch_sql``) and ``store_results`` (what attempts did); this module holds the engine, the transactions and the
-schema setup.
+``store_dispatch_sql``) and ``store_results`` (what attempts did); this module
+holds the engine, the transactions and the schema setup.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and
 every transaction starts with ``BEGIN IMMEDIATE``: SQLite has one writer, and

@@ -215,17 +215,24 @@ class DispatchQueries(ResultQueries):
                     )
                     .values(**dead)
                 ).rowcount
-            count += conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.webhook_id.in_(held),
-                    deliveries.c.status == "pending",
-                    deliveries.c.request_id.is_(None),
-                    deliveries.c.created_at < before,
-                )
-                .values(**dead)
-            ).rowcount
+            count += self._kill_queued(conn, held, before=before, now=now)
         return int(count)
+
+    def _kill_queued(
+        self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
+    ) -> int:
+        """Declare dead the queued deliveries of these webhooks created before ``before``."""
+        killed = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.webhook_id.in_(webhook_ids),
+                deliveries.c.status == "pending",
+                deliveries.c.request_id.is_(None),
+                deliveries.c.created_at < before,
+            )
+            .values(status="dead", updated_at=now)
+        )
+        return int(killed.rowcount)
 
     def _new_requests(
         self,
@@ -298,16 +305,7 @@ class DispatchQueries(ResultQueries):
         ]
         if not stale:
             return queued
-        conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.webhook_id.in_(stale),
-                deliveries.c.status == "pending",
-                deliveries.c.request_id.is_(None),
-                deliveries.c.created_at < before,
-            )
-            .values(status="dead", updated_at=now)
-        )
+        self._kill_queued(conn, stale, before=before, now=now)
         fresh = {k: v for k, v in queued.items() if k not in stale}
         for each in self._queued(conn, stale, now, max_batch):
             fresh.setdefault(each[2], []).append(each)
