@@ -300,3 +300,23 @@ async def test_a_webhook_whose_whole_queue_expired_is_not_left_leased_on_both_st
     fresh = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     await both_sender.drain()
     assert sink.event_ids == [fresh]
+
+
+async def test_text_that_json_escapes_reaches_the_target_exactly_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    # Request rows travel to PostgreSQL inside a JSON array: their bodies are escaped twice.
+    hook_for(both_sender, sink)
+    tricky = 'say "hi"\\ \x00 é 漢 \U0001f600 \u2028 {"x": [1]}'
+    event_id = 'evt "quoted" \\ é'
+    sink.answer(web.Response(status=500))  # the retry resends the stored body
+    both_sender.publish(
+        "COURSE_COMPLETED", data={**COMPLETED, "loId": tricky}, account_id=1, event_id=event_id
+    )
+    await both_sender.drain()
+    clock.advance(5)
+    await both_sender.drain()
+    first, retry = sink.received
+    assert first.body == retry.body
+    (event,) = retry.envelope["events"]
+    assert (event["eventId"], event["data"]["loId"]) == (event_id, tricky)
