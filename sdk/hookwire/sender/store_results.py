@@ -28,6 +28,8 @@ class ResultQueries(RegistryQueries):
     def _complete(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
+        """In ``conn``'s transaction: store each attempt, apply its verdict to its request
+        and deliveries, and give back ``owner``'s lease on its webhook."""
         if self.is_postgres:
             self._complete_pg(conn, outcomes, owner=owner, now=now)
         else:
