@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -263,7 +264,12 @@ async def test_a_nul_in_a_targets_answer_is_logged_replaced_on_both_stores(
 
 @pytest.mark.parametrize("max_batch", [1, 100])
 async def test_a_queued_delivery_past_max_age_dies_unsent_and_later_ones_go_on_both_stores(
-    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock, max_batch: int
+    make_sender: MakeSender,
+    store_url: str,
+    sink: Sink,
+    clock: FakeClock,
+    max_batch: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # "Events older than 7 days are lost": even when no purge ran since, and even when
     # the old ones fill a whole batch (max_batch=1), the newer ones still go in this drain.
@@ -273,8 +279,11 @@ async def test_a_queued_delivery_past_max_age_dies_unsent_and_later_ones_go_on_b
     clock.advance(sender.retry.max_age.total_seconds() - 10)
     young = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     clock.advance(11)
-    await sender.drain()
+    with caplog.at_level(logging.WARNING, logger="hookwire.sender"):
+        await sender.drain()
     assert sink.event_ids == [young]
+    assert "3 queued deliveries created before" in caplog.text
+    assert f"died unsent (older than max_age), webhooks {hook_id}" in caplog.text
     dead = {d.event_id for d in sender.deliveries.list(webhook_id=hook_id, status="dead")}
     assert dead == set(old)
     assert all(sender.deliveries.get(d).attempts == () for d in _ids(sender, hook_id, "dead"))

@@ -12,6 +12,7 @@ keeps events in order across retries.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,6 +42,8 @@ from .store_results import ResultQueries
 from .work import Job, Outcome
 
 __all__ = ["DispatchQueries"]
+
+log = logging.getLogger("hookwire.sender")
 
 
 class DispatchQueries(ResultQueries):
@@ -305,7 +308,13 @@ class DispatchQueries(ResultQueries):
         ]
         if not stale:
             return queued
-        self._kill_queued(conn, stale, before=before, now=now)
+        killed = self._kill_queued(conn, stale, before=before, now=now)
+        log.warning(
+            "%d queued deliveries created before %s died unsent (older than max_age), webhooks %s",
+            killed,
+            before.isoformat(timespec="seconds"),
+            ", ".join(sorted(stale)),
+        )
         fresh = {k: v for k, v in queued.items() if k not in stale}
         for each in self._queued(conn, stale, now, max_batch):
             fresh.setdefault(each[2], []).append(each)
