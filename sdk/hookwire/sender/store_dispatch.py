@@ -258,10 +258,9 @@ class DispatchQueries(ResultQueries):
             queued = self._expire_queued(conn, queued, expire_before, now, max_batch)
         made: dict[str, sql.Request] = {}
         for row in fresh:
-            items = sorted(queued.get(row.id, ()), key=itemgetter(0))
             chosen: list[Sequence[Any]] = []
             total = 0
-            for item in items:
+            for item in sorted(queued.get(row.id, ()), key=itemgetter(0)):
                 if chosen and total + item[3] > max_batch_bytes:
                     break
                 chosen.append(item)
