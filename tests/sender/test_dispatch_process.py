@@ -3,9 +3,11 @@ SQLite turn reaches it (as SQLAlchemy's error, with nothing half-written)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sender_support import COMPLETED, FakeClock, Sink, hook_for
@@ -43,6 +45,25 @@ async def test_the_heap_is_frozen_only_while_a_dispatcher_runs(
     assert len(sink.received) == 1
     assert counts
     assert min(counts) > 0
+    assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.usefixtures("unfrozen")
+async def test_the_heap_stays_frozen_until_the_last_of_overlapping_dispatchers_stops(
+    make_sender: MakeSender, sink: Sink, tmp_path: Path
+) -> None:
+    long_running = make_sender(f"sqlite:///{tmp_path / 'other.db'}")
+    short = make_sender()
+    hook_for(short, sink)
+    short.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(long_running.run_dispatcher(stop))
+    await asyncio.sleep(0.05)
+    await short.drain()  # starts after, stops before the long-running one
+    assert len(sink.received) == 1
+    assert gc.get_freeze_count() > 0
+    stop.set()
+    await running
     assert gc.get_freeze_count() == 0
 
 

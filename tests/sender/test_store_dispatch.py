@@ -282,8 +282,8 @@ async def test_a_queued_delivery_past_max_age_dies_unsent_and_later_ones_go_on_b
     with caplog.at_level(logging.WARNING, logger="hookwire.sender"):
         await sender.drain()
     assert sink.event_ids == [young]
-    assert "3 queued deliveries created before" in caplog.text
-    assert f"died unsent (older than max_age), webhooks {hook_id}" in caplog.text
+    assert "3 queued deliveries died unsent, queued at or before" in caplog.text
+    assert f"(max_age ago), webhooks {hook_id}" in caplog.text
     dead = {d.event_id for d in sender.deliveries.list(webhook_id=hook_id, status="dead")}
     assert dead == set(old)
     assert all(sender.deliveries.get(d).attempts == () for d in _ids(sender, hook_id, "dead"))
@@ -329,3 +329,39 @@ async def test_text_that_json_escapes_reaches_the_target_exactly_on_both_stores(
     assert first.body == retry.body
     (event,) = retry.envelope["events"]
     assert (event["eventId"], event["data"]["loId"]) == (event_id, tricky)
+
+
+async def test_a_redelivery_of_a_delivery_past_max_age_is_sent_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    # Age counts from when a delivery was queued: a redeliver queues it anew.
+    hook_for(both_sender, sink)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await both_sender.drain()
+    clock.advance(both_sender.retry.max_age.total_seconds() * 2)
+    (delivery,) = both_sender.deliveries.list()
+    both_sender.deliveries.redeliver(delivery.id)
+    assert both_sender.purge()["expired"] == 0
+    await both_sender.drain()
+    assert sink.event_ids == [event_id, event_id]
+    assert both_sender.deliveries.get(delivery.id).status == "succeeded"
+
+
+async def test_recover_after_a_webhook_was_disabled_for_failing_sends_again_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    # The documented way back: fix the target, activate, recover.
+    hook_id = hook_for(both_sender, sink)
+    start = clock()
+    sink.answer(*[web.Response(status=500) for _ in range(100)])
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    while both_sender.webhooks.get(hook_id).active:
+        await both_sender.drain()
+        clock.advance(60)
+    sink.script.clear()
+    clock.advance(600)
+    both_sender.webhooks.activate(hook_id)
+    assert both_sender.deliveries.recover(hook_id, since=start) == 1
+    await both_sender.drain()
+    assert sink.event_ids[-1] == event_id
+    assert both_sender.deliveries.counts(webhook_id=hook_id)["succeeded"] == 1

@@ -64,6 +64,12 @@ def sqlite_text(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
+def utc_iso(value: datetime) -> str:
+    """ISO 8601 with an offset, in UTC: how a datetime travels inside JSON parameters
+    (a naive value is taken as UTC, as :class:`UtcDateTime` takes it)."""
+    return (value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
 def stored_time(value: datetime | str) -> datetime:
     """An aware UTC datetime from a stored value: SQLite's text or PostgreSQL's datetime."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -35,6 +35,7 @@ from .schema import (
     requests,
     sqlite_text,
     stored_time,
+    utc_iso,
     webhooks,
 )
 from .store_base import sqlite_connection
@@ -63,12 +64,13 @@ class DispatchQueries(ResultQueries):
     ) -> list[Job]:
         """Apply ``outcomes``, then lease up to ``limit`` webhooks with due work to ``owner``.
 
-        Queued deliveries created before ``expire_before`` (the retry policy's
+        Queued deliveries queued at or before ``expire_before`` (the retry policy's
         ``max_age`` ago) are dead instead of sent: events that old are lost.
 
         Both happen in one transaction (one commit per dispatcher turn), and a
         webhook whose request just finished can be claimed again at once.
         """
+        expired: list[tuple[int, list[str]]] = []
         with self._turn() as conn:
             if outcomes:
                 self._complete(conn, outcomes, owner=owner, now=now)
@@ -98,13 +100,27 @@ class DispatchQueries(ResultQueries):
             fresh = [row for row in rows if row.id not in open_requests]
             if fresh:
                 made = self._new_requests(
-                    conn, fresh, now, max_batch, max_batch_bytes, expire_before=expire_before
+                    conn,
+                    fresh,
+                    now,
+                    max_batch,
+                    max_batch_bytes,
+                    expire_before=expire_before,
+                    expired=expired,
                 )
                 open_requests.update(made)
             idle = [row.id for row in rows if row.id not in open_requests]
             if idle:
                 # Leased, but nothing left to send (its queue expired): free it at once.
                 self._release(conn, idle, owner=owner, now=now)
+        for killed, stale in expired:  # said once the turn has committed
+            log.warning(
+                "%d queued deliveries died unsent, queued at or before %s (max_age ago), "
+                "webhooks %s",
+                killed,
+                expire_before.isoformat(timespec="seconds") if expire_before else "?",
+                ", ".join(sorted(stale)),
+            )
         return [
             Job(
                 webhook_id=row.id,
@@ -179,11 +195,12 @@ class DispatchQueries(ResultQueries):
     def expire(self, *, before: datetime, now: datetime) -> int:
         """Declare dead the unfinished work older than ``before`` of webhooks no dispatcher holds.
 
-        An open request whose oldest event is older dies with every delivery it
-        carries; a queued delivery created before ``before`` dies. Returns how many
+        An open request whose oldest delivery was queued at or before ``before``
+        dies with every delivery it carries, and so does a queued delivery queued
+        then (a redeliver or recover queues a delivery anew). Returns how many
         deliveries died. The dispatcher applies the same age limit when an attempt
-        fails; this catches what no attempt reaches (a retired webhook's queue, or
-        work left while no dispatcher ran).
+        fails and when it reaches a queued delivery; this catches what no
+        dispatcher reaches (a retired webhook's queue).
         """
         idle = select(webhooks.c.id).where(
             or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now)
@@ -202,7 +219,7 @@ class DispatchQueries(ResultQueries):
                     select(requests.c.id, requests.c.event_ids).where(
                         requests.c.webhook_id.in_(held),
                         requests.c.status == sql.OPEN,
-                        requests.c.oldest_event_at < before,
+                        requests.c.oldest_event_at <= before,
                     )
                 )
             }
@@ -224,14 +241,14 @@ class DispatchQueries(ResultQueries):
     def _kill_queued(
         self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
     ) -> int:
-        """Declare dead the queued deliveries of these webhooks created before ``before``."""
+        """Declare dead the queued deliveries of these webhooks queued at or before ``before``."""
         killed = conn.execute(
             update(deliveries)
             .where(
                 deliveries.c.webhook_id.in_(webhook_ids),
                 deliveries.c.status == "pending",
                 deliveries.c.request_id.is_(None),
-                deliveries.c.created_at < before,
+                deliveries.c.due_at <= before,
             )
             .values(status="dead", updated_at=now)
         )
@@ -246,16 +263,20 @@ class DispatchQueries(ResultQueries):
         max_batch_bytes: int,
         *,
         expire_before: datetime | None,
+        expired: list[tuple[int, list[str]]],
     ) -> dict[str, sql.Request]:
         """Group each webhook's oldest due deliveries into a new request.
 
-        Deliveries created before ``expire_before`` die instead.
+        Deliveries queued at or before ``expire_before`` die instead (noted in
+        ``expired``: how many, which webhooks).
         """
         queued: dict[str, list[Sequence[Any]]] = {}
         for each in self._queued(conn, [row.id for row in fresh], now, max_batch):
             queued.setdefault(each[2], []).append(each)
         if expire_before is not None:
-            queued = self._expire_queued(conn, queued, expire_before, now, max_batch)
+            queued = self._expire_queued(
+                conn, queued, before=expire_before, now=now, max_batch=max_batch, expired=expired
+            )
         made: dict[str, sql.Request] = {}
         for row in fresh:
             chosen: list[Sequence[Any]] = []
@@ -280,7 +301,11 @@ class DispatchQueries(ResultQueries):
         self, conn: Connection, ids: list[str], now: datetime, max_batch: int
     ) -> Sequence[Sequence[Any]]:
         """Up to ``max_batch`` oldest due queued deliveries of each webhook of ``ids``,
-        as (seq, event_id, webhook_id, size, created_at, payload)."""
+        as (seq, event_id, webhook_id, size, due_at, payload).
+
+        A delivery's age counts from ``due_at``, when it was queued: its publish (a
+        batch event's flush), or a redeliver or recover, which queue it anew.
+        """
         if self.is_postgres:
             params = {"now": now, "max_batch": max_batch, "ids": json.dumps(ids)}
             return conn.execute(sql.QUEUED_LATERAL, params).all()
@@ -292,28 +317,24 @@ class DispatchQueries(ResultQueries):
         self,
         conn: Connection,
         queued: dict[str, list[Sequence[Any]]],
+        *,
         before: datetime,
         now: datetime,
         max_batch: int,
+        expired: list[tuple[int, list[str]]],
     ) -> dict[str, list[Sequence[Any]]]:
-        """Kill the queued deliveries created before ``before`` of the webhooks whose
+        """Kill the queued deliveries queued at or before ``before`` of the webhooks whose
         oldest queued item is that old, and read those webhooks' queues again."""
         # Stored values compare as they are: SQLite's text sorts as the time it spells.
         cutoff: Any = before if self.is_postgres else sqlite_text(before)
         stale = [
             webhook_id
             for webhook_id, items in queued.items()
-            if min(item[4] for item in items) < cutoff
+            if min(item[4] for item in items) <= cutoff
         ]
         if not stale:
             return queued
-        killed = self._kill_queued(conn, stale, before=before, now=now)
-        log.warning(
-            "%d queued deliveries created before %s died unsent (older than max_age), webhooks %s",
-            killed,
-            before.isoformat(timespec="seconds"),
-            ", ".join(sorted(stale)),
-        )
+        expired.append((self._kill_queued(conn, stale, before=before, now=now), stale))
         fresh = {k: v for k, v in queued.items() if k not in stale}
         for each in self._queued(conn, stale, now, max_batch):
             fresh.setdefault(each[2], []).append(each)
@@ -325,13 +346,13 @@ class DispatchQueries(ResultQueries):
         """Store new requests, and point their deliveries at them."""
         if self.is_postgres:
             rows = [
-                (request_id, webhook_id, body, json.dumps(event_ids), oldest.isoformat())
+                (request_id, webhook_id, body, json.dumps(event_ids), utc_iso(oldest))
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
             ]
             assigned = [(seq, request[0]) for request in made.values() for seq in request[5]]
             params = {
                 "now": now,
-                "requests": json.dumps(rows),
+                "requests": json.dumps(rows, ensure_ascii=False),
                 "assigned": json.dumps(assigned),
                 "n": len(assigned),
             }

@@ -8,7 +8,6 @@ The SQLite statements are text, run on the driver's own connection.
 
 from __future__ import annotations
 
-import functools
 import json
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -211,14 +210,10 @@ def secrets_of(row: Any) -> tuple[str, ...]:
     if not found:
         return ()
     if isinstance(found, str):
-        return _sorted_secrets(found)
+        # SQLite's [[id, secret], ...], parsed each time: a cache would keep rotated
+        # secrets in memory for the life of the process.
+        return tuple(secret for _, secret in sorted(json.loads(found), reverse=True))
     return tuple(found)
-
-
-@functools.lru_cache(maxsize=1024)
-def _sorted_secrets(pairs: str) -> tuple[str, ...]:
-    # SQLite's [[id, secret], ...]: the same text every turn until a rotation.
-    return tuple(secret for _, secret in sorted(json.loads(pairs), reverse=True))
 
 
 # PostgreSQL: one statement text whatever the number of webhooks, so the server
@@ -226,10 +221,10 @@ def _sorted_secrets(pairs: str) -> tuple[str, ...]:
 QUEUED_LATERAL = (
     text(
         """
-        SELECT q.seq, q.event_id, q.webhook_id, q.size, q.created_at, q.payload
+        SELECT q.seq, q.event_id, q.webhook_id, q.size, q.due_at, q.payload
         FROM json_array_elements_text(CAST(:ids AS json)) AS w(id)
         CROSS JOIN LATERAL (
-            SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+            SELECT d.seq, d.event_id, d.webhook_id, d.size, d.due_at, e.payload
             FROM hookwire_deliveries AS d
             JOIN hookwire_events AS e ON e.id = d.event_id
             WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.request_id IS NULL
@@ -240,13 +235,13 @@ QUEUED_LATERAL = (
         """
     )
     .bindparams(NOW, bindparam("ids"), bindparam("max_batch"))
-    .columns(created_at=UtcDateTime)
+    .columns(due_at=UtcDateTime)
 )
 
 # SQLite has no LATERAL; a correlated IN (... LIMIT n) per webhook is its equivalent,
 # and one statement text for any number of webhooks is compiled only once.
 QUEUED_SQLITE = """
-    SELECT d.seq, d.event_id, d.webhook_id, d.size, d.created_at, e.payload
+    SELECT d.seq, d.event_id, d.webhook_id, d.size, d.due_at, e.payload
     FROM json_each(:ids) AS w
     JOIN hookwire_deliveries AS d ON d.seq IN (
         SELECT q.seq FROM hookwire_deliveries AS q

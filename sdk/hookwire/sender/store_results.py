@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, update
 
 from . import store_dispatch_sql as sql
-from .schema import attempts, deliveries, requests, sqlite_text, webhooks
+from .schema import attempts, deliveries, requests, sqlite_text, utc_iso, webhooks
 from .store_base import sqlite_connection
 from .store_registry import RegistryQueries
 from .work import Outcome
@@ -47,13 +47,13 @@ class ResultQueries(RegistryQueries):
                 o.attempt_id,
                 o.job.request_id,
                 o.job.webhook_id,
-                o.started_at.isoformat(),
+                utc_iso(o.started_at),
                 o.status_code,
                 o.latency_ms,
                 o.error,
                 o.response_body,
                 sql.REQUEST_STATUS[o.verdict],
-                None if o.next_attempt_at is None else o.next_attempt_at.isoformat(),
+                None if o.next_attempt_at is None else utc_iso(o.next_attempt_at),
                 o.verdict == "succeeded",
             )
             for o in outcomes
@@ -64,7 +64,7 @@ class ResultQueries(RegistryQueries):
         params = {
             "now": now,
             "owner": owner,
-            "outcomes": json.dumps(rows),
+            "outcomes": json.dumps(rows, ensure_ascii=False),
             "deliveries": json.dumps(statuses),
             "n": len(rows),
             "m": len(statuses),
