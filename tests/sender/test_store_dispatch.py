@@ -77,6 +77,49 @@ def test_an_expired_lease_is_taken_over_with_the_same_request(
         store.close()
 
 
+async def test_a_taken_over_request_carries_exactly_its_webhooks_deliveries_on_both_stores(
+    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+) -> None:
+    # Two webhooks get the same events; a batch of two leaves the third event queued.
+    # A delivery points at its request only once an attempt finishes, so the new
+    # owner must find the crashed request's deliveries without that pointer.
+    hooks = [hook_for(both_sender, sink, name=f"hook {n}") for n in (1, 2)]
+    events = [both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in "abc"]
+    store = Store(store_url)
+
+    def claim(owner: str) -> dict[str, tuple[str, tuple[str, ...], tuple[int, ...]]]:
+        jobs = store.claim(
+            owner=owner, now=clock(), lease=LEASE, limit=10, max_batch=2, max_batch_bytes=10**6
+        )
+        return {j.webhook_id: (j.request_id, j.event_ids, j.delivery_seqs) for j in jobs}
+
+    try:
+        crashed = claim("dead-dispatcher")
+        assert all(d.request_id is None for d in both_sender.deliveries.list())
+        clock.advance(LEASE.total_seconds())
+        taken = claim("b")
+    finally:
+        store.close()
+    assert taken == crashed
+    assert sorted(taken) == sorted(hooks)
+    for hook in hooks:
+        _, event_ids, seqs = taken[hook]
+        assert event_ids == tuple(events[:2])
+        mine = {
+            int(d.id.removeprefix("dlv_")): d for d in both_sender.deliveries.list(webhook_id=hook)
+        }
+        assert [mine[seq].event_id for seq in seqs] == events[:2]
+    clock.advance(LEASE.total_seconds())
+    await both_sender.drain()
+    assert sorted(sink.event_ids) == sorted(events * 2)
+    finished = both_sender.deliveries.list()
+    assert {d.status for d in finished} == {"succeeded"}
+    assert all(d.request_id is not None for d in finished)
+    for hook in hooks:
+        carried = {d.event_id: d.request_id for d in finished if d.webhook_id == hook}
+        assert carried[events[0]] == carried[events[1]] == taken[hook][0] != carried[events[2]]
+
+
 async def test_work_left_by_a_dead_dispatcher_is_delivered_after_the_lease(
     both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
 ) -> None:

@@ -151,8 +151,9 @@ class Attempt:
 class Delivery:
     """One event on its way to one webhook.
 
-    ``request_id`` is the request (``webhook-id``) it currently travels in, if
-    any. ``attempts`` is filled by ``sender.deliveries.get`` (empty in lists).
+    ``request_id`` is the request (``webhook-id``) it currently travels in, once
+    that request's first attempt has finished (``None`` while queued and during
+    the first attempt). ``attempts`` is filled by ``sender.deliveries.get`` (empty in lists).
     """
 
     id: str

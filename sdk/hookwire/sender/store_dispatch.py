@@ -94,7 +94,7 @@ class DispatchQueries(ResultQueries):
                     for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
                 }
             if open_requests:
-                found = self._members(conn, {r[0]: r[2] for r in open_requests.values()})
+                found = self._members(conn, {r[0]: (w, r[2]) for w, r in open_requests.items()})
                 for retry in open_requests.values():
                     retry[5].extend(found[retry[0]])
             fresh = [row for row in rows if row.id not in open_requests]
@@ -173,21 +173,29 @@ class DispatchQueries(ResultQueries):
         return found
 
     def _members(
-        self, conn: Connection, event_ids: dict[str, Sequence[str]]
+        self, conn: Connection, carried: dict[str, tuple[str, Sequence[str]]]
     ) -> dict[str, list[int]]:
-        """The delivery seqs, in order, of each request (given as id -> its event ids).
+        """The delivery seqs, in order, of each request (given as id -> webhook id, event ids).
 
-        A request's deliveries are its events' deliveries that point back at it,
-        found through the indexed event ids (``request_id`` has no index of its own).
+        A request's deliveries are its webhook's deliveries of its events (one per
+        event and webhook), found through the indexed event ids: a delivery points
+        at its request only once the request's first attempt has finished.
         """
-        members: dict[str, list[int]] = {request_id: [] for request_id in event_ids}
-        if event_ids:
-            params = {
-                "events": [e for found in event_ids.values() for e in found],
-                "ids": list(event_ids),
+        members: dict[str, list[int]] = {request_id: [] for request_id in carried}
+        if carried:
+            wanted = {
+                (webhook_id, event_id): request_id
+                for request_id, (webhook_id, event_ids) in carried.items()
+                for event_id in event_ids
             }
-            for seq, request_id in conn.execute(sql.MEMBERS, params):
-                members[request_id].append(seq)
+            params = {
+                "events": [e for _, found in carried.values() for e in found],
+                "webhooks": [webhook_id for webhook_id, _ in carried.values()],
+            }
+            for seq, event_id, webhook_id in conn.execute(sql.MEMBERS, params):
+                request_id = wanted.get((webhook_id, event_id))
+                if request_id is not None:
+                    members[request_id].append(seq)
         for seqs in members.values():
             seqs.sort()
         return members
@@ -214,9 +222,9 @@ class DispatchQueries(ResultQueries):
             if not held:
                 return 0
             old = {
-                row.id: json.loads(row.event_ids)
+                row.id: (row.webhook_id, json.loads(row.event_ids))
                 for row in conn.execute(
-                    select(requests.c.id, requests.c.event_ids).where(
+                    select(requests.c.id, requests.c.webhook_id, requests.c.event_ids).where(
                         requests.c.webhook_id.in_(held),
                         requests.c.status == sql.OPEN,
                         requests.c.oldest_event_at <= before,
@@ -343,38 +351,22 @@ class DispatchQueries(ResultQueries):
     def _insert_requests(
         self, conn: Connection, made: dict[str, sql.Request], now: datetime
     ) -> None:
-        """Store new requests, and point their deliveries at them."""
+        """Store new requests (their deliveries point at them once an attempt finishes)."""
         if self.is_postgres:
             rows = [
                 (request_id, webhook_id, body, json.dumps(event_ids), utc_iso(oldest))
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
             ]
-            assigned = [(seq, request[0]) for request in made.values() for seq in request[5]]
-            params = {
-                "now": now,
-                "requests": json.dumps(rows, ensure_ascii=False),
-                "assigned": json.dumps(assigned),
-                "n": len(assigned),
-            }
+            params = {"now": now, "requests": json.dumps(rows, ensure_ascii=False)}
             conn.execute(sql.INSERT_REQUESTS_PG, params)
             return
         # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
         stamp = sqlite_text(now)
-        driver = sqlite_connection(conn)
-        driver.executemany(
+        sqlite_connection(conn).executemany(
             sql.INSERT_REQUESTS_SQLITE,
             [
                 (request_id, webhook_id, body, json.dumps(event_ids), stamp, sqlite_text(oldest))
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
-            ],
-        )
-        # One writer at a time on SQLite (BEGIN IMMEDIATE): the queued, due deliveries of a
-        # webhook between a request's first and last seq are exactly the ones it carries.
-        driver.executemany(
-            sql.ASSIGN_SQLITE,
-            [
-                (request_id, webhook_id, seqs[0], seqs[-1], stamp)
-                for webhook_id, (request_id, _, _, _, _, seqs) in made.items()
             ],
         )
 

@@ -36,7 +36,6 @@ from .schema import (
 )
 
 __all__ = [
-    "ASSIGN_SQLITE",
     "COMPLETE_PG",
     "DELIVERY_STATUS",
     "DUE_SQLITE",
@@ -252,12 +251,6 @@ QUEUED_SQLITE = """
     )
     JOIN hookwire_events AS e ON e.id = d.event_id
 """
-# SQLite: a request's deliveries are a range of one webhook's seqs (see the caller).
-ASSIGN_SQLITE = """
-    UPDATE hookwire_deliveries SET request_id = ?1
-    WHERE webhook_id = ?2 AND seq BETWEEN ?3 AND ?4
-      AND status = 'pending' AND request_id IS NULL AND due_at <= ?5
-"""
 # SQLite: a turn's finished requests travel as one JSON array of [request id,
 # request status, next attempt, webhook id, succeeded, started at], so the
 # requests and the webhooks take one statement each however many jobs.
@@ -270,9 +263,8 @@ FINISH_REQUESTS_SQLITE = """
       AND hookwire_requests.status = 'open'
 """
 FINISH_DELIVERIES_SQLITE = """
-    UPDATE hookwire_deliveries SET status = ?1, updated_at = ?2
-    WHERE webhook_id = ?3 AND seq BETWEEN ?4 AND ?5 AND request_id = ?6
-      AND status IN ('pending', 'failed')
+    UPDATE hookwire_deliveries SET status = ?1, updated_at = ?2, request_id = ?3
+    WHERE seq IN (SELECT value FROM json_each(?4)) AND status IN ('pending', 'failed')
 """
 RELEASE_SQLITE = """
     UPDATE hookwire_webhooks
@@ -307,16 +299,10 @@ OPEN_REQUESTS = select(requests).where(
 # (it assumes 100 rows, and then hashed the whole requests table to join 20 rows).
 INSERT_REQUESTS_PG = text(
     """
-    WITH made AS (
-        INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts,
-            next_attempt_at, oldest_event_at, created_at, updated_at)
-        SELECT r->>0, r->>1, 'open', r->>2, r->>3, 0, :now, CAST(r->>4 AS TIMESTAMPTZ),
-            :now, :now
-        FROM json_array_elements(CAST(:requests AS json)) AS j(r)
-    )
-    UPDATE hookwire_deliveries AS d SET request_id = a.r->>1
-    FROM (SELECT r FROM json_array_elements(CAST(:assigned AS json)) AS a(r) LIMIT :n) AS a
-    WHERE d.seq = CAST(a.r->>0 AS BIGINT)
+    INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts,
+        next_attempt_at, oldest_event_at, created_at, updated_at)
+    SELECT r->>0, r->>1, 'open', r->>2, r->>3, 0, :now, CAST(r->>4 AS TIMESTAMPTZ), :now, :now
+    FROM json_array_elements(CAST(:requests AS json)) AS j(r)
     """
 ).bindparams(NOW)
 COMPLETE_PG = text(
@@ -339,7 +325,8 @@ COMPLETE_PG = text(
             next_attempt_at = COALESCE(v.next_at, :now), updated_at = :now
         FROM v WHERE r.id = v.request_id AND r.status = 'open'
     ), delivery AS (
-        UPDATE hookwire_deliveries AS d SET status = x.r->>1, updated_at = :now
+        UPDATE hookwire_deliveries AS d
+        SET status = x.r->>1, request_id = x.r->>2, updated_at = :now
         FROM (SELECT r FROM json_array_elements(CAST(:deliveries AS json)) AS x(r) LIMIT :m) AS x
         WHERE d.seq = CAST(x.r->>0 AS BIGINT) AND d.status IN ('pending', 'failed')
     )
@@ -351,11 +338,11 @@ COMPLETE_PG = text(
     """
 ).bindparams(NOW)
 
-# Found through the request's event ids (indexed): a request's deliveries are
-# the deliveries of its events that point back at it.
-MEMBERS = select(deliveries.c.seq, deliveries.c.request_id).where(
+# A request's deliveries are its webhook's deliveries of its events: it points at
+# them (request_id) only from its first finished attempt on.
+MEMBERS = select(deliveries.c.seq, deliveries.c.event_id, deliveries.c.webhook_id).where(
     deliveries.c.event_id.in_(bindparam("events", expanding=True)),
-    deliveries.c.request_id.in_(bindparam("ids", expanding=True)),
+    deliveries.c.webhook_id.in_(bindparam("webhooks", expanding=True)),
 )
 
 Request = tuple[str, str, tuple[str, ...], int, datetime, list[int]]

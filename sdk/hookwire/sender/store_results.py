@@ -59,7 +59,9 @@ class ResultQueries(RegistryQueries):
             for o in outcomes
         ]
         statuses = [
-            (seq, sql.DELIVERY_STATUS[o.verdict]) for o in outcomes for seq in o.job.delivery_seqs
+            (seq, sql.DELIVERY_STATUS[o.verdict], o.job.request_id)
+            for o in outcomes
+            for seq in o.job.delivery_seqs
         ]
         params = {
             "now": now,
@@ -114,10 +116,8 @@ class ResultQueries(RegistryQueries):
                 (
                     sql.DELIVERY_STATUS[o.verdict],
                     stamp,
-                    o.job.webhook_id,
-                    min(o.job.delivery_seqs),
-                    max(o.job.delivery_seqs),
                     o.job.request_id,
+                    json.dumps(o.job.delivery_seqs),
                 )
                 for o in outcomes
                 if o.job.delivery_seqs
