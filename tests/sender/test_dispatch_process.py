@@ -1,10 +1,12 @@
-"""What a dispatcher does to its process (the collector's heap) and how a failing
-SQLite turn reaches it (as SQLAlchemy's error, with nothing half-written)."""
+"""What a dispatcher does to its process (the collector's heap, SQLite checkpoints in
+a thread of their own) and how a failing SQLite turn reaches it (as SQLAlchemy's
+error, with nothing half-written)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from hookwire.sender import Sender
+from hookwire.sender.dispatcher import _Checkpoints
 from hookwire.sender.store import Store
 from hookwire.sender.work import Outcome
 
@@ -111,3 +114,45 @@ def test_a_sqlite_error_in_a_turn_is_sqlalchemys_and_rolls_the_turn_back(
     (delivery,) = sender.deliveries.list(webhook_id=hook_id)
     assert delivery.status == "pending"
     assert sender.deliveries.counts()["succeeded"] == 0
+
+
+def _in_database_file(sqlite_url: str, marker: str) -> bool:
+    """Whether ``marker`` is in the database file itself (not only in its -wal log)."""
+    return marker.encode() in Path(sqlite_url.removeprefix("sqlite:///")).read_bytes()
+
+
+async def test_a_dispatcher_checkpoints_the_sqlite_log_while_it_runs(
+    make_sender: MakeSender, sink: Sink, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The automatic checkpoint waits for 10,000 pages: a few events stay in the log
+    # until a checkpoint copies them into the file.
+    monkeypatch.setattr(_Checkpoints, "INTERVAL", 0.0)
+    sender = make_sender()
+    hook_for(sender, sink)
+    marker = "evt_checkpointed_into_the_file"
+    sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id=marker)
+    assert not _in_database_file(sqlite_url, marker)
+    await sender.drain()
+    assert sink.event_ids == [marker]
+    assert _in_database_file(sqlite_url, marker)
+
+
+async def test_a_failing_checkpoint_does_not_stop_delivery(
+    make_sender: MakeSender, sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[bool] = []
+
+    def failing(_store: Store) -> None:
+        calls.append(True)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(_Checkpoints, "INTERVAL", 0.0)
+    monkeypatch.setattr(Store, "checkpoint", failing)
+    sender = make_sender()
+    hook_for(sender, sink)
+    first = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await sender.drain()
+    second = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    await sender.drain()
+    assert calls
+    assert sink.event_ids == [first, second]

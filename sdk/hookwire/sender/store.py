@@ -23,6 +23,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from ..errors import ConfigurationError
 from . import schema
+from .store_base import sqlite_connection
 from .store_dispatch import DispatchQueries
 from .store_outbox import OutboxQueries
 
@@ -111,6 +112,18 @@ class Store(DispatchQueries, OutboxQueries):
                 conn.execute(text(statement))
         if version < schema.SCHEMA_VERSION:
             conn.execute(update(schema.meta).where(key).values(value=str(schema.SCHEMA_VERSION)))
+
+    def checkpoint(self) -> None:
+        """SQLite: copy what the write-ahead log holds into the database file, without
+        waiting for readers or writers (a passive checkpoint). Nothing on PostgreSQL.
+
+        A running dispatcher calls this from a thread of its own, so the commit that
+        fills the log (``wal_autocheckpoint``) does not stall on the copy itself.
+        """
+        if self.is_postgres:
+            return
+        with self.engine.connect() as conn:
+            sqlite_connection(conn).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def schema_version(self) -> int:
         """The schema version recorded in the database."""
