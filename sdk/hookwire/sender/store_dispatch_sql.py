@@ -294,7 +294,8 @@ OPEN_REQUESTS = select(requests).where(
 # PostgreSQL: every statement is a round trip, so a turn's rows travel as one JSON
 # array per statement (psycopg quotes a text array element by element in Python,
 # which cost more than the statement), and the writes of one step share a statement
-# (data-modifying CTEs). Each row is a JSON array; its fields are read with ->>.
+# (data-modifying CTEs). Each row is a JSON array; its fields are read with ->>, from
+# jsonb, which is parsed once (on json, every ->> parses the row again: 3x the time).
 # ``LIMIT :n`` (the row count) gives the planner the size it cannot see in the JSON
 # (it assumes 100 rows, and then hashed the whole requests table to join 20 rows).
 INSERT_REQUESTS_PG = text(
@@ -302,7 +303,7 @@ INSERT_REQUESTS_PG = text(
     INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts,
         next_attempt_at, oldest_event_at, created_at, updated_at)
     SELECT r->>0, r->>1, 'open', r->>2, r->>3, 0, :now, CAST(r->>4 AS TIMESTAMPTZ), :now, :now
-    FROM json_array_elements(CAST(:requests AS json)) AS j(r)
+    FROM jsonb_array_elements(CAST(:requests AS jsonb)) AS j(r)
     """
 ).bindparams(NOW)
 COMPLETE_PG = text(
@@ -313,7 +314,7 @@ COMPLETE_PG = text(
             CAST(r->>5 AS DOUBLE PRECISION) AS latency, r->>6 AS error, r->>7 AS body,
             r->>8 AS request_st, CAST(r->>9 AS TIMESTAMPTZ) AS next_at,
             CAST(r->>10 AS BOOLEAN) AS ok
-        FROM json_array_elements(CAST(:outcomes AS json)) AS j(r)
+        FROM jsonb_array_elements(CAST(:outcomes AS jsonb)) AS j(r)
         LIMIT :n
     ), attempt AS (
         INSERT INTO hookwire_attempts (id, request_id, webhook_id, started_at, status_code,
@@ -327,7 +328,7 @@ COMPLETE_PG = text(
     ), delivery AS (
         UPDATE hookwire_deliveries AS d
         SET status = x.r->>1, request_id = x.r->>2, updated_at = :now
-        FROM (SELECT r FROM json_array_elements(CAST(:deliveries AS json)) AS x(r) LIMIT :m) AS x
+        FROM (SELECT r FROM jsonb_array_elements(CAST(:deliveries AS jsonb)) AS x(r) LIMIT :m) AS x
         WHERE d.seq = CAST(x.r->>0 AS BIGINT) AND d.status IN ('pending', 'failed')
     )
     UPDATE hookwire_webhooks AS w
