@@ -31,6 +31,18 @@ def test_event_fans_out_to_each_active_subscribed_webhook_of_the_account(
     assert {d.webhook_id for d in outbox_sender.deliveries.list()} == {first, second}
 
 
+def test_a_changed_event_list_decides_the_fan_out_of_later_publishes(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    # Event lists are parsed once per distinct stored text; an update stores a new one.
+    hooks = [hook_for(outbox_sender, sink, name=f"hook {n}") for n in range(3)]
+    outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    outbox_sender.webhooks.update(hooks[1], events=["CI_STATS"])
+    later = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    got = {d.webhook_id for d in outbox_sender.deliveries.list() if d.event_id == later}
+    assert got == {hooks[0], hooks[2]}
+
+
 def test_publish_returns_the_stored_event_id(outbox_sender: Sender) -> None:
     event_id = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     stored = outbox_sender.events.get(event_id)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -65,6 +66,12 @@ def _new_event_id(now: datetime) -> str:
         | rand & _RAND_B_MASK
     )
     return f"evt_{value:032x}"
+
+
+@lru_cache(maxsize=1024)
+def _event_names(stored: str) -> frozenset[str]:
+    """A webhook's stored event list (JSON) as a set; most webhooks share a few lists."""
+    return frozenset(json.loads(stored))
 
 
 def _payload_error(location: str) -> Callable[[str], PayloadError]:
@@ -261,13 +268,13 @@ class Outbox:
     def _deliveries(self, conn: Connection, stored: Sequence[_Prepared]) -> list[dict[str, Any]]:
         """The delivery rows of newly stored events, in their order: one per subscribed webhook.
 
-        Each account's active webhooks are looked up (and their event lists
-        parsed) once, however many of its events there are.
+        Each account's active webhooks are looked up once, however many of its
+        events there are; an event list's stored text is parsed once per process.
         """
         subscribed: dict[int, list[tuple[str, frozenset[str]]]] = {}
         for account_id in {prepared.account_id for prepared in stored}:
             subscribed[account_id] = [
-                (webhook_id, frozenset(json.loads(names)))
+                (webhook_id, _event_names(names))
                 for webhook_id, names in self._store.subscribers(conn, account_id)
             ]
         rows: list[dict[str, Any]] = []
