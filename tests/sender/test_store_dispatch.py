@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from sender_support import COMPLETED, PROGRESS, FakeClock, Sink, hook_for
 
-from hookwire.sender import Sender
+from hookwire.sender import Sender, store_dispatch
 from hookwire.sender.store import Store
 
 MakeSender = Callable[..., Sender]
@@ -408,3 +408,43 @@ async def test_recover_after_a_webhook_was_disabled_for_failing_sends_again_on_b
     await both_sender.drain()
     assert sink.event_ids[-1] == event_id
     assert both_sender.deliveries.counts(webhook_id=hook_id)["succeeded"] == 1
+
+
+def test_new_requests_larger_than_one_statement_are_stored_in_several_on_postgres(
+    make_sender: MakeSender,
+    sink: Sink,
+    clock: FakeClock,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A jsonb value holds at most 256 MiB; a turn's requests can be larger. Here the
+    # limit is one request's size, so each of the three goes in a statement of its own.
+    monkeypatch.setattr(store_dispatch, "REQUEST_CHARS_PER_STATEMENT", 100)
+    sender = make_sender(postgres_url)
+    hooks = {hook_for(sender, sink, name=f"hook {n}") for n in range(3)}
+    event = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    store = Store(postgres_url)
+    try:
+        jobs = store.claim(
+            owner="a", now=clock(), lease=LEASE, limit=10, max_batch=100, max_batch_bytes=10**6
+        )
+        assert {job.webhook_id for job in jobs} == hooks
+        clock.advance(LEASE.total_seconds())
+        retaken = store.claim(
+            owner="b", now=clock(), lease=LEASE, limit=10, max_batch=100, max_batch_bytes=10**6
+        )
+    finally:
+        store.close()
+    assert sorted((j.request_id, j.body) for j in retaken) == sorted(
+        (j.request_id, j.body) for j in jobs
+    )
+    assert all(job.event_ids == (event,) for job in retaken)
+
+
+def test_rows_are_cut_into_runs_of_at_most_the_size_given() -> None:
+    # Each row counts its characters plus 16: here 36, 36, 86, 36 and 31.
+    rows = [(f"msg_{n}", "wh", "x" * size, "[]", "t") for n, size in enumerate((10, 10, 60, 10, 5))]
+    for limit, lengths in ((80, [2, 1, 2]), (70, [1, 1, 1, 2]), (10**6, [5]), (1, [1] * 5)):
+        runs = list(store_dispatch._by_size(rows, limit))
+        assert [row for run in runs for row in run] == rows
+        assert [len(run) for run in runs] == lengths

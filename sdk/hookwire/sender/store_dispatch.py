@@ -46,6 +46,13 @@ __all__ = ["DispatchQueries"]
 
 log = logging.getLogger("hookwire.sender")
 
+REQUEST_CHARS_PER_STATEMENT = 48 * 2**20
+"""PostgreSQL: new requests go in statements of at most this many characters of JSON.
+
+A jsonb value holds at most 256 MiB, and a turn's requests can be larger
+(``concurrency`` x ``max_batch_bytes``); 48 Mi characters stay under it even
+at four bytes a character."""
+
 
 class DispatchQueries(ResultQueries):
     """Claim due work with a lease, after applying the outcomes of a turn's attempts."""
@@ -234,15 +241,16 @@ class DispatchQueries(ResultQueries):
             count = 0
             if old:
                 conn.execute(update(requests).where(requests.c.id.in_(list(old))).values(**dead))
-                carried = [seq for seqs in self._members(conn, old).values() for seq in seqs]
-                count += conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.seq.in_(carried),
-                        deliveries.c.status.in_(["pending", "failed"]),
-                    )
-                    .values(**dead)
-                ).rowcount
+                # Each dies pointing at the request that carried it (its attempt history).
+                for request_id, carried in self._members(conn, old).items():
+                    count += conn.execute(
+                        update(deliveries)
+                        .where(
+                            deliveries.c.seq.in_(carried),
+                            deliveries.c.status.in_(["pending", "failed"]),
+                        )
+                        .values(request_id=request_id, **dead)
+                    ).rowcount
             count += self._kill_queued(conn, held, before=before, now=now)
         return int(count)
 
@@ -357,8 +365,9 @@ class DispatchQueries(ResultQueries):
                 (request_id, webhook_id, body, json.dumps(event_ids), utc_iso(oldest))
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
             ]
-            params = {"now": now, "requests": json.dumps(rows, ensure_ascii=False)}
-            conn.execute(sql.INSERT_REQUESTS_PG, params)
+            for chunk in _by_size(rows, REQUEST_CHARS_PER_STATEMENT):
+                params = {"now": now, "requests": json.dumps(chunk, ensure_ascii=False)}
+                conn.execute(sql.INSERT_REQUESTS_PG, params)
             return
         # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
         stamp = sqlite_text(now)
@@ -369,6 +378,23 @@ class DispatchQueries(ResultQueries):
                 for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
             ],
         )
+
+
+def _by_size(
+    rows: list[tuple[str, str, str, str, str]], limit: int
+) -> Iterator[list[tuple[str, str, str, str, str]]]:
+    """``rows`` in order, in runs of at most about ``limit`` characters (at least one row)."""
+    run: list[tuple[str, str, str, str, str]] = []
+    size = 0
+    for row in rows:
+        length = sum(map(len, row)) + 16
+        if run and size + length > limit:
+            yield run
+            run, size = [], 0
+        run.append(row)
+        size += length
+    if run:
+        yield run
 
 
 def _due_from_sqlite(row: Sequence[Any]) -> sql.DueWebhook:

@@ -262,9 +262,15 @@ FINISH_REQUESTS_SQLITE = """
     WHERE hookwire_requests.id = json_extract(j.value, '$[0]')
       AND hookwire_requests.status = 'open'
 """
+# An outcome counts for a request's deliveries only while the request is open (run
+# before FINISH_REQUESTS_SQLITE closes it): one that lands after its lease ran out,
+# when another dispatcher finished the request or a purge killed it, must not touch
+# deliveries redelivered since (queued again, with no request).
 FINISH_DELIVERIES_SQLITE = """
     UPDATE hookwire_deliveries SET status = ?1, updated_at = ?2, request_id = ?3
     WHERE seq IN (SELECT value FROM json_each(?4)) AND status IN ('pending', 'failed')
+      AND (request_id IS NULL OR request_id = ?3)
+      AND EXISTS (SELECT 1 FROM hookwire_requests WHERE id = ?3 AND status = 'open')
 """
 RELEASE_SQLITE = """
     UPDATE hookwire_webhooks
@@ -296,6 +302,8 @@ OPEN_REQUESTS = select(requests).where(
 # which cost more than the statement), and the writes of one step share a statement
 # (data-modifying CTEs). Each row is a JSON array; its fields are read with ->>, from
 # jsonb, which is parsed once (on json, every ->> parses the row again: 3x the time).
+# COMPLETE_PG's statements all see the tables as they were before it: its deliveries
+# change only if their request was open then (see FINISH_DELIVERIES_SQLITE).
 # ``LIMIT :n`` (the row count) gives the planner the size it cannot see in the JSON
 # (it assumes 100 rows, and then hashed the whole requests table to join 20 rows).
 INSERT_REQUESTS_PG = text(
@@ -330,6 +338,9 @@ COMPLETE_PG = text(
         SET status = x.r->>1, request_id = x.r->>2, updated_at = :now
         FROM (SELECT r FROM jsonb_array_elements(CAST(:deliveries AS jsonb)) AS x(r) LIMIT :m) AS x
         WHERE d.seq = CAST(x.r->>0 AS BIGINT) AND d.status IN ('pending', 'failed')
+          AND (d.request_id IS NULL OR d.request_id = x.r->>2)
+          AND EXISTS (SELECT 1 FROM hookwire_requests AS o
+                      WHERE o.id = x.r->>2 AND o.status = 'open')
     )
     UPDATE hookwire_webhooks AS w
     SET failing_since = CASE WHEN v.ok THEN NULL ELSE COALESCE(w.failing_since, v.started) END,

@@ -109,7 +109,6 @@ class ResultQueries(RegistryQueries):
             for o, at in zip(outcomes, started, strict=True)
         ]
         params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
-        driver.execute(sql.FINISH_REQUESTS_SQLITE, params)
         driver.executemany(
             sql.FINISH_DELIVERIES_SQLITE,
             [
@@ -123,6 +122,7 @@ class ResultQueries(RegistryQueries):
                 if o.job.delivery_seqs
             ],
         )
+        driver.execute(sql.FINISH_REQUESTS_SQLITE, params)
         driver.execute(sql.RELEASE_SQLITE, params)
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
