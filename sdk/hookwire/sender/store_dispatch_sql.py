@@ -302,10 +302,6 @@ OPEN_REQUESTS = select(requests).where(
 # which cost more than the statement), and the writes of one step share a statement
 # (data-modifying CTEs). Each row is a JSON array; its fields are read with ->>, from
 # jsonb, which is parsed once (on json, every ->> parses the row again: 3x the time).
-# COMPLETE_PG's statements all see the tables as they were before it: its deliveries
-# change only if their request was open then (see FINISH_DELIVERIES_SQLITE).
-# ``LIMIT :n`` (the row count) gives the planner the size it cannot see in the JSON
-# (it assumes 100 rows, and then hashed the whole requests table to join 20 rows).
 INSERT_REQUESTS_PG = text(
     """
     INSERT INTO hookwire_requests (id, webhook_id, status, body, event_ids, attempts,
@@ -314,6 +310,10 @@ INSERT_REQUESTS_PG = text(
     FROM jsonb_array_elements(CAST(:requests AS jsonb)) AS j(r)
     """
 ).bindparams(NOW)
+# ``LIMIT :n`` (the row count) gives the planner the size it cannot see in the JSON
+# (it assumes 100 rows, and then hashed the whole requests table to join 20 rows).
+# The statement's parts all see the tables as they were before it: deliveries change
+# only if their request was open then (see FINISH_DELIVERIES_SQLITE).
 COMPLETE_PG = text(
     """
     WITH v AS (
