@@ -9,7 +9,7 @@ import pytest
 from sender_support import COMPLETED, Sink, hook_for
 from sqlalchemy import text
 
-from hookwire.errors import PayloadError, UnknownEventError
+from hookwire.errors import ConfigurationError, PayloadError, UnknownEventError
 from hookwire.sender import Sender
 
 
@@ -127,9 +127,39 @@ def test_events_list_is_newest_first_and_per_account(
     assert [e.id for e in outbox_sender.events.list(account_id=1)] == ["b", "a"]
 
 
-def test_schema_version_is_recorded(outbox_sender: Sender) -> None:
-    with outbox_sender.engine.connect() as conn:
-        version = conn.execute(
+def _recorded_version(sender: Sender) -> str | None:
+    with sender.engine.connect() as conn:
+        found = conn.execute(
             text("SELECT value FROM hookwire_meta WHERE key = 'schema_version'")
         ).scalar()
-    assert version == "1"
+    return None if found is None else str(found)
+
+
+def _record_version(sender: Sender, version: str) -> None:
+    with sender.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE hookwire_meta SET value = :v WHERE key = 'schema_version'"), {"v": version}
+        )
+
+
+def test_schema_version_is_recorded(outbox_sender: Sender) -> None:
+    assert _recorded_version(outbox_sender) == "2"
+
+
+def test_a_version_1_database_is_upgraded_on_open_and_keeps_its_rows(
+    make_sender: Callable[..., Sender], store_url: str
+) -> None:
+    old = make_sender(store_url)
+    event_id = old.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    _record_version(old, "1")
+    reopened = make_sender(store_url)
+    assert _recorded_version(reopened) == "2"
+    assert reopened.events.get(event_id).name == "COURSE_COMPLETED"
+
+
+def test_a_database_of_a_newer_hookwire_is_refused_with_what_to_do(
+    make_sender: Callable[..., Sender], store_url: str
+) -> None:
+    _record_version(make_sender(store_url), "3")
+    with pytest.raises(ConfigurationError, match=r"schema version 3.*upgrade hookwire"):
+        make_sender(store_url)

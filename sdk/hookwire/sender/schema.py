@@ -51,9 +51,15 @@ __all__ = [
     "webhooks",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: a delivery points at its request (request_id) only once the request's first
+    # attempt is recorded. No table changes, and version-1 rows read correctly; the
+    # new version keeps an older hookwire, which finds a request's deliveries by
+    # request_id, from taking over this one's requests (it would send them twice).
+    2: (),
+}
 """SQL statements that take the schema from version ``n - 1`` to ``n``, keyed by ``n``."""
 
 

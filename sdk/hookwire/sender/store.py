@@ -72,7 +72,12 @@ class Store(DispatchQueries, OutboxQueries):
     def __init__(self, url: str | Engine) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.dialect = self.engine.dialect.name
-        self._setup()
+        try:
+            self._setup()
+        except ConfigurationError:
+            if not isinstance(url, Engine):  # an engine we made: leave no connection open
+                self.engine.dispose()
+            raise
 
     def close(self) -> None:
         """Close every pooled connection."""
