@@ -11,6 +11,7 @@ from aiohttp import web
 from sender_support import TEST_RETRY, FakeClock, Sink
 
 from hookwire.sender import Sender
+from hookwire.sender.store import Store
 
 
 @pytest.fixture
@@ -71,3 +72,11 @@ def make_sender(clock: FakeClock, sqlite_url: str) -> Iterator[Callable[..., Sen
 @pytest.fixture
 def sender(make_sender: Callable[..., Sender]) -> Sender:
     return make_sender()
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A store of its own on the test's database: what a second dispatcher sees."""
+    opened = Store(store_url)
+    yield opened
+    opened.close()

@@ -54,20 +54,16 @@ def _outcome(job: Job, at: datetime, *, ok: bool) -> Outcome:
 
 
 async def test_a_success_landing_after_a_purge_killed_its_request_leaves_a_redelivery_queued(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     event = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        (job,) = _turn(store, "a", clock)
-        clock.advance(MAX_AGE_PASSED)
-        assert both_sender.purge()["expired"] == 1
-        (delivery,) = both_sender.deliveries.list()
-        both_sender.deliveries.redeliver(delivery.id)
-        _turn(store, "a", clock, [_outcome(job, clock(), ok=True)])
-    finally:
-        store.close()
+    (job,) = _turn(store, "a", clock)
+    clock.advance(MAX_AGE_PASSED)
+    assert both_sender.purge()["expired"] == 1
+    (delivery,) = both_sender.deliveries.list()
+    both_sender.deliveries.redeliver(delivery.id)
+    _turn(store, "a", clock, [_outcome(job, clock(), ok=True)])
     after = both_sender.deliveries.get(delivery.id)
     assert (after.status, after.request_id) == ("pending", None)
     await both_sender.drain()
@@ -75,41 +71,33 @@ async def test_a_success_landing_after_a_purge_killed_its_request_leaves_a_redel
 
 
 async def test_a_stale_failure_after_a_takeover_succeeded_does_not_strand_a_redelivery(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     event = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        (stalled,) = _turn(store, "a", clock)
-        clock.advance(LEASE.total_seconds())
-        (taken,) = _turn(store, "b", clock)
-        assert taken.request_id == stalled.request_id
-        _turn(store, "b", clock, [_outcome(taken, clock(), ok=True)])
-        (delivery,) = both_sender.deliveries.list()
-        assert delivery.status == "succeeded"
-        both_sender.deliveries.redeliver(delivery.id)
-        _turn(store, "a", clock, [_outcome(stalled, clock(), ok=False)])
-    finally:
-        store.close()
+    (stalled,) = _turn(store, "a", clock)
+    clock.advance(LEASE.total_seconds())
+    (taken,) = _turn(store, "b", clock)
+    assert taken.request_id == stalled.request_id
+    _turn(store, "b", clock, [_outcome(taken, clock(), ok=True)])
+    (delivery,) = both_sender.deliveries.list()
+    assert delivery.status == "succeeded"
+    both_sender.deliveries.redeliver(delivery.id)
+    _turn(store, "a", clock, [_outcome(stalled, clock(), ok=False)])
     assert both_sender.deliveries.get(delivery.id).status == "pending"
     await both_sender.drain()
     assert sink.event_ids == [event]
 
 
 def test_a_delivery_killed_with_its_request_keeps_that_requests_attempt_in_its_history(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        (job,) = _turn(store, "a", clock)
-        clock.advance(MAX_AGE_PASSED)
-        assert both_sender.purge()["expired"] == 1
-        _turn(store, "a", clock, [_outcome(job, clock(), ok=True)])
-    finally:
-        store.close()
+    (job,) = _turn(store, "a", clock)
+    clock.advance(MAX_AGE_PASSED)
+    assert both_sender.purge()["expired"] == 1
+    _turn(store, "a", clock, [_outcome(job, clock(), ok=True)])
     (delivery,) = both_sender.deliveries.list()
     got = both_sender.deliveries.get(delivery.id)
     assert (got.status, got.request_id) == ("dead", job.request_id)

@@ -27,7 +27,7 @@ def _claimed_secrets(store: Store, clock: FakeClock) -> tuple[str, ...]:
 
 
 def test_a_claim_during_a_rotation_carries_the_new_then_the_old_secret(
-    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock
+    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     sender = make_sender(store_url)
     hook_id = hook_for(sender, sink)
@@ -35,15 +35,11 @@ def test_a_claim_during_a_rotation_carries_the_new_then_the_old_secret(
     sender.webhooks.rotate_secret(hook_id, grace=timedelta(hours=1))
     new = sender.webhooks.signature_file(hook_id)["secret"]
     sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        assert _claimed_secrets(store, clock) == (new, old)
-    finally:
-        store.close()
+    assert _claimed_secrets(store, clock) == (new, old)
 
 
 def test_a_claim_after_the_grace_period_carries_only_the_new_secret(
-    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock
+    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     sender = make_sender(store_url)
     hook_id = hook_for(sender, sink)
@@ -51,21 +47,13 @@ def test_a_claim_after_the_grace_period_carries_only_the_new_secret(
     new = sender.webhooks.signature_file(hook_id)["secret"]
     sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     clock.advance(3601)
-    store = Store(store_url)
-    try:
-        assert _claimed_secrets(store, clock) == (new,)
-    finally:
-        store.close()
+    assert _claimed_secrets(store, clock) == (new,)
 
 
 def test_a_claim_for_a_webhook_without_a_secret_carries_none(
-    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock
+    make_sender: MakeSender, store_url: str, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     sender = make_sender(store_url)
     hook_for(sender, sink, auth=None)
     sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        assert _claimed_secrets(store, clock) == ()
-    finally:
-        store.close()
+    assert _claimed_secrets(store, clock) == ()

@@ -51,30 +51,22 @@ async def test_events_are_delivered_in_order_through_a_retry(
 
 
 def test_a_leased_webhook_is_not_claimed_twice(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        assert len(_claim(store, "a", clock)) == 1
-        assert _claim(store, "b", clock) == []
-    finally:
-        store.close()
+    assert len(_claim(store, "a", clock)) == 1
+    assert _claim(store, "b", clock) == []
 
 
 def test_an_expired_lease_is_taken_over_with_the_same_request(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        crashed = _claim(store, "a", clock)
-        clock.advance(LEASE.total_seconds())
-        assert _claim(store, "b", clock) == crashed
-    finally:
-        store.close()
+    crashed = _claim(store, "a", clock)
+    clock.advance(LEASE.total_seconds())
+    assert _claim(store, "b", clock) == crashed
 
 
 async def test_a_taken_over_request_carries_exactly_its_webhooks_deliveries_on_both_stores(
@@ -121,15 +113,11 @@ async def test_a_taken_over_request_carries_exactly_its_webhooks_deliveries_on_b
 
 
 async def test_work_left_by_a_dead_dispatcher_is_delivered_after_the_lease(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
-    store = Store(store_url)
-    try:
-        _claim(store, "dead-dispatcher", clock)
-    finally:
-        store.close()
+    _claim(store, "dead-dispatcher", clock)
     await both_sender.drain()
     assert sink.received == []
     clock.advance(LEASE.total_seconds())
@@ -275,17 +263,13 @@ async def test_purge_expires_a_retrying_request_with_all_it_carries_on_both_stor
 
 
 async def test_purge_leaves_the_work_of_a_leased_webhook_alone(
-    both_sender: Sender, sink: Sink, clock: FakeClock, store_url: str
+    both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
     both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     clock.advance(both_sender.retry.max_age.total_seconds() + 1)
-    store = Store(store_url)
-    try:
-        assert len(_claim(store, "a", clock)) == 1
-        assert both_sender.purge()["expired"] == 0
-    finally:
-        store.close()
+    assert len(_claim(store, "a", clock)) == 1
+    assert both_sender.purge()["expired"] == 0
 
 
 async def test_a_nul_in_a_targets_answer_is_logged_replaced_on_both_stores(
