@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import InvalidSecretError
 from ..signing import Signer
 from . import http
-from .guard import GuardedResolver
+from .guard import GuardedResolver, guarded_socket
 from .retry import RetryPolicy, parse_retry_after
 from .rows import new_id
 from .store import Store
@@ -42,6 +42,9 @@ ATTEMPT_LOG_FIELD = "hookwire_attempt"
 """The attribute of each attempt's log record that holds its fields as a dict."""
 
 _MAX_CACHED_KEYS = 4096
+
+TOO_LARGE_ERROR = "the target refused this event as too large (413); it is not sent again"
+"""The error of the attempt that kills a lone event answered 413."""
 
 Wakers = set[Callable[[], None]]
 """Callbacks that ``publish`` calls so dispatchers in this process look for work at once."""
@@ -93,6 +96,7 @@ class Dispatcher:
         connector = aiohttp.TCPConnector(
             limit=self._concurrency,
             resolver=GuardedResolver() if self._check_targets else None,
+            socket_factory=guarded_socket if self._check_targets else None,
         )
         # No cookie jar: a target must not be able to make the sender store state and
         # send it back later (and skipping cookie handling is cheaper per request).
@@ -182,6 +186,21 @@ class Dispatcher:
         )
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job, deadline: float) -> Outcome:
+        """Send ``job`` once and judge the answer; never raises.
+
+        Nothing a target sends may stop the dispatcher: an exception from
+        sending, reading or judging becomes a failed attempt, recorded and
+        retried like any other.
+        """
+        try:
+            return await self._attempt_once(session, job, deadline)
+        except Exception as exc:
+            log.error("attempt at webhook %s failed unexpectedly", job.webhook_id, exc_info=True)
+            return self._failed(job, f"unexpected error: {_first_line(exc)}"[:500])
+
+    async def _attempt_once(
+        self, session: aiohttp.ClientSession, job: Job, deadline: float
+    ) -> Outcome:
         # A request must end while its lease holds: after that another dispatcher may
         # claim the same work, and two sends of one delivery at once would break the
         # one-request-per-webhook rule. A slow claim or a loaded loop eats into the
@@ -206,6 +225,21 @@ class Dispatcher:
         if log.isEnabledFor(level):
             _log_attempt(level, job, response, outcome)
         return outcome
+
+    def _failed(self, job: Job, error: str) -> Outcome:
+        """A failed attempt retried on the schedule, built without anything the target sent."""
+        now = self._clock()
+        return Outcome(
+            job=job,
+            attempt_id=new_id("att"),
+            started_at=now,
+            status_code=None,
+            latency_ms=0.0,
+            error=error,
+            response_body="",
+            verdict="retry",
+            next_attempt_at=now + timedelta(seconds=self._retry.delay(job.attempts + 1)),
+        )
 
     async def _send(
         self,
@@ -243,12 +277,17 @@ class Dispatcher:
         return self.judge(job, response)
 
     def judge(self, job: Job, response: http.Response) -> Outcome:
-        """Decide what an attempt's response means: done, retry later, give up, or disable."""
+        """Decide what an attempt's response means: done, retry later, split, give up, or disable.
+
+        A 413 to a request of several events splits it; a 413 to one event kills
+        that delivery (the error says why) and the webhook's queue moves on.
+        """
         now = response.started_at
         code = response.status_code
         verdict: Verdict
         next_attempt_at = None
         reason = None
+        error = response.error
         if code is not None and 200 <= code < 300:
             verdict = "succeeded"
         elif code == 410:
@@ -260,6 +299,11 @@ class Dispatcher:
                 f"every attempt failed since {job.failing_since.isoformat(timespec='seconds')}, "
                 f"the whole retry window of {self._retry.max_age}"
             )
+        elif code == 413 and len(job.event_ids) > 1:
+            verdict = "split"
+        elif code == 413:
+            verdict = "dead"
+            error = TOO_LARGE_ERROR
         elif now - job.oldest_event_at >= self._retry.max_age:
             verdict = "dead"
         else:
@@ -278,7 +322,7 @@ class Dispatcher:
             started_at=response.started_at,
             status_code=code,
             latency_ms=response.latency_ms,
-            error=response.error,
+            error=error,
             response_body=response.body,
             verdict=verdict,
             next_attempt_at=next_attempt_at,

@@ -1,11 +1,18 @@
 """The target guard: webhooks may not point the sender at private networks (SSRF).
 
-A target is checked twice. At registration its URL must be an absolute
-http(s) URL without credentials, and every address its host resolves to must
-be public. At connect time :class:`GuardedResolver` checks the addresses again,
-so a host whose DNS answer changes after registration (DNS rebinding) is
-refused too; IP literals never reach a resolver, so the dispatcher checks them
-with :func:`check_literal_host` before it sends.
+A target is checked at registration and again at every send. At registration
+its URL must be an absolute http(s) URL without credentials, and every address
+its host resolves to must be public. At send time three checks run, each on
+the host as the HTTP client itself spells it (:func:`target_host`: IDNA and
+Unicode digits and dots folded, so ``１２７.０.０.１`` is ``127.0.0.1``):
+
+- :func:`check_literal_host` refuses a private IP literal before anything else;
+- :class:`GuardedResolver` refuses a name that resolves to a private address,
+  so a DNS answer that changed after registration (rebinding) is refused;
+- :func:`guarded_socket`, the connector's socket factory, refuses to open a
+  socket to a private address, whatever path produced it. This is the check
+  that holds for every spelling: no byte is sent before the address the socket
+  connects to has passed it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from yarl import URL
 
 from ..errors import InvalidTargetError, TargetBlockedError
 
@@ -24,7 +32,9 @@ __all__ = [
     "GuardedResolver",
     "check_literal_host",
     "check_resolved_target",
+    "guarded_socket",
     "is_blocked_address",
+    "target_host",
     "validate_target_url",
 ]
 
@@ -133,6 +143,22 @@ def _check_host_name(host: str) -> None:
         ) from None
 
 
+def target_host(url: str) -> str:
+    """The host of ``url`` as the HTTP client connects to it.
+
+    aiohttp reads URLs with yarl, which folds a host through IDNA (UTS 46):
+    full-width and mathematical digits become ASCII digits and ideographic or
+    full-width dots become dots. Checking the host as written would let
+    ``http://１２７.０.０.１/`` pass as a name while the client connects to
+    ``127.0.0.1``.
+    """
+    try:
+        host = URL(url).host
+    except (ValueError, UnicodeError):
+        host = None
+    return host if host is not None else (urlsplit(url).hostname or "")
+
+
 def check_literal_host(host: str) -> None:
     """Raise :class:`TargetBlockedError` if ``host`` is an IP literal that is blocked."""
     try:
@@ -150,7 +176,7 @@ def check_resolved_target(url: str) -> None:
     not resolve and :class:`TargetBlockedError` when it is private.
     """
     parts = validate_target_url(url)
-    host = parts.hostname or ""
+    host = target_host(url)
     check_literal_host(host)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -189,6 +215,19 @@ class GuardedResolver(AbstractResolver):
     async def close(self) -> None:
         """Close the wrapped resolver."""
         await self._inner.close()
+
+
+def guarded_socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    """A socket for ``addr_info`` (aiohttp's ``socket_factory``), refused for a blocked address.
+
+    The connector calls this with the very address it is about to connect to,
+    after every resolution and normalisation, so an address that slipped past
+    the earlier checks still gets no connection.
+    """
+    family, kind, proto, _, address = addr_info
+    if is_blocked_address(str(address[0])):
+        raise BlockedAddressOSError(str(address[0]))
+    return socket.socket(family=family, type=kind, proto=proto)
 
 
 class BlockedAddressOSError(OSError):

@@ -14,7 +14,7 @@ import aiohttp
 from .._version import USER_AGENT
 from ..errors import TargetBlockedError
 from ..signing import Signer, basic_auth_header
-from .guard import BlockedAddressOSError, check_literal_host
+from .guard import BlockedAddressOSError, check_literal_host, target_host
 from .work import Job
 
 __all__ = ["MAX_RESPONSE_BODY", "TIMEOUT_ERROR", "USER_AGENT", "Response", "build_headers", "send"]
@@ -94,13 +94,15 @@ async def send(
 ) -> Response:
     """POST the job's body to its target once and report what happened; never raises.
 
-    ``limits`` replaces the session's timeouts for this request.
+    Any exception while connecting, sending or reading the answer becomes the
+    response's ``error``: a target controls what comes back, so nothing it sends
+    may escape. ``limits`` replaces the session's timeouts for this request.
     """
     started_at = clock()
     start = time.perf_counter()
     try:
         if check_targets:
-            check_literal_host(urlsplit(job.target_url).hostname or "")
+            check_literal_host(target_host(job.target_url))
         headers = build_headers(job, timestamp=int(started_at.timestamp()), signer=signer)
         async with session.post(
             job.target_url,
@@ -126,7 +128,7 @@ async def send(
                 body=_storable(chunks.decode("utf-8", "replace")),
                 retry_after=response.headers.get("retry-after"),
             )
-    except (aiohttp.ClientError, OSError, TimeoutError, TargetBlockedError) as exc:
+    except Exception as exc:
         return Response(
             started_at=started_at,
             status_code=None,

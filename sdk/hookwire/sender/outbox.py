@@ -35,9 +35,13 @@ from .models import (
 )
 from .store import Store
 
-__all__ = ["Events", "Outbox", "wire_timestamp"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Events", "Outbox", "wire_timestamp"]
 
 log = logging.getLogger("hookwire.sender")
+
+DEFAULT_MAX_EVENT_BYTES = 256 * 1024
+"""The largest event ``publish`` takes, as UTF-8 JSON: well under the 1 MiB a listener
+takes by default, so a request of one event is never too large for it."""
 
 _WAKE_ON_COMMIT = "hookwire_wake_on_commit"
 _MILLIS_MASK = (1 << 48) - 1
@@ -164,10 +168,12 @@ class Outbox:
         clock: Callable[[], datetime],
         batch_interval: float,
         wake: Callable[[], None],
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
         self._store = store
         self._clock = clock
         self._batch_interval = batch_interval
+        self._max_event_bytes = max_event_bytes
         self._wake = wake
         # The last timestamp's wire form: publish_many's events share their ``now``.
         self._stamped: tuple[datetime | None, str] = (None, "")
@@ -241,6 +247,14 @@ class Outbox:
                 "strings, numbers, booleans, null, lists and objects",
                 location="data",
             ) from None
+        if size > self._max_event_bytes:
+            # Refused here, not by every retry: a listener that answers 413 would block
+            # the webhook's queue behind this event.
+            raise PayloadError(
+                f"the {event_name} event is {size} bytes as JSON, over the sender's "
+                f"max_event_bytes ({self._max_event_bytes}); publish less data per event",
+                location="data",
+            )
         row = {
             "id": event_id,
             "account_id": account_id,

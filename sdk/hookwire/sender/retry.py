@@ -64,17 +64,30 @@ class RetryPolicy:
         return min(max(retry_after, self.min_delay), max(self.max_retry_after, self.min_delay))
 
 
+_MAX_RETRY_AFTER_CHARS = 64
+"""A ``Retry-After`` longer than this is not one (an HTTP date has 29 characters)."""
+
+
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Read a ``Retry-After`` header (seconds or an HTTP date) as seconds from ``now``."""
-    if not value:
+    """Read a ``Retry-After`` header (seconds or an HTTP date) as seconds from ``now``.
+
+    The header comes from the target, so it is read strictly: ASCII only and at
+    most 64 characters; seconds are ASCII digits (``str.isdigit`` also accepts
+    ``²`` and other digits ``float`` refuses). Anything unreadable is ``None``,
+    never an exception.
+    """
+    if not value or len(value) > _MAX_RETRY_AFTER_CHARS or not value.isascii():
         return None
     text = value.strip()
     if text.isdigit():
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
+    try:
+        return max((when - now).total_seconds(), 0.0)
+    except OverflowError:
+        return None

@@ -17,7 +17,7 @@ from ..errors import ConfigurationError
 from .deliveries import Deliveries
 from .dispatcher import Dispatcher, Wakers
 from .models import Attempt, Publication, Webhook
-from .outbox import Events, Outbox, wire_timestamp
+from .outbox import DEFAULT_MAX_EVENT_BYTES, Events, Outbox, wire_timestamp
 from .registry import Webhooks
 from .retry import RetryPolicy
 from .rows import new_id
@@ -62,6 +62,9 @@ class Sender:
         sender.publish("COURSE_COMPLETED", data={...}, account_id=1010)
         await sender.run_dispatcher()      # or: await sender.drain()
 
+    ``max_event_bytes`` is the largest event ``publish`` takes (as UTF-8 JSON,
+    256 KiB by default, well under a listener's usual 1 MiB); a larger one is a
+    :class:`~hookwire.PayloadError`.
     ``clock`` (returning an aware UTC datetime) replaces the real clock in tests.
     ``lease_seconds`` is how long a dispatcher owns a webhook's request before
     another may take it over; it must exceed ``connect_timeout + 2 * read_timeout``,
@@ -77,6 +80,7 @@ class Sender:
         retry: RetryPolicy | None = None,
         max_batch: int = 100,
         max_batch_bytes: int = 1_000_000,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         batch_interval: float = 60.0,
         max_webhooks_per_account: int = 5,
         allow_private_targets: bool = False,
@@ -94,6 +98,7 @@ class Sender:
         for name, count in [
             ("max_batch", max_batch),
             ("max_batch_bytes", max_batch_bytes),
+            ("max_event_bytes", max_event_bytes),
             ("max_webhooks_per_account", max_webhooks_per_account),
             ("concurrency", concurrency),
         ]:
@@ -138,7 +143,11 @@ class Sender:
             "poll_interval": poll_interval,
         }
         self._outbox = Outbox(
-            self._store, clock=self._clock, batch_interval=batch_interval, wake=self._wake
+            self._store,
+            clock=self._clock,
+            batch_interval=batch_interval,
+            wake=self._wake,
+            max_event_bytes=max_event_bytes,
         )
         self.webhooks = Webhooks(
             self._store,

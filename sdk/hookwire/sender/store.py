@@ -15,9 +15,22 @@ first writes.
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    insert,
+    make_url,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -28,6 +41,8 @@ from .store_dispatch import DispatchQueries
 from .store_outbox import OutboxQueries
 
 __all__ = ["Store", "make_engine"]
+
+log = logging.getLogger("hookwire.sender")
 
 _ADVISORY_LOCK = 0x686F6F6B  # "hook": serialises schema setup across PostgreSQL clients
 
@@ -47,15 +62,55 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file owner-only (0600), or warn if an existing one is not.
+
+    The file holds signing secrets and basic-auth passwords. SQLite creates its
+    ``-wal`` and ``-shm`` files with the database file's mode, so all three stay
+    private. An existing file's mode is left as it is (it may be the application's
+    own database), with a warning when other users can read it.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = os.stat(database).st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning(
+                "the sender's database %s can be read by other users (mode %s); it holds "
+                "webhook secrets: chmod 600 it and its -wal and -shm files",
+                database,
+                oct(mode & 0o777),
+            )
+    except OSError:
+        return  # a missing folder: SQLite's own error says so when it connects
+    else:
+        os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
-    """Create the engine for a ``sqlite:///`` or ``postgresql+psycopg://`` URL."""
+    """Create the engine for a ``sqlite:///`` or ``postgresql+psycopg://`` URL.
+
+    Statement parameters are hidden from SQLAlchemy's error texts and logs
+    (``hide_parameters``): they carry basic-auth passwords and signing secrets.
+    A new SQLite file is created owner-only, for the same reason.
+    """
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            _private_sqlite_file(url)
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False, "timeout": 30},
+                hide_parameters=True,
+            )
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
             return engine
-        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise ConfigurationError(
             f"cannot use the database URL ({type(exc).__name__}); give sqlite:///path.db "

@@ -40,7 +40,7 @@ from .schema import (
 )
 from .store_base import sqlite_connection
 from .store_results import ResultQueries
-from .work import Job, Outcome
+from .work import Job, Outcome, request_body
 
 __all__ = ["DispatchQueries"]
 
@@ -304,8 +304,7 @@ class DispatchQueries(ResultQueries):
                 total += item[3]
             if not chosen:
                 continue
-            payloads = ",".join([item[5] for item in chosen])
-            body = f'{{"accountId":{int(row.account_id)},"events":[{payloads}]}}'
+            body = request_body(row.account_id, [item[5] for item in chosen])
             event_ids = tuple([item[1] for item in chosen])
             oldest = stored_time(min(item[4] for item in chosen))
             made[row.id] = (new_id("msg"), body, event_ids, 0, oldest, [i[0] for i in chosen])

@@ -40,6 +40,7 @@ __all__ = [
     "DELIVERY_STATUS",
     "DUE_SQLITE",
     "DUE_SQLITE_PARAMS",
+    "FINISHED_REQUEST_STATUSES",
     "FINISH_DELIVERIES_SQLITE",
     "FINISH_REQUESTS_SQLITE",
     "INSERT_ATTEMPTS_SQLITE",
@@ -361,5 +362,19 @@ Request = tuple[str, str, tuple[str, ...], int, datetime, list[int]]
 """A request as a job needs it: id, body, event ids, attempts, oldest event, seqs."""
 
 
-DELIVERY_STATUS = {"succeeded": "succeeded", "retry": "failed", "dead": "dead", "disable": "dead"}
-REQUEST_STATUS = {"succeeded": "succeeded", "retry": OPEN, "dead": "dead", "disable": "dead"}
+DELIVERY_STATUS = {
+    "succeeded": "succeeded",
+    "retry": "failed",
+    "split": "pending",
+    "dead": "dead",
+    "disable": "dead",
+}
+REQUEST_STATUS = {
+    "succeeded": "succeeded",
+    "retry": OPEN,
+    "split": "split",
+    "dead": "dead",
+    "disable": "dead",
+}
+FINISHED_REQUEST_STATUSES = ("succeeded", "split", "dead")
+"""A request in one of these is closed: never sent again, and purged when old."""

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
+from . import store_dispatch_sql as sql
 from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
 from .rows import attempt_from_row, delivery_from_row, delivery_seq, event_from_row
 from .schema import (
@@ -345,7 +346,7 @@ class OutboxQueries(StoreBase):
 
     def purge(self, *, before: datetime) -> dict[str, int]:
         """Drop finished deliveries, requests, attempts and events older than ``before``."""
-        finished = ("succeeded", "dead")
+        finished = sql.FINISHED_REQUEST_STATUSES
         with self.transaction() as conn:
             attempt_count = conn.execute(
                 delete(attempts).where(attempts.c.started_at < before)

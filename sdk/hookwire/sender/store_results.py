@@ -7,17 +7,28 @@ in the same transaction as it leases new work (see ``store_dispatch``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from . import store_dispatch_sql as sql
-from .schema import attempts, deliveries, requests, sqlite_text, utc_iso, webhooks
+from .rows import new_id
+from .schema import (
+    attempts,
+    deliveries,
+    events,
+    request_deliveries,
+    requests,
+    sqlite_text,
+    utc_iso,
+    webhooks,
+)
 from .store_base import sqlite_connection
 from .store_registry import RegistryQueries
-from .work import Outcome
+from .work import Outcome, request_body
 
 __all__ = ["ResultQueries"]
 
@@ -30,6 +41,8 @@ class ResultQueries(RegistryQueries):
     ) -> None:
         """In ``conn``'s transaction: store each attempt, apply its verdict to its request
         and deliveries, and give back ``owner``'s lease on its webhook."""
+        if any(o.verdict == "split" for o in outcomes):
+            outcomes = self._split(conn, outcomes, now)
         if self.is_postgres:
             self._complete_pg(conn, outcomes, owner=owner, now=now)
         else:
@@ -124,6 +137,78 @@ class ResultQueries(RegistryQueries):
         )
         driver.execute(sql.FINISH_REQUESTS_SQLITE, params)
         driver.execute(sql.RELEASE_SQLITE, params)
+
+    def _split(self, conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> list[Outcome]:
+        """Split each request a target refused as too large (413) into two.
+
+        The first half of its events becomes a new open request, due now; every
+        delivery it carried is queued again (the first half's are carried by the
+        new request, the rest wait behind it, so the order holds), keeping the
+        refused request in its history. A request that is no longer open (a late
+        outcome) is left alone. Returns ``outcomes`` with the split ones carrying
+        no deliveries, so that finishing them closes only the request.
+        """
+        split = [o for o in outcomes if o.verdict == "split"]
+        still_open = set(
+            conn.execute(
+                select(requests.c.id).where(
+                    requests.c.id.in_([o.job.request_id for o in split]),
+                    requests.c.status == sql.OPEN,
+                )
+            ).scalars()
+        )
+        for outcome in split:
+            if outcome.job.request_id in still_open:
+                self._requeue_halves(conn, outcome, now)
+        return [
+            dataclasses.replace(o, job=dataclasses.replace(o.job, delivery_seqs=()))
+            if o.verdict == "split"
+            else o
+            for o in outcomes
+        ]
+
+    def _requeue_halves(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
+        job = outcome.job
+        first = job.event_ids[: len(job.event_ids) // 2]
+        payloads = dict(
+            conn.execute(select(events.c.id, events.c.payload).where(events.c.id.in_(first))).all()
+        )
+        conn.execute(
+            insert(requests).values(
+                id=new_id("msg"),
+                webhook_id=job.webhook_id,
+                status=sql.OPEN,
+                body=request_body(job.account_id, [payloads[e] for e in first]),
+                event_ids=json.dumps(list(first)),
+                attempts=0,
+                next_attempt_at=now,
+                oldest_event_at=job.oldest_event_at,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        kept = set(
+            conn.execute(
+                select(request_deliveries.c.delivery_seq).where(
+                    request_deliveries.c.request_id == job.request_id
+                )
+            ).scalars()
+        )
+        history = [
+            {"request_id": job.request_id, "delivery_seq": seq}
+            for seq in job.delivery_seqs
+            if seq not in kept
+        ]
+        if history:
+            conn.execute(insert(request_deliveries), history)
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.seq.in_(job.delivery_seqs),
+                deliveries.c.status.in_(["pending", "failed"]),
+            )
+            .values(status="pending", request_id=None, updated_at=now)
+        )
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         """Switch a webhook off: nothing more goes to it until someone activates it."""

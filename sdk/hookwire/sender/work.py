@@ -6,14 +6,17 @@ The dispatcher never touches SQL: it receives :class:`Job` objects from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-__all__ = ["Job", "Outcome", "Verdict"]
+__all__ = ["Job", "Outcome", "Verdict", "request_body"]
 
-Verdict = Literal["succeeded", "retry", "dead", "disable"]
-"""``retry``: try the same request later; ``dead``: give the request up;
+Verdict = Literal["succeeded", "retry", "split", "dead", "disable"]
+"""``retry``: try the same request later; ``split``: the target refused a request of
+several events as too large (413), so its first half is sent at once as a request of
+its own and the rest queued again behind it; ``dead``: give the request up;
 ``disable``: give up and switch the webhook off (410, or failing for ``max_age``)."""
 
 
@@ -51,3 +54,12 @@ class Outcome:
     verdict: Verdict
     next_attempt_at: datetime | None = None
     disabled_reason: str | None = None
+
+
+def request_body(account_id: int, payloads: Sequence[str]) -> str:
+    """A request's body: the envelope of ``payloads``, each an event's stored JSON, in order.
+
+    The stored JSON goes in as it is, so a request carries every event exactly
+    as it was published.
+    """
+    return f'{{"accountId":{int(account_id)},"events":[{",".join(payloads)}]}}'
