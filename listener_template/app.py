@@ -1,7 +1,7 @@
 """{{project_name}}: a webhook listener built on hookwire.
 
-Run it with ``flask --app app run`` or ``gunicorn 'app:create_app()'``. Settings come
-from the environment (see README.md):
+Run it with ``flask --app app run`` or ``gunicorn -c gunicorn.conf.py 'app:create_app()'``.
+Settings come from the environment (see README.md):
 
 - ``HOOKWIRE_SECRET``: the webhook's ``whsec_`` secret (several, space-separated, while
   rotating), or ``HOOKWIRE_SIGNATURE_FILE``: the signature file downloaded for it;

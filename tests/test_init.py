@@ -15,6 +15,7 @@ EXPECTED = {
     ".gitignore",
     "README.md",
     "app.py",
+    "gunicorn.conf.py",
     "handlers.py",
     "pytest.ini",
     "requirements.txt",

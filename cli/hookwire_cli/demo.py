@@ -33,6 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hookwire import PayloadError, Receiver, VerificationError, event_spec
+from hookwire._files import open_private
 from hookwire.samples import sample_data
 from hookwire.sender import RetryPolicy, Sender, Webhook
 
@@ -267,7 +268,7 @@ def _register(sender: Sender, url: str, directory: Path) -> tuple[Webhook, Recei
         account_id=_ACCOUNT,
     )
     signature_path = directory / "signature.json"
-    fd = os.open(signature_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_private(signature_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(sender.webhooks.signature_file(hook.id), handle)
     return hook, Receiver(signature_file=str(signature_path))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final
 
 import aiohttp
@@ -17,6 +17,7 @@ import click
 from aiohttp import web
 
 from hookwire import PayloadError, Receiver, RecordingError, VerificationError, parse_unverified
+from hookwire._files import open_private
 from hookwire.events import Envelope
 from hookwire.recording import RecordedRequest, Recorder
 
@@ -377,8 +378,8 @@ def listen(
         else None
     )
     if record is not None:
-        # Fail now, in one line, rather than on the first request.
-        Path(record).open("a").close()
+        # Fail now, in one line, rather than on the first request; the file is owner-only.
+        os.close(open_private(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT))
     recorder = Recorder(record) if record is not None else None
     server = CaptureServer(
         receiver=receiver,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ._files import open_private
 from .errors import InvalidSecretError, SignatureFileError
 from .signing import parse_key
 
@@ -61,9 +62,8 @@ class SignatureFile:
         return data
 
     def write(self, path: str | os.PathLike[str]) -> None:
-        """Write the file, readable by its owner only (it holds a secret)."""
-        target = Path(path)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        """Write the file, readable by its owner only (it holds a secret), also over an old one."""
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self.to_dict(), handle, indent=2)
             handle.write("\n")
