@@ -54,7 +54,8 @@ class Answer:
 
 _text = st.text(max_size=40)
 _retry_after = st.one_of(
-    _text, st.sampled_from(["²", "٣", "１２", "-1", "1e9", "9" * 80, "Fri, 31 Dec 9999 23:59:59 GMT"])
+    _text,
+    st.sampled_from(["²", "٣", "１２", "-1", "1e9", "9" * 80, "Fri, 31 Dec 9999 23:59:59 GMT"]),
 )
 _headers = st.lists(
     st.one_of(

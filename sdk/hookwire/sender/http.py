@@ -10,11 +10,12 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import aiohttp
+from yarl import URL
 
 from .._version import USER_AGENT
 from ..errors import TargetBlockedError
 from ..signing import Signer, basic_auth_header
-from .guard import BlockedAddressOSError, check_literal_host, target_host
+from .guard import BlockedAddressOSError, check_literal_host
 from .work import Job
 
 __all__ = ["MAX_RESPONSE_BODY", "TIMEOUT_ERROR", "USER_AGENT", "Response", "build_headers", "send"]
@@ -101,11 +102,13 @@ async def send(
     started_at = clock()
     start = time.perf_counter()
     try:
+        # Parsed once: the guard judges the very host the client then connects to.
+        url = URL(job.target_url)
         if check_targets:
-            check_literal_host(target_host(job.target_url))
+            check_literal_host(url.host or "")
         headers = build_headers(job, timestamp=int(started_at.timestamp()), signer=signer)
         async with session.post(
-            job.target_url,
+            url,
             data=job.body,
             headers=headers,
             allow_redirects=False,
