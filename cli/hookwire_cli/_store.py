@@ -3,7 +3,11 @@
 ``webhooks``, ``events``, ``deliveries``, ``dispatch`` all work on the sender's
 database, named by ``--db`` or ``HOOKWIRE_DATABASE_URL`` (default
 ``sqlite:///hookwire.db`` in the current directory). :func:`open_sender`
-checks the URL first, so a typo is one clear line rather than a driver error.
+checks the URL first, so a typo is one clear line rather than a driver error,
+and turns a database error during the command (a read-only file, a full disk,
+a trigger that refuses the write) into one line: the driver's first line, with
+a hint where one helps, and never a traceback, the SQL statement or its
+parameters (they hold passwords and secrets).
 
 Example::
 
@@ -18,15 +22,19 @@ Example::
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from hookwire.errors import ConfigurationError, WebhookError
 from hookwire.sender import Sender
+
+from ._common import one_line
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -35,6 +43,8 @@ __all__ = [
     "allow_private_option",
     "check_database_url",
     "cli_message",
+    "database_error_message",
+    "database_errors",
     "db_option",
     "open_sender",
     "print_table",
@@ -104,6 +114,55 @@ def cli_message(text: str) -> str:
     return text
 
 
+# Driver messages meaning the database took no write, each with what to do about it.
+_WRITE_REFUSALS: Final = {
+    # SQLite: the file or its folder is not writable, or the URL says mode=ro.
+    "readonly database": "check that the database file and its folder are writable",
+    # PostgreSQL: a standby server, or default_transaction_read_only.
+    "read-only transaction": "connect to a server that accepts writes",
+    # SQLite: the disk (or max_page_count) is full; PostgreSQL: "could not extend file".
+    "disk is full": "free some disk space, then run it again",
+    "no space left on device": "free some disk space, then run it again",
+}
+
+
+def _driver_reason(exc: BaseException) -> str:
+    """The first line the driver wrote: SQLAlchemy's own text adds the statement after it,
+    and PostgreSQL's DETAIL line after it may quote the failing row."""
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    lines = str(source).splitlines()
+    first = one_line(lines[0]) if lines else ""
+    return first or type(source).__name__
+
+
+def database_error_message(exc: BaseException) -> str:
+    """One line for a database error, with a hint where the driver's reason is a known one.
+
+    Only the driver's first line is used: never the SQL statement, its parameters
+    or a quoted row, which can hold basic-auth passwords and signing secrets.
+    """
+    reason = _driver_reason(exc)
+    lowered = reason.lower()
+    for marker, hint in _WRITE_REFUSALS.items():
+        if marker in lowered:
+            return f"the sender's database refused the write: {reason}; {hint}"
+    return f"the sender's database failed: {reason}"
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a database error raised inside into a one-line :class:`click.ClickException`.
+
+    The database's error stays out of the printed chain (``from None``): its text
+    may quote the failing row.
+    """
+    try:
+        yield
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise click.ClickException(database_error_message(exc)) from None
+
+
 @contextmanager
 def open_sender(db: str, *, allow_private: bool = False, **options: Any) -> Iterator[Sender]:
     """Open the :class:`Sender` on ``db`` (created and migrated on first use), then close it.
@@ -112,19 +171,22 @@ def open_sender(db: str, *, allow_private: bool = False, **options: Any) -> Iter
     is not SQLite or PostgreSQL, or a database that cannot be opened, raises
     :class:`~hookwire.ConfigurationError` (one line, never the password).
     Errors whose message tells a Python caller what to call instead are
-    reworded with the matching ``hookwire`` command.
+    reworded with the matching ``hookwire`` command. A database error during
+    the command (the write refused, the disk full) becomes one line too
+    (:func:`database_errors`).
     """
     url = check_database_url(db)
-    sender = Sender(url, allow_private_targets=allow_private, **options)
-    try:
-        yield sender
-    except WebhookError as exc:
-        message = cli_message(str(exc))
-        if message == str(exc):
-            raise
-        raise click.ClickException(message) from exc
-    finally:
-        sender.close()
+    with database_errors():
+        sender = Sender(url, allow_private_targets=allow_private, **options)
+        try:
+            yield sender
+        except WebhookError as exc:
+            message = cli_message(str(exc))
+            if message == str(exc):
+                raise
+            raise click.ClickException(message) from exc
+        finally:
+            sender.close()
 
 
 # --- text output shared by the store commands ----------------------------------------------

@@ -38,6 +38,7 @@ from hookwire.samples import sample_data
 from hookwire.sender import RetryPolicy, Sender, Webhook
 
 from ._common import echo_json, json_option
+from ._store import database_errors
 
 __all__ = ["DEMO_EVENTS", "demo"]
 
@@ -437,7 +438,7 @@ def demo(*, keep: bool, seed: int | None, as_json: bool) -> None:
     if not as_json:
         console.print("[bold]hookwire demo[/]: a sender, a listener and real deliveries\n")
     try:
-        with _quiet_sender_log():
+        with _quiet_sender_log(), database_errors():
             summary = asyncio.run(_loop(console, directory, show=not as_json, seed=seed))
     finally:
         if not keep:

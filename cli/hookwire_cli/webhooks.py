@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import click
 
+from hookwire._files import open_private
 from hookwire.sender import BasicAuth, Sender, Webhook
 
 from ._common import basic_auth_option, echo_json, json_option
@@ -450,9 +451,7 @@ def signature_file(*, webhook_id: str, output: str | None, db: str) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # O_CREAT's mode applies only to a new file; an existing one is narrowed too.
-    os.fchmod(fd, 0o600)
+    fd = open_private(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     click.echo(f"Wrote the signature file of {webhook_id} to {output} (mode 0600).", err=True)

@@ -16,8 +16,8 @@ from sender_support import COMPLETED, Sink, hook_for
 
 from hookwire.errors import PayloadError
 from hookwire.sender import Sender
-from hookwire.sender.dispatcher import TOO_LARGE_ERROR
 from hookwire.sender.outbox import DEFAULT_MAX_EVENT_BYTES
+from hookwire.sender.verdict import TOO_LARGE_ERROR
 
 
 @pytest.fixture

@@ -28,12 +28,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import InvalidSecretError
 from ..signing import Signer
-from . import http
+from . import http, verdict
 from .guard import GuardedResolver, guarded_socket
-from .retry import RetryPolicy, parse_retry_after
+from .retry import RetryPolicy
 from .rows import new_id
 from .store import Store
-from .work import Job, Outcome, Verdict
+from .work import Job, Outcome
 
 __all__ = ["Dispatcher", "Wakers"]
 
@@ -42,9 +42,6 @@ ATTEMPT_LOG_FIELD = "hookwire_attempt"
 """The attribute of each attempt's log record that holds its fields as a dict."""
 
 _MAX_CACHED_KEYS = 4096
-
-TOO_LARGE_ERROR = "the target refused this event as too large (413); it is not sent again"
-"""The error of the attempt that kills a lone event answered 413."""
 
 Wakers = set[Callable[[], None]]
 """Callbacks that ``publish`` calls so dispatchers in this process look for work at once."""
@@ -195,8 +192,7 @@ class Dispatcher:
         try:
             return await self._attempt_once(session, job, deadline)
         except Exception as exc:
-            log.error("attempt at webhook %s failed unexpectedly", job.webhook_id, exc_info=True)
-            return self._failed(job, f"unexpected error: {_first_line(exc)}"[:500])
+            return self._unexpected(job, exc)
 
     async def _attempt_once(
         self, session: aiohttp.ClientSession, job: Job, deadline: float
@@ -226,20 +222,10 @@ class Dispatcher:
             _log_attempt(level, job, response, outcome)
         return outcome
 
-    def _failed(self, job: Job, error: str) -> Outcome:
-        """A failed attempt retried on the schedule, built without anything the target sent."""
-        now = self._clock()
-        return Outcome(
-            job=job,
-            attempt_id=new_id("att"),
-            started_at=now,
-            status_code=None,
-            latency_ms=0.0,
-            error=error,
-            response_body="",
-            verdict="retry",
-            next_attempt_at=now + timedelta(seconds=self._retry.delay(job.attempts + 1)),
-        )
+    def _unexpected(self, job: Job, exc: Exception) -> Outcome:
+        """A failed attempt for an exception no layer expected; its traceback is logged."""
+        log.error("an attempt at webhook %s failed unexpectedly", job.webhook_id, exc_info=exc)
+        return verdict.unexpected(job, exc, now=self._clock(), retry=self._retry)
 
     async def _send(
         self,
@@ -271,63 +257,17 @@ class Dispatcher:
         return signer
 
     async def send_once(self, job: Job) -> Outcome:
-        """Send one job now with a session of its own (a test delivery)."""
-        async with self.session() as session:
-            response = await self._send(session, job)
-        return self.judge(job, response)
+        """Send one job now with a session of its own (a test delivery); never raises."""
+        try:
+            async with self.session() as session:
+                response = await self._send(session, job)
+            return self.judge(job, response)
+        except Exception as exc:
+            return self._unexpected(job, exc)
 
     def judge(self, job: Job, response: http.Response) -> Outcome:
-        """Decide what an attempt's response means: done, retry later, split, give up, or disable.
-
-        A 413 to a request of several events splits it; a 413 to one event kills
-        that delivery (the error says why) and the webhook's queue moves on.
-        """
-        now = response.started_at
-        code = response.status_code
-        verdict: Verdict
-        next_attempt_at = None
-        reason = None
-        error = response.error
-        if code is not None and 200 <= code < 300:
-            verdict = "succeeded"
-        elif code == 410:
-            verdict = "disable"
-            reason = f"the target answered 410 Gone at {now.isoformat(timespec='seconds')}"
-        elif job.failing_since is not None and now - job.failing_since >= self._retry.max_age:
-            verdict = "disable"
-            reason = (
-                f"every attempt failed since {job.failing_since.isoformat(timespec='seconds')}, "
-                f"the whole retry window of {self._retry.max_age}"
-            )
-        elif code == 413 and len(job.event_ids) > 1:
-            verdict = "split"
-        elif code == 413:
-            verdict = "dead"
-            error = TOO_LARGE_ERROR
-        elif now - job.oldest_event_at >= self._retry.max_age:
-            verdict = "dead"
-        else:
-            failures = job.attempts + 1
-            if code in (429, 503):
-                wait = self._retry.retry_after_delay(
-                    failures, parse_retry_after(response.retry_after, now=now)
-                )
-            else:
-                wait = self._retry.delay(failures)
-            verdict = "retry"
-            next_attempt_at = now + timedelta(seconds=wait)
-        return Outcome(
-            job=job,
-            attempt_id=new_id("att"),
-            started_at=response.started_at,
-            status_code=code,
-            latency_ms=response.latency_ms,
-            error=error,
-            response_body=response.body,
-            verdict=verdict,
-            next_attempt_at=next_attempt_at,
-            disabled_reason=reason,
-        )
+        """Decide what an attempt's response means (see :func:`.verdict.judge`)."""
+        return verdict.judge(job, response, self._retry)
 
 
 class _Signals:

@@ -128,7 +128,9 @@ class Attempt:
 
     ``request_id`` is the ``webhook-id`` header value, the same on every retry
     of a request. ``status_code`` is ``None`` when no response came (``error``
-    then says why). ``response_body`` holds at most the first 4 KiB.
+    then says why); ``error`` beside a status says why that answer ended the
+    delivery (a lone event answered 413). ``response_body`` holds at most the
+    first 4 KiB.
     """
 
     id: str

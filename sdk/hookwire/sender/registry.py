@@ -230,11 +230,12 @@ class Webhooks:
             values["events"] = json.dumps(_event_names(changes["events"]))
         if "active" in changes:
             values.update(_activation(_active(changes["active"])))
+        secrets: tuple[str | None] | None = None
         if "auth" in changes:
             kind, secret, username, password = _auth_values(changes["auth"])
             values.update(auth=kind, basic_username=username, basic_password=password)
-            self._store.replace_secrets(webhook_id, secret, now=values["updated_at"])
-        webhook = self._store.update_webhook(webhook_id, values)
+            secrets = (secret,)
+        webhook = self._store.update_webhook(webhook_id, values, secrets=secrets)
         if webhook is None:
             raise _not_found(webhook_id)
         log.info("webhook %s changed: %s", webhook_id, ", ".join(sorted(changes)))

@@ -31,6 +31,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -60,6 +61,22 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _first_line_only(context: ExceptionContext) -> None:
+    """Cut a database error's text to its first line, in the driver's error and SQLAlchemy's.
+
+    PostgreSQL adds a ``DETAIL`` line that quotes the failing row of a CHECK or
+    NOT NULL violation, passwords and secrets included; ``hide_parameters`` does
+    not reach it. SQLAlchemy has built its message from the driver's by now, so
+    both are rewritten. ``diag`` keeps the detail for code that reads it on purpose.
+    """
+    original = context.original_exception
+    first = (str(original).splitlines() or [type(original).__name__])[0]
+    original.args = (first,)
+    if context.sqlalchemy_exception is not None:
+        kind = type(original)
+        context.sqlalchemy_exception.args = (f"({kind.__module__}.{kind.__name__}) {first}",)
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -94,8 +111,9 @@ def make_engine(url: str) -> Engine:
     """Create the engine for a ``sqlite:///`` or ``postgresql+psycopg://`` URL.
 
     Statement parameters are hidden from SQLAlchemy's error texts and logs
-    (``hide_parameters``): they carry basic-auth passwords and signing secrets.
-    A new SQLite file is created owner-only, for the same reason.
+    (``hide_parameters``), and error texts keep only their first line: both can
+    carry basic-auth passwords and signing secrets. A new SQLite file is created
+    owner-only, for the same reason.
     """
     try:
         if url.startswith("sqlite"):
@@ -107,10 +125,12 @@ def make_engine(url: str) -> Engine:
             )
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
-            return engine
-        return create_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
-        )
+        else:
+            engine = create_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            )
+        event.listen(engine, "handle_error", _first_line_only)
+        return engine
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         raise ConfigurationError(
             f"cannot use the database URL ({type(exc).__name__}); give sqlite:///path.db "

@@ -95,14 +95,27 @@ class RegistryQueries(StoreBase):
         with self.transaction() as conn:
             return [webhook_from_row(row) for row in conn.execute(query)]
 
-    def update_webhook(self, webhook_id: str, values: Mapping[str, Any]) -> Webhook | None:
-        """Change columns of a webhook; ``None`` when there is no such webhook."""
+    def update_webhook(
+        self,
+        webhook_id: str,
+        values: Mapping[str, Any],
+        *,
+        secrets: tuple[str | None] | None = None,
+    ) -> Webhook | None:
+        """Change columns of a webhook; ``None`` when there is no such webhook.
+
+        With ``secrets`` (a new auth), the webhook's secrets are replaced by the one
+        it holds (none for ``(None,)``) in the same transaction, so a refused write
+        leaves both the auth kind and its secrets as they were.
+        """
         with self.transaction() as conn:
             changed = conn.execute(
                 update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
             ).rowcount
             if not changed:
                 return None
+            if secrets is not None:
+                self._replace_secrets(conn, webhook_id, secrets[0], now=values["updated_at"])
             row = conn.execute(select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)).one()
         return webhook_from_row(row)
 
@@ -130,16 +143,15 @@ class RegistryQueries(StoreBase):
             ).scalar()
         return str(value) if value is not None else None
 
-    def replace_secrets(self, webhook_id: str, secret: str | None, *, now: datetime) -> None:
+    def _replace_secrets(
+        self, conn: Connection, webhook_id: str, secret: str | None, *, now: datetime
+    ) -> None:
         """Drop every secret of a webhook and keep only ``secret`` (when auth changes)."""
-        with self.transaction() as conn:
-            conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
-            if secret is not None:
-                conn.execute(
-                    insert(webhook_secrets).values(
-                        webhook_id=webhook_id, secret=secret, created_at=now
-                    )
-                )
+        conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
+        if secret is not None:
+            conn.execute(
+                insert(webhook_secrets).values(webhook_id=webhook_id, secret=secret, created_at=now)
+            )
 
     def rotate_secret(
         self, webhook_id: str, secret: str, *, now: datetime, expires: datetime
