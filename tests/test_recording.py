@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
+import tracemalloc
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +16,14 @@ from flask import Flask
 
 from hookwire import ConfigurationError, Receiver, RecordingError, sign_headers
 from hookwire.flask import WebhookListener
-from hookwire.recording import RecordedRequest, Recorder, read_recording
+from hookwire.recording import (
+    RecordedRequest,
+    Recorder,
+    read_json_lines,
+    read_lines,
+    read_recording,
+    read_recording_line,
+)
 
 WHEN = datetime(2026, 11, 28, 17, 0, 0, 123456, tzinfo=UTC)
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -187,3 +197,95 @@ def test_listener_records_accepted_and_rejected_requests(tmp_path: Path) -> None
     assert (bad.status, bad.verified) == (401, False)
     assert bad.error is not None
     assert "topsecret" not in path.read_text()
+
+
+# --- reading with a bound on each line ---------------------------------------------------
+
+
+def test_a_line_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(tmp_path: Path) -> None:
+    line = make().to_json_line()
+    path = tmp_path / "rec.jsonl"
+    path.write_text(f"{line}\n{line}")
+    limit = len(line.encode())
+    assert len(list(read_recording(path, max_line_bytes=limit))) == 2
+    with pytest.raises(RecordingError, match=f"^line 1: longer than {limit - 1} bytes,") as caught:
+        list(read_recording(path, max_line_bytes=limit - 1))
+    assert caught.value.line == 1
+
+
+def test_a_line_over_the_limit_is_refused_naming_it_and_the_limit(tmp_path: Path) -> None:
+    good = make().to_json_line()
+    path = tmp_path / "rec.jsonl"
+    path.write_text(f"{good}\n{'x' * (3 * 2**20)}\n{good}\n")
+    with pytest.raises(RecordingError) as caught:
+        list(read_recording(path, max_line_bytes=2**20))
+    assert str(caught.value) == "line 2: longer than 1 MiB, the most a line may hold"
+    assert caught.value.line == 2
+
+
+def peak_while(read: Callable[[], object]) -> int:
+    """The most memory Python held while ``read`` ran, in bytes."""
+    tracemalloc.start()
+    try:
+        with contextlib.suppress(RecordingError):
+            read()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_line_over_the_limit_is_never_held_whole(tmp_path: Path) -> None:
+    limit = 4 * 2**20
+    path = tmp_path / "rec.jsonl"
+    with path.open("w") as handle:
+        handle.write("x" * (10 * limit) + "\n" + make().to_json_line() + "\n")
+    # Reading it holds at most about the limit; skipping it to reach line 2, far less.
+    assert peak_while(lambda: list(read_lines(path, max_line_bytes=limit))) < 1.5 * limit
+    assert peak_while(lambda: read_recording_line(path, 1, max_line_bytes=limit)) < 1.5 * limit
+    assert peak_while(lambda: read_recording_line(path, 2, max_line_bytes=limit)) < limit / 4
+    assert read_recording_line(path, 2, max_line_bytes=limit).body == b'{"a": 1}'
+
+
+def test_read_recording_line_reads_one_line_and_names_what_is_wrong(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(make(body=b"1").to_json_line() + "\n\n" + make(body=b"3").to_json_line())
+    assert read_recording_line(path, 3).body == b"3"
+    with pytest.raises(RecordingError, match=r"line 2 of .* is blank"):
+        read_recording_line(path, 2)
+    with pytest.raises(RecordingError, match="has fewer than 4 lines"):
+        read_recording_line(path, 4)
+
+
+def test_read_json_lines_names_a_deeply_nested_line(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text('{"a": 1}\n' + "[" * 100_000 + "\n")
+    with pytest.raises(RecordingError, match=r"^line 2: nested too deeply to read as JSON$"):
+        list(read_json_lines(path))
+
+
+@pytest.mark.parametrize("bad", ["\r\n", "\r", "\n", "\x00", "\x01", "\x1b", "\x7f"])
+def test_a_recorded_header_value_with_a_control_character_is_refused_by_name(
+    tmp_path: Path, bad: str
+) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(
+        make().to_json_line() + "\n" + make(**{"X-Sig": f"v1,s3cr3t{bad}X"}).to_json_line()
+    )
+    with pytest.raises(RecordingError) as caught:
+        list(read_recording(path))
+    assert caught.value.line == 2
+    assert str(caught.value).startswith("line 2: header 'x-sig' holds a control character")
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_a_recorded_header_name_with_a_control_character_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(make(**{"x-a\r\nx-b": "1"}).to_json_line())
+    with pytest.raises(RecordingError, match=r"^line 1: header name 'x-a\\r\\nx-b' holds a"):
+        list(read_recording(path))
+
+
+def test_a_tab_in_a_recorded_header_value_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    path.write_text(make(**{"user-agent": "a\tb"}).to_json_line())
+    assert [r.headers["user-agent"] for r in read_recording(path)] == ["a\tb"]

@@ -202,7 +202,8 @@ async def send_requests(
                     ) as response:
                         await response.read()
                         status = response.status
-                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+                    # ValueError: aiohttp refuses a header value with CR, LF or NUL.
                     error = describe_client_error(exc)
                 result = SendResult(
                     request, headers["webhook-id"], status, error, time.perf_counter() - begin

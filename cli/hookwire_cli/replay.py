@@ -1,29 +1,21 @@
 """``hookwire replay``: re-send recorded requests, re-signed with fresh ids and timestamps.
 
-The input is a recording (``hookwire listen --record``, the Flask listener's
-recorder) or an export of envelopes: JSON Lines of envelope objects, a JSON
-array of them, or one JSON envelope. :func:`load_requests` turns it into
-:class:`~hookwire_cli._sending.OutgoingRequest` objects (bodies kept byte for
-byte unless ``--new-ids``); :func:`~hookwire_cli._sending.send_requests` sends
-them. Bodies are parsed only when a filter or ``--new-ids`` needs their events.
+The input is a recording or an export of envelopes, which
+:func:`~hookwire_cli._replay_load.load_requests` reads;
+:func:`~hookwire_cli._sending.send_requests` sends what it returns.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import click
 
 from hookwire import RecordingError
-from hookwire.recording import read_recording
 
 from ._common import (
     TIME,
@@ -34,192 +26,16 @@ from ._common import (
     echo_json,
     json_option,
 )
-from ._sending import DEFAULT_HEADERS, OutgoingRequest, SendResult, SendSummary, send_requests
+from ._replay_load import LoadResult, ReplayFilter, body_events, load_requests
+from ._sending import OutgoingRequest, SendResult, SendSummary, send_requests
 
-__all__ = ["LoadResult", "ReplayFilter", "load_requests"]
-
-DEFAULT_CONTENT_TYPE: Final = DEFAULT_HEADERS["content-type"]
-
-
-@dataclass(frozen=True)
-class ReplayFilter:
-    """Which recorded requests to replay.
-
-    A request is replayed whole when any of its events matches ``event_names``
-    and any matches ``ids`` (an eventId, or the request's own webhook-id);
-    empty sets match everything. ``since``/``until`` bound the time it was
-    received. Requests that failed authentication when recorded are skipped
-    unless ``include_rejected``, and only POST requests are replayed.
-    """
-
-    event_names: frozenset[str] = frozenset()
-    ids: frozenset[str] = frozenset()
-    since: datetime | None = None
-    until: datetime | None = None
-    include_rejected: bool = False
-
-    @property
-    def needs_events(self) -> bool:
-        """True when matching must look inside the body."""
-        return bool(self.event_names or self.ids)
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """One request read from the input, before filtering."""
-
-    body: bytes
-    content_type: str
-    method: str = "POST"
-    msg_id: str | None = None
-    received_at: datetime | None = None
-    verified: bool | None = None
-
-
-@dataclass
-class LoadResult:
-    """The requests to send, and how many of the input's requests were left out."""
-
-    requests: list[OutgoingRequest] = field(default_factory=list)
-    skipped: int = 0
-
-
-def _envelope_source(value: Any, where: str) -> _Source:
-    if not isinstance(value, dict) or "events" not in value:
-        raise RecordingError(f"{where} is not an envelope (it has no events)")
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    return _Source(body=body, content_type=DEFAULT_CONTENT_TYPE)
-
-
-def _first_line(path: Path) -> str:
-    with path.open("rb") as handle:
-        for raw in handle:
-            if raw.strip():
-                return raw.decode("utf-8", "replace").strip()
-    return ""
-
-
-def _sources(path: Path) -> Iterator[_Source]:
-    """Read the input's requests, whichever of the accepted forms it is in."""
-    first = _first_line(path)
-    if not first:
-        # An empty recording: a listener that received nothing yet.
-        return
-    try:
-        head = json.loads(first) if first else None
-    except ValueError:
-        head = None
-    if isinstance(head, dict) and "version" in head and "body" in head:
-        for request in read_recording(path):
-            yield _Source(
-                body=request.body,
-                content_type=request.headers.get("content-type", DEFAULT_CONTENT_TYPE),
-                method=request.method,
-                msg_id=request.headers.get("webhook-id"),
-                received_at=request.received_at,
-                verified=request.verified,
-            )
-    elif isinstance(head, dict) and "events" in head:
-        with path.open("rb") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except (ValueError, RecursionError):
-                    # UnicodeDecodeError is a ValueError too: a bad byte is a bad line.
-                    raise RecordingError(f"line {line_no}: not JSON", line=line_no) from None
-                yield _envelope_source(value, f"line {line_no}")
-    else:
-        try:
-            whole = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, RecursionError):
-            whole = None
-        if isinstance(whole, dict) and "events" in whole:
-            whole = [whole]
-        if not isinstance(whole, list):
-            raise RecordingError(
-                f"{path} is not a recording, JSON Lines of envelopes, or a JSON envelope"
-            )
-        for n, value in enumerate(whole, start=1):
-            yield _envelope_source(value, f"item {n} of {path}")
-
-
-def _events(body: bytes) -> list[dict[str, Any]]:
-    """The event objects of a body, or none when it is not an envelope."""
-    try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):
-        return []
-    events = envelope.get("events") if isinstance(envelope, dict) else None
-    return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
-
-
-def _matches(source: _Source, flt: ReplayFilter) -> bool:
-    events = _events(source.body)
-    if flt.event_names and not any(e.get("eventName") in flt.event_names for e in events):
-        return False
-    return (
-        not flt.ids or source.msg_id in flt.ids or any(e.get("eventId") in flt.ids for e in events)
-    )
-
-
-def _with_new_ids(body: bytes) -> bytes:
-    try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError):
-        return body
-    events = envelope.get("events") if isinstance(envelope, dict) else None
-    if not isinstance(events, list):
-        return body
-    for event in events:
-        if isinstance(event, dict):
-            event["eventId"] = str(uuid.uuid4())
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def load_requests(
-    path: str | Path, flt: ReplayFilter = ReplayFilter(), *, new_ids: bool = False
-) -> LoadResult:
-    """Read ``path`` and build the requests to replay, in the input's order.
-
-    Each request keeps its body byte for byte (with ``new_ids``, every event
-    gets a fresh eventId instead) and its content type; authentication headers
-    are added when it is sent, with a fresh webhook-id. Raises
-    :class:`RecordingError` for input that cannot be read.
-    """
-    result = LoadResult()
-    requests = result.requests
-    default_headers = DEFAULT_HEADERS
-    for source in _sources(Path(path)):
-        if source.method != "POST" or (source.verified is False and not flt.include_rejected):
-            result.skipped += 1
-            continue
-        if flt.since is not None or flt.until is not None:
-            if source.received_at is None:
-                raise RecordingError("--since and --until need a recording (exports have no times)")
-            if (flt.since is not None and source.received_at < flt.since) or (
-                flt.until is not None and source.received_at > flt.until
-            ):
-                result.skipped += 1
-                continue
-        if flt.needs_events and not _matches(source, flt):
-            result.skipped += 1
-            continue
-        body = _with_new_ids(source.body) if new_ids else source.body
-        headers = (
-            default_headers
-            if source.content_type == DEFAULT_CONTENT_TYPE
-            else {**default_headers, "content-type": source.content_type}
-        )
-        requests.append(OutgoingRequest(body=body, headers=headers))
-    return result
+__all__ = ["LoadResult", "ReplayFilter", "load_requests", "replay"]
 
 
 def _describe(request: OutgoingRequest) -> list[dict[str, Any]]:
     return [
         {"eventName": e.get("eventName"), "eventId": e.get("eventId")}
-        for e in _events(request.body)
+        for e in body_events(request.body)
     ]
 
 

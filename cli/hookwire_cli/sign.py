@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
-from typing import BinaryIO
+from collections.abc import Mapping
+from typing import BinaryIO, Final
 
 import click
 
@@ -18,6 +20,9 @@ from ._common import (
     secret_option,
     signature_file_option,
 )
+
+#: The option each header's value comes from, to name when it is refused.
+_HEADER_OPTIONS: Final = {"webhook-id": "--id"}
 
 
 @click.command(short_help="Print the webhook-* headers (or a curl command) for a body.")
@@ -58,12 +63,28 @@ def sign(
     raw = body.read()
     auth = build_request_auth(secret=secret, signature_file=signature_file, basic_auth=None)
     headers = auth.headers(raw, msg_id=msg_id, timestamp=timestamp)
+    _check_header_values(headers)
     if curl_url is not None:
         click.echo(_curl_command(curl_url, headers, raw, getattr(body, "name", "-")))
     elif as_json:
         echo_json(headers)
     else:
         click.echo(header_lines(headers))
+
+
+def _check_header_values(headers: Mapping[str, str]) -> None:
+    """Refuse a header value with a character that is not printable: CR, LF, NUL, tab...
+
+    Such a value would start a forged header line in the printed lines or in the
+    request curl sends. The value itself is never shown: it may be a signature.
+    """
+    for name, value in headers.items():
+        if not value.isprintable():
+            given = _HEADER_OPTIONS.get(name, f"the {name} header")
+            raise click.UsageError(
+                f"{given} may hold only printable characters (no CR, LF, NUL or other "
+                "control characters)"
+            )
 
 
 def _curl_command(url: str, headers: dict[str, str], raw: bytes, source: str) -> str:
@@ -73,13 +94,19 @@ def _curl_command(url: str, headers: dict[str, str], raw: bytes, source: str) ->
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     # A named file is sent as is; a body from stdin is inlined so the command stands alone.
     if source not in {"-", "<stdin>"}:
-        parts += ["--data-binary", shlex.quote("@" + source)]
-    else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise click.UsageError(
-                "the body is not UTF-8 text; pass it as a file so curl can send it as is"
-            ) from None
-        parts += ["--data-binary", shlex.quote(text)]
-    return " ".join(parts)
+        return " ".join([*parts, "--data-binary", shlex.quote("@" + source)])
+    # printf '%s' writes its argument byte for byte (no escapes, no added newline) and
+    # curl reads it from stdin (@-), so whatever the body starts with is sent literally.
+    return f"printf '%s' {shlex.quote(_inline_body(raw))} | " + " ".join(
+        [*parts, "--data-binary", "@-"]
+    )
+
+
+def _inline_body(raw: bytes) -> str:
+    """The body as text a shell word can hold (UTF-8, no NUL byte); else a usage error."""
+    if b"\0" not in raw:
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode("utf-8")
+    raise click.UsageError(
+        "the body is not UTF-8 text without NUL bytes; pass it as a file so curl can send it as is"
+    )

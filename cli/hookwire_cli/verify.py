@@ -7,8 +7,8 @@ from typing import Any, BinaryIO, TextIO
 
 import click
 
-from hookwire import PayloadError, RecordingError, VerificationError
-from hookwire.recording import REDACTED, RecordedRequest
+from hookwire import PayloadError, VerificationError
+from hookwire.recording import REDACTED, read_recording_line
 
 from ._common import (
     InputFile,
@@ -47,21 +47,6 @@ def _header_flag(text: str, where: str) -> dict[str, str]:
     if not sep or not name.strip():
         raise click.ClickException(f"{where} is not 'name: value'")
     return {name.strip().lower(): value.strip()}
-
-
-def read_recording_line(path: str, line: int) -> RecordedRequest:
-    """Read line ``line`` (1-based) of a recording; raise :class:`RecordingError` if not one."""
-    with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if line_no == line:
-                if not raw.strip():
-                    raise RecordingError(f"line {line} of {path} is blank", line=line)
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise RecordingError(f"line {line}: not UTF-8", line=line) from None
-                return RecordedRequest.from_json_line(text, line_no=line)
-    raise RecordingError(f"{path} has fewer than {line} lines", line=line)
 
 
 @click.command(short_help="Check a request's signature and print its events.")

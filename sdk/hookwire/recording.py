@@ -1,7 +1,10 @@
 """Recordings: received webhook requests, one JSON object a line, appended to a file.
 
 This one format is written by ``hookwire listen`` and by the Flask listener's
-recorder, and read by ``hookwire replay`` and ``hookwire verify``. Each line is::
+recorder, and read by ``hookwire replay`` and ``hookwire verify`` through the
+readers here, which take a file a line at a time and at most
+:data:`MAX_LINE_BYTES` of a line, so their memory stays bounded whatever the
+file holds. Each line is::
 
     {"version": 1, "receivedAt": "2026-11-28T17:00:00.123456Z", "method": "POST",
      "path": "/webhooks", "query": "", "headers": {"content-type": "application/json", ...},
@@ -29,16 +32,40 @@ import base64
 import binascii
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Final
 
+from ._files import open_private
+from ._lines import (
+    MAX_LINE_BYTES,
+    decode_line,
+    line_prefix,
+    lines,
+    open_for_reading,
+    parse_line,
+    read_json_lines,
+    read_lines,
+    skip_line,
+    too_long,
+)
 from .errors import ConfigurationError, RecordingError
 
-__all__ = ["REDACTED", "REDACTED_HEADERS", "RecordedRequest", "Recorder", "read_recording"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "REDACTED",
+    "REDACTED_HEADERS",
+    "RecordedRequest",
+    "Recorder",
+    "read_json_lines",
+    "read_lines",
+    "read_recording",
+    "read_recording_line",
+]
 
 #: The format version written in every line.
 VERSION = 1
@@ -46,6 +73,10 @@ VERSION = 1
 REDACTED = "<redacted>"
 #: Headers whose values are never written to a recording.
 REDACTED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: What HTTP forbids in a header value (RFC 9110 section 5.5): C0 controls but tab, and DEL.
+_BAD_VALUE_CHARS: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: What a header name may not hold: every C0 control, tab included, and DEL.
+_BAD_NAME_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _format_time(moment: datetime) -> str:
@@ -67,6 +98,53 @@ def _optional(record: Mapping[str, Any], key: str, kind: type) -> Any:
     ):
         raise ValueError(f"{key} must be {kind.__name__} or null")
     return value
+
+
+def _shown(name: str) -> str:
+    """A header name fit for a one-line message: quoted, escaped, and cut short."""
+    return repr(name[:40] + "..." if len(name) > 40 else name)
+
+
+def _headers_of(value: Any) -> dict[str, str]:
+    """The recorded headers, names lower-cased; refuses control characters in any of them.
+
+    A CR, LF or NUL in a header would be an injected header line once sent, so such
+    a request is refused here, for every reader. Errors name the header, never its value.
+    """
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError("headers must be an object of strings")
+    # One search over all names and one over all values; only a hit looks header by header.
+    if _BAD_NAME_CHARS.search("".join(value)) or _BAD_VALUE_CHARS.search("".join(value.values())):
+        raise ValueError(_bad_header(value))
+    return {k.lower(): v for k, v in value.items()}
+
+
+def _bad_header(headers: Mapping[str, str]) -> str:
+    """Say which header holds a control character, by name only."""
+    for name, text in headers.items():
+        if _BAD_NAME_CHARS.search(name):
+            return f"header name {_shown(name)} holds a control character"
+        if _BAD_VALUE_CHARS.search(text):
+            return (
+                f"header {_shown(name)} holds a control character (such as CR, LF or NUL) "
+                "in its value (not shown)"
+            )
+    return "a header holds a control character"
+
+
+def _body_of(record: Mapping[str, Any]) -> bytes:
+    """The exact body bytes of a parsed line, from UTF-8 text or base64."""
+    text = record["body"]
+    if not isinstance(text, str):
+        raise ValueError("body must be a string")
+    encoding = record.get("bodyEncoding", "utf-8")
+    if encoding == "utf-8":
+        return text.encode("utf-8")
+    if encoding == "base64":
+        return base64.b64decode(text, validate=True)
+    raise ValueError(f"unknown bodyEncoding {encoding!r}")
 
 
 @dataclass(frozen=True)
@@ -115,35 +193,18 @@ class RecordedRequest:
     @classmethod
     def from_json_line(cls, line: str, *, line_no: int | None = None) -> RecordedRequest:
         """Read one recording line; a bad one raises :class:`RecordingError` naming ``line_no``."""
-        where = f"line {line_no}: " if line_no is not None else ""
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise RecordingError(f"{where}not JSON ({exc.args[0]})", line=line_no) from None
-        except RecursionError:
-            raise RecordingError(
-                f"{where}not a recorded request (nested too deeply)", line=line_no
-            ) from None
+        return cls._from_value(parse_line(line, line_no), line_no)
+
+    @classmethod
+    def _from_value(cls, record: Any, line_no: int | None) -> RecordedRequest:
+        """Build a request from one parsed line, checking every field."""
+        where = line_prefix(line_no)
         if not isinstance(record, dict):
             raise RecordingError(f"{where}not a JSON object", line=line_no)
         try:
             if record.get("version") != VERSION:
                 raise ValueError(f"unsupported version {record.get('version')!r}")
-            headers = record["headers"]
-            if not isinstance(headers, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-            ):
-                raise ValueError("headers must be an object of strings")
-            text = record["body"]
-            if not isinstance(text, str):
-                raise ValueError("body must be a string")
-            encoding = record.get("bodyEncoding", "utf-8")
-            if encoding == "utf-8":
-                body = text.encode("utf-8")
-            elif encoding == "base64":
-                body = base64.b64decode(text, validate=True)
-            else:
-                raise ValueError(f"unknown bodyEncoding {encoding!r}")
+            headers = _headers_of(record["headers"])
             for key in ("method", "path", "query", "receivedAt"):
                 if not isinstance(record.get(key, ""), str):
                     raise ValueError(f"{key} must be a string")
@@ -152,8 +213,8 @@ class RecordedRequest:
                 method=record["method"],
                 path=record["path"],
                 query=record.get("query", ""),
-                headers={k.lower(): v for k, v in headers.items()},
-                body=body,
+                headers=headers,
+                body=_body_of(record),
                 verified=_optional(record, "verified", bool),
                 error=_optional(record, "error", str),
                 status=_optional(record, "status", int),
@@ -225,7 +286,7 @@ class Recorder:
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            return open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise RecordingError(f"cannot open {self.path} for recording: {exc.strerror}") from None
 
@@ -287,22 +348,43 @@ class Recorder:
         self.close()
 
 
-def read_recording(path: str | os.PathLike[str]) -> Iterator[RecordedRequest]:
+# --- reading ---------------------------------------------------------------------------
+
+
+def read_recording(
+    path: str | os.PathLike[str], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[RecordedRequest]:
     """Stream the requests of a recording file; blank lines are skipped.
 
     Raises :class:`RecordingError` if the file cannot be opened, or with
-    ``line`` set on the first line that cannot be read.
+    ``line`` set on the first line that cannot be read (longer than
+    ``max_line_bytes``, not JSON, not a recorded request, or holding a header
+    with a control character).
     """
-    try:
-        handle = open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise RecordingError(f"cannot open recording {os.fspath(path)}: {exc.strerror}") from None
-    with handle:
-        # Binary lines, decoded one by one, so a bad byte is blamed on its own line.
-        for line_no, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise RecordingError(f"line {line_no}: not UTF-8", line=line_no) from None
-            if line.strip():
-                yield RecordedRequest.from_json_line(line, line_no=line_no)
+    for line_no, value in read_json_lines(path, max_line_bytes=max_line_bytes):
+        yield RecordedRequest._from_value(value, line_no)
+
+
+def read_recording_line(
+    path: str | os.PathLike[str], line: int, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> RecordedRequest:
+    """Read line ``line`` (1-based) of a recording; the lines before it are skipped unread.
+
+    Raises :class:`RecordingError` with ``line`` set when that line is past the
+    end, blank, longer than ``max_line_bytes``, or not a recorded request.
+    """
+    if line < 1:
+        raise RecordingError(f"line {line}: lines are numbered from 1", line=line)
+    with open_for_reading(path) as handle:
+        for _ in range(line - 1):
+            if not skip_line(handle):
+                raise RecordingError(f"{os.fspath(path)} has fewer than {line} lines", line=line)
+        # b"" is the end of the file: a line, even a last one with no newline, has a byte.
+        raw = next(lines(handle, max_line_bytes), b"")
+    if raw is None:
+        raise too_long(line, max_line_bytes)
+    if not raw:
+        raise RecordingError(f"{os.fspath(path)} has fewer than {line} lines", line=line)
+    if raw.isspace():
+        raise RecordingError(f"line {line} of {os.fspath(path)} is blank", line=line)
+    return RecordedRequest.from_json_line(decode_line(raw, line), line_no=line)

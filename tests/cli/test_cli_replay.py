@@ -358,3 +358,84 @@ def test_a_bad_byte_in_an_envelope_export_names_its_line(tmp_path: Path) -> None
     with pytest.raises(RecordingError) as caught:
         load_requests(path)
     assert caught.value.line == 2
+
+
+# --- hostile recordings ----------------------------------------------------------------
+
+
+def with_header(name: str, value: str) -> RecordedRequest:
+    return RecordedRequest.from_request(
+        method="POST", path="/webhooks", query="", headers={name: value},
+        body=b'{"accountId":1,"events":[]}', received_at=datetime.now(UTC), verified=True,
+        status=202,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("content-type", "application/json\r\nX-Evil: 1"),
+        ("content-type", "application/json\nX-Evil: 1"),
+        ("content-type", "application/json\x00X-Evil"),
+        ("x-forwarded-for", "10.0.0.1\rX-Evil: 1"),
+        ("x-evil\r\nx-more", "1"),
+    ],
+)
+def test_replay_refuses_a_recorded_header_with_a_control_character_and_sends_nothing(
+    name: str,
+    value: str,
+    cli: Cli,
+    secret: str,
+    make_recording: MakeRecording,
+    httpserver: HTTPServer,
+) -> None:
+    path = make_recording(NAMES, secret=secret, extra=[with_header(name, value)])
+    result = cli("replay", str(path), "--to", accept(httpserver), "--secret", secret)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: line 4: ")
+    assert repr(name) in line
+    assert "X-Evil" not in line
+    assert httpserver.log == []
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("[" * 100_000, "line 1: nested too deeply to read as JSON"),
+        ('{"accountId": 1, "events": ' + "[" * 100_000, "line 1: nested too deeply"),
+        ('{"accountId": 1, "events": []}\n' + "[" * 100_000, "line 2: nested too deeply"),
+    ],
+)
+def test_replay_of_a_deeply_nested_line_is_one_error_line(
+    content: str, error: str, cli: Cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text(content + "\n")
+    result = cli("replay", str(path), "--to", "http://127.0.0.1:9/", "--dry-run")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {error}")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_replay_of_a_deeply_nested_recording_line_names_it(
+    cli: Cli, secret: str, make_recording: MakeRecording
+) -> None:
+    path = make_recording(NAMES, secret=secret)
+    with path.open("a") as handle:
+        handle.write("[" * 100_000 + "\n")
+    result = cli("replay", str(path), "--to", "http://127.0.0.1:9/", "--dry-run")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: line 4: nested too deeply to read as JSON\n"
+
+
+def test_replay_of_a_json_array_over_the_limit_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hookwire_cli._replay_load.MAX_DOCUMENT_BYTES", 2**20)
+    path = tmp_path / "export.json"
+    envelope = {"accountId": 1, "events": [], "padding": "x" * 2**20}
+    path.write_text(json.dumps([envelope], indent=2))
+    with pytest.raises(RecordingError, match="is over 1 MiB, the most read as one JSON document"):
+        load_requests(path)

@@ -162,3 +162,29 @@ def test_bad_headers_line_is_a_one_line_error(
     result = cli("verify", str(body), "--headers", str(path), "--secret", secret)
     assert result.exit_code == 1
     assert result.stderr == "Error: line 1 of the headers is not 'name: value'\n"
+
+
+def test_a_recording_line_nested_too_deeply_is_a_one_line_error(
+    cli: Cli, secret: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text("[" * 100_000 + "\n")
+    result = cli("verify", "--recording", str(path), "--secret", secret)
+    assert result.exit_code == 1
+    assert result.stderr == "Error: line 1: nested too deeply to read as JSON\n"
+
+
+def test_a_recording_line_with_a_control_character_in_a_header_is_a_one_line_error(
+    cli: Cli, secret: str, make_recording: Callable[..., Path]
+) -> None:
+    path = make_recording(["CI_STATS"], secret=secret)
+    line = json.loads(path.read_text())
+    line["headers"]["webhook-signature"] += "\r\nX-Evil: 1"
+    path.write_text(json.dumps(line) + "\n")
+    result = cli("verify", "--recording", str(path), "--secret", secret)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    [error] = result.stderr.splitlines()
+    assert error.startswith("Error: line 1: header 'webhook-signature' holds a control character")
+    assert "v1," not in error
+    assert "X-Evil" not in error
