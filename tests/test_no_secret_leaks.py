@@ -22,6 +22,7 @@ import pytest
 import redis
 from aiohttp import web
 from flask import Flask
+from secret_forms import forms
 from sqlalchemy import text
 
 from hookwire import Receiver, read_signature_file, sign_headers
@@ -45,14 +46,6 @@ PASSWORD = "Pa55-w0rd-that-must-not-show"
 REDIS_PASSWORD = "r3dis-Pa55-that-must-not-show"
 PG_PASSWORD = "pg-Pa55-that-must-not-show"
 ENROLLMENT = {"userId": 7, "loId": "course:1", "loInstanceId": "course:1_1"}
-
-
-def forms(secret: str) -> list[str]:
-    """Every form a secret could leak in: whole, without its prefix, and as a header."""
-    found = [secret]
-    if "_" in secret:
-        found.append(secret.split("_", 1)[1])
-    return found
 
 
 ALL_FORMS = [

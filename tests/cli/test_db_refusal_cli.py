@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from secret_forms import forms
 from sqlalchemy import create_engine
 
 from hookwire.sender import registry as registry_module
@@ -35,11 +36,6 @@ NEW_SECRET = generate_secret()
 NEW_SIGNING_KEY, NEW_PUBLIC_KEY = generate_keypair()
 REFUSAL = "refused by the test"
 TARGET = "http://127.0.0.1:9/hooks"
-
-
-def forms(secret: str) -> list[str]:
-    """A secret whole and without its ``whsec_``/``whsk_`` prefix (its bare base64)."""
-    return [secret, secret.split("_", 1)[1]]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,15 @@ SPELLINGS = [
 ]
 
 
+def _blocked_reason(sender: Sender, hook_id: str) -> str:
+    """The error of the webhook's first attempt, which must be the guard's refusal."""
+    delivery = sender.deliveries.list(webhook_id=hook_id)[0]
+    error = sender.deliveries.get(delivery.id).attempts[0].error
+    assert error is not None
+    assert error.startswith("blocked:")
+    return error
+
+
 @pytest.mark.parametrize("host", SPELLINGS[:4])
 def test_target_host_folds_unicode_digits_and_dots_as_the_client_does(host: str) -> None:
     assert target_host(f"http://{host}:8080/hook") == "127.0.0.1"
@@ -57,11 +66,7 @@ async def test_a_stored_unicode_spelling_of_loopback_is_not_delivered_by_a_guard
     guarded.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     await guarded.drain()
     assert sink.received == []
-    delivery = guarded.deliveries.list(webhook_id=hook_id)[0]
-    error = guarded.deliveries.get(delivery.id).attempts[0].error
-    assert error is not None
-    assert error.startswith("blocked:")
-    assert "127.0.0.1" in error
+    assert "127.0.0.1" in _blocked_reason(guarded, hook_id)
 
 
 async def test_a_stored_numeric_spelling_of_loopback_is_not_delivered(
@@ -87,10 +92,7 @@ async def test_the_socket_factory_refuses_loopback_when_every_earlier_check_is_s
     guarded.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     await guarded.drain()
     assert sink.received == []
-    delivery = guarded.deliveries.list(webhook_id=hook_id)[0]
-    error = guarded.deliveries.get(delivery.id).attempts[0].error
-    assert error is not None
-    assert error.startswith("blocked:")
+    _blocked_reason(guarded, hook_id)
 
 
 def test_guarded_socket_refuses_private_addresses_and_opens_public_ones() -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from secret_forms import forms
 from sqlalchemy import Table, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,11 +40,6 @@ NEW_SECRET = generate_secret()
 NEW_SIGNING_KEY, NEW_PUBLIC_KEY = generate_keypair()
 REFUSAL = "refused by the test"
 TARGET = "http://127.0.0.1:9/hook"
-
-
-def forms(secret: str) -> list[str]:
-    """A secret whole and without its ``whsec_``/``whsk_`` prefix (its bare base64)."""
-    return [secret, secret.split("_", 1)[1]]
 
 
 NEW_CREDENTIALS = [PASSWORD, *forms(NEW_SECRET), *forms(NEW_SIGNING_KEY)]
