@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -283,6 +284,8 @@ async def run_latency(sink: str, url: str, *, rate: float, seconds: float) -> di
 def worker_main(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one measurement described by ``spec``; its result with the peak memory."""
     kind = spec["kind"]
+    if kind in ("hookwire", "latency"):
+        gc.freeze()  # as `hookwire dispatch` freezes its process's heap before dispatching
     if kind == "raw":
         result = asyncio.run(run_raw(spec["sink"], spec["requests"], spec["concurrency"]))
     elif kind == "webhookkit":

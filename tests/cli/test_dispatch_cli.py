@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import threading
@@ -251,3 +252,23 @@ def test_the_whole_cli_loop_runs_on_postgresql(
     assert result.exit_code == 0
     assert [statuses(hw)[event_id] for event_id in event_ids] == ["succeeded"] * 2
     assert len(httpserver.log) == 1
+
+
+def test_dispatch_freezes_its_heap_while_it_runs_and_unfreezes_it_after(
+    hw: Hw, httpserver: HTTPServer
+) -> None:
+    seen: list[int] = []
+
+    def answer(request: Request) -> Response:
+        seen.append(gc.get_freeze_count())  # the sink runs in this process, as the command does
+        return Response("", status=202)
+
+    if gc.get_freeze_count():
+        pytest.skip("something in this process froze the collector's heap already")
+    httpserver.expect_request("/hook").respond_with_handler(answer)
+    add_webhook(hw, httpserver.url_for("/hook"), "--allow-private")
+    publish(hw)
+    assert hw("dispatch", "--drain", "--allow-private").exit_code == 0
+    assert len(seen) == 1
+    assert seen[0] > 0
+    assert gc.get_freeze_count() == 0

@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import gc
 import logging
 import os
 import socket
 import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -115,7 +113,7 @@ class Dispatcher:
         finished: list[Outcome] = []
         claim: Future[list[Job]] | None = None
         try:
-            async with self.session() as session, _frozen_heap.held():
+            async with self.session() as session:
                 while True:
                     stopping = stop is not None and stop.is_set()
                     signals.wake.clear()
@@ -363,44 +361,6 @@ class _Checkpoints:
         """Wait for a running checkpoint to end."""
         if self._executor is not None:
             self._executor.shutdown(wait=True)
-
-
-class _FrozenHeap:
-    """Keeps the objects alive when dispatching starts out of the cycle collector's passes.
-
-    Every request in flight holds a few dozen objects (aiohttp's request and
-    response, futures, timers) that live long enough to reach the oldest
-    generation, so full collections ran about twice a second, each walking the
-    whole heap (modules, SQLAlchemy, the application): about 6% of a busy
-    dispatcher's time. The first dispatcher to start freezes the heap and the
-    last to stop unfreezes it, so only a snapshot escapes collection, and only
-    while dispatchers run. A heap the application froze before is left alone.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()  # dispatchers may run on loops in several threads
-        self._running = 0
-        self._ours = False
-
-    @contextlib.asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """Frozen (unless the application froze it) while the block runs."""
-        with self._lock:
-            if self._running == 0 and gc.get_freeze_count() == 0:
-                gc.freeze()
-                self._ours = True
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0 and self._ours:
-                    gc.unfreeze()
-                    self._ours = False
-
-
-_frozen_heap = _FrozenHeap()
 
 
 def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome) -> None:
