@@ -19,6 +19,7 @@ import socket
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -33,7 +34,7 @@ from .rows import new_id
 from .store import Store
 from .work import Job, Outcome
 
-__all__ = ["Dispatcher", "Wakers"]
+__all__ = ["Dispatcher", "DispatcherSettings", "Wakers"]
 
 log = logging.getLogger("hookwire.sender")
 ATTEMPT_LOG_FIELD = "hookwire_attempt"
@@ -45,43 +46,45 @@ Wakers = set[Callable[[], None]]
 """Callbacks that ``publish`` calls so dispatchers in this process look for work at once."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DispatcherSettings:
+    """How a dispatcher works: the :class:`~hookwire.sender.Sender` settings it uses."""
+
+    clock: Callable[[], datetime]
+    retry: RetryPolicy
+    max_batch: int
+    max_batch_bytes: int
+    lease: timedelta
+    connect_timeout: float
+    read_timeout: float
+    allow_private_targets: bool
+    concurrency: int
+    poll_interval: float
+
+
 class Dispatcher:
     """Sends due requests until stopped, or until nothing is due (``until_idle``)."""
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        clock: Callable[[], datetime],
-        retry: RetryPolicy,
-        max_batch: int,
-        max_batch_bytes: int,
-        lease: timedelta,
-        connect_timeout: float,
-        read_timeout: float,
-        allow_private_targets: bool,
-        concurrency: int,
-        poll_interval: float,
-        wakers: Wakers,
-    ) -> None:
+    def __init__(self, store: Store, settings: DispatcherSettings, *, wakers: Wakers) -> None:
         self._store = store
-        self._clock = clock
-        self._retry = retry
-        self._max_batch = max_batch
-        self._max_batch_bytes = max_batch_bytes
-        self._lease = lease
+        self._clock = settings.clock
+        self._retry = settings.retry
+        self._max_batch = settings.max_batch
+        self._max_batch_bytes = settings.max_batch_bytes
+        self._lease = settings.lease
+        lease_seconds = settings.lease.total_seconds()
         # Leave a margin for clock skew between dispatchers and for recording the outcome.
-        self._lease_budget = lease.total_seconds() - min(5.0, 0.1 * lease.total_seconds())
+        self._lease_budget = lease_seconds - min(5.0, 0.1 * lease_seconds)
         # sock_read alone lets a slow trickle run on; the total keeps an attempt inside its lease.
-        self._attempt_seconds = connect_timeout + 2 * read_timeout
+        self._attempt_seconds = settings.connect_timeout + 2 * settings.read_timeout
         self._timeout = aiohttp.ClientTimeout(
             total=self._attempt_seconds,
-            sock_connect=connect_timeout,
-            sock_read=read_timeout,
+            sock_connect=settings.connect_timeout,
+            sock_read=settings.read_timeout,
         )
-        self._check_targets = not allow_private_targets
-        self._concurrency = concurrency
-        self._poll_interval = poll_interval
+        self._check_targets = not settings.allow_private_targets
+        self._concurrency = settings.concurrency
+        self._poll_interval = settings.poll_interval
         self._wakers = wakers
         self._signers: dict[tuple[str, ...], Signer] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('d')[2:10]}"

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from ..errors import ConfigurationError
 from .deliveries import Deliveries
-from .dispatcher import Dispatcher, Wakers
+from .dispatcher import Dispatcher, DispatcherSettings, Wakers
 from .models import Attempt, Publication, Webhook
 from .outbox import DEFAULT_MAX_EVENT_BYTES, Events, Outbox, wire_timestamp
 from .registry import Webhooks
@@ -130,18 +130,18 @@ class Sender:
         self.retention = retention
         self._store = Store(url)
         self._wakers: Wakers = set()
-        self._dispatcher_settings: dict[str, Any] = {
-            "clock": self._clock,
-            "retry": self.retry,
-            "max_batch": max_batch,
-            "max_batch_bytes": max_batch_bytes,
-            "lease": timedelta(seconds=lease_seconds),
-            "connect_timeout": connect_timeout,
-            "read_timeout": read_timeout,
-            "allow_private_targets": allow_private_targets,
-            "concurrency": concurrency,
-            "poll_interval": poll_interval,
-        }
+        self._dispatcher_settings = DispatcherSettings(
+            clock=self._clock,
+            retry=self.retry,
+            max_batch=max_batch,
+            max_batch_bytes=max_batch_bytes,
+            lease=timedelta(seconds=lease_seconds),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            allow_private_targets=allow_private_targets,
+            concurrency=concurrency,
+            poll_interval=poll_interval,
+        )
         self._outbox = Outbox(
             self._store,
             clock=self._clock,
@@ -174,7 +174,7 @@ class Sender:
             waker()
 
     def _dispatcher(self) -> Dispatcher:
-        return Dispatcher(self._store, wakers=self._wakers, **self._dispatcher_settings)
+        return Dispatcher(self._store, self._dispatcher_settings, wakers=self._wakers)
 
     def publish(
         self,
