@@ -79,7 +79,7 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture
 def samples_dir() -> Path:
-    """The folder of documented payloads (a copy of the vendor samples in ``shared/samples``)."""
+    """The folder of documented payloads: the vendor's samples, malformed ones included."""
     if not SAMPLES.is_dir():
         pytest.fail(f"the documented samples are missing: {SAMPLES}")
     return SAMPLES

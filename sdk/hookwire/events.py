@@ -11,7 +11,7 @@ Example::
 
     >>> envelope = Envelope.model_validate_json(body)
     >>> for event in envelope.events:
-    ...     if isinstance(event, CourseCompletedEvent) and event.data.has_passed:
+    ...     if isinstance(event, CompletionEvent) and event.data.has_passed:
     ...         print(event.data.user_id, event.data.date_completed)
 """
 

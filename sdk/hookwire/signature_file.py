@@ -1,6 +1,6 @@
 """The signature file: the downloadable JSON that hands a webhook's key to its listener.
 
-Shape (DESIGN.md section 1)::
+Shape::
 
     {"webhookId": "wh_...", "scheme": "standard-webhooks-v1",
      "secret": "whsec_...", "createdAt": "2026-11-28T17:00:00Z"}

@@ -249,7 +249,7 @@ class Dispatcher:
         )
 
     def _signer(self, secrets: tuple[str, ...]) -> Signer:
-        # Parsing secrets and keying HMAC on every request showed up in profiles.
+        # A webhook's secrets are parsed and keyed once, not on every request.
         signer = self._signers.get(secrets)
         if signer is None:
             if len(self._signers) >= _MAX_CACHED_KEYS:

@@ -15,7 +15,7 @@ __all__ = ["RetryPolicy", "parse_retry_after"]
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    """The retry schedule of a sender (DESIGN.md section 1).
+    """The retry schedule of a sender.
 
     After the n-th failed attempt the request waits ``delays[n-1]`` seconds, or
     ``then_every`` once the list is used up, each spread by ``±jitter``.

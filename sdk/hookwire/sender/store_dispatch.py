@@ -154,8 +154,8 @@ class DispatchQueries(ResultQueries):
         """A transaction whose driver-level SQLite statements fail as SQLAlchemy errors.
 
         A dispatcher turn runs its SQLite statements on the driver's own
-        connection (SQLAlchemy's per-statement work cost more than SQLite's); its
-        errors still reach the dispatcher as the ``SQLAlchemyError`` it retries on.
+        connection (see ``sqlite_connection``); its errors still reach the
+        dispatcher as the ``SQLAlchemyError`` it retries on.
         """
         try:
             with self.transaction() as conn:
@@ -368,7 +368,7 @@ class DispatchQueries(ResultQueries):
                 params = {"now": now, "requests": json.dumps(chunk, ensure_ascii=False)}
                 conn.execute(sql.INSERT_REQUESTS_PG, params)
             return
-        # SQLite: plain tuples to the driver; SQLAlchemy's per-row processing cost more.
+        # SQLite: plain tuples to the driver (see sqlite_connection).
         stamp = sqlite_text(now)
         sqlite_connection(conn).executemany(
             sql.INSERT_REQUESTS_SQLITE,

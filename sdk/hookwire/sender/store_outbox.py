@@ -116,7 +116,7 @@ class OutboxQueries(StoreBase):
         """The account's active webhooks as ``(id, events JSON)`` pairs."""
         if self.is_postgres:
             return [(row.id, row.events) for row in conn.execute(_SUBSCRIBERS, {"a": account_id})]
-        # SQLite: plain tuples from the driver; result rows cost more than this query.
+        # SQLite: plain tuples from the driver (see sqlite_connection).
         found = conn.exec_driver_sql(_SUBSCRIBERS_SQLITE, (account_id,)).fetchall()
         return [(webhook_id, names) for webhook_id, names in found]
 
@@ -200,8 +200,8 @@ class OutboxQueries(StoreBase):
             ]
             conn.execute(_INSERT_DELIVERIES_PG, {"rows": _to_json(values)})
             return
-        # SQLite: SQLAlchemy's per-row parameter processing cost more than the rows'
-        # insertion; the rows share their few datetimes, formatted once.
+        # SQLite: plain tuples to the driver (see sqlite_connection); the rows share
+        # their few datetimes, formatted once.
         stored = _formatted_once(sqlite_text)
         conn.exec_driver_sql(
             _INSERT_DELIVERIES_SQLITE,

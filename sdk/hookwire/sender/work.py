@@ -1,7 +1,8 @@
 """What the store hands the dispatcher (a job) and what it hands back (an outcome).
 
 The dispatcher never touches SQL: it receives :class:`Job` objects from
-``Store.claim`` and returns :class:`Outcome` objects to ``Store.complete``.
+``Store.claim`` and hands :class:`Outcome` objects back to the next claim
+(its ``outcomes``), which records them in the same transaction.
 """
 
 from __future__ import annotations
