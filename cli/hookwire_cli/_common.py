@@ -35,7 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Final, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -46,6 +46,8 @@ from hookwire._version import USER_AGENT
 from hookwire.errors import InvalidSecretError, InvalidTargetError
 from hookwire.signature_file import SCHEME_ED25519
 from hookwire.signing import Key, Signer, new_message_id, parse_key
+
+from ._durations import DURATION_FORMS, parse_duration
 
 __all__ = [
     "BASIC_AUTH",
@@ -213,12 +215,9 @@ class UrlType(click.ParamType[str]):
 URL: Final = UrlType()
 """The shared :class:`UrlType` instance."""
 
-_AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-_AGE_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
 
 class TimeType(click.ParamType[datetime]):
-    """A point in time: ISO-8601 (``2026-11-28T17:00:00Z``) or an age (``15m``, ``2h``, ``3d``).
+    """A point in time: ISO-8601 (``2026-11-28T17:00:00Z``) or an age (``15m``, ``2h``, ``1w``).
 
     Converts to an aware UTC datetime; a naive ISO time is taken as UTC and an
     age counts back from now.
@@ -233,16 +232,18 @@ class TimeType(click.ParamType[datetime]):
         if isinstance(value, datetime):
             return value
         text = str(value).strip()
-        age = _AGE.match(text)
-        if age:
-            seconds = float(age.group(1)) * _AGE_UNITS[age.group(2)]
-            return datetime.now(UTC) - timedelta(seconds=seconds)
+        try:
+            age = parse_duration(text)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if age is not None:
+            return datetime.now(UTC) - age
         try:
             moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
         except ValueError:
             self.fail(
                 f"{text!r} is not a time; use ISO-8601 (2026-11-28T17:00:00Z) or an age "
-                "(90s, 15m, 2h, 3d)",
+                f"({DURATION_FORMS})",
                 param,
                 ctx,
             )

@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ from hookwire.errors import ConfigurationError, WebhookError
 from hookwire.sender import Sender
 
 from ._common import one_line
+from ._durations import DURATION_FORMS, parse_duration
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -218,12 +218,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, empty:
         click.echo(line(row))
 
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-_DURATION_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 class DurationType(click.ParamType[timedelta]):
-    """A length of time such as ``90s``, ``15m``, ``24h`` or ``7d``."""
+    """A length of time such as ``90s``, ``15m``, ``24h``, ``7d`` or ``1w``."""
 
     name = "duration"
 
@@ -233,10 +229,13 @@ class DurationType(click.ParamType[timedelta]):
         """Parse the value or fail naming the accepted forms."""
         if isinstance(value, timedelta):
             return value
-        found = _DURATION.match(str(value).strip())
-        if not found:
-            self.fail(f"{value!r} is not a duration; write e.g. 90s, 15m, 24h or 7d", param, ctx)
-        return timedelta(seconds=float(found.group(1)) * _DURATION_UNITS[found.group(2)])
+        try:
+            found = parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if found is None:
+            self.fail(f"{value!r} is not a duration; write e.g. {DURATION_FORMS}", param, ctx)
+        return found
 
 
 DURATION: Final = DurationType()
