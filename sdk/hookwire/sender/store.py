@@ -4,7 +4,7 @@ Every query has a name, as a method of :class:`Store`; the registry, the outbox,
 the delivery log and the dispatcher call those methods and never build SQL
 themselves. The queries are grouped by concept in ``store_registry``,
 ``store_outbox``, ``store_dispatch`` (claims; its prebuilt statements live in
-``store_dispatch_sql``) and ``store_results`` (what attempts did); this module
+``store_dispatch_sql``) and ``store_results`` (what attempts did, expiry); this module
 holds the engine, the transactions and the schema setup.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and
@@ -132,6 +132,11 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "handle_error", _first_line_only)
         return engine
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        from .._extras import install_hint, is_missing
+
+        if is_missing(exc, ("psycopg",)):
+            hint = install_hint("a postgresql+psycopg:// URL", "postgres")
+            raise ConfigurationError(hint) from exc
         raise ConfigurationError(
             f"cannot use the database URL ({type(exc).__name__}); give sqlite:///path.db "
             "or postgresql+psycopg://user@host/db"

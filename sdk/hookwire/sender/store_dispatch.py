@@ -1,7 +1,8 @@
 """Store queries of the dispatcher: claim work under a lease (``store_results``
 records what happened, in the same transaction).
 
-``FOR UPDATE SKIP LOCKED`` lives here and only here. A claim picks webhooks
+The claim's ``FOR UPDATE SKIP LOCKED`` lives here (``expire`` in
+``store_results`` takes the same lock). A claim picks webhooks
 that have work due and no live lease, leases them to one dispatcher, and
 returns one :class:`~hookwire.sender.work.Job` per webhook: the webhook's open
 request when it is due for a retry, or a new request made of its oldest due
@@ -17,26 +18,20 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    or_,
-    select,
-    update,
 )
 from sqlalchemy.exc import DBAPIError
 
 from . import store_dispatch_sql as sql
 from .rows import new_id
 from .schema import (
-    deliveries,
-    requests,
     sqlite_text,
     stored_time,
     utc_iso,
-    webhooks,
 )
 from .store_base import sqlite_connection
 from .store_results import ResultQueries
@@ -86,25 +81,8 @@ class DispatchQueries(ResultQueries):
             rows = self._lease_due(conn, owner=owner, now=now, lease=lease, limit=limit)
             if not rows:
                 return []
-            retried = [row.id for row in rows if row.open_request is not None]
-            open_requests: dict[str, sql.Request] = {}
-            if retried:
-                open_requests = {
-                    row.webhook_id: (
-                        row.id,
-                        row.body,
-                        tuple(json.loads(row.event_ids)),
-                        row.attempts,
-                        row.oldest_event_at,
-                        [],
-                    )
-                    for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
-                }
-            if open_requests:
-                found = self._members(conn, {r[0]: (w, r[2]) for w, r in open_requests.items()})
-                for retry in open_requests.values():
-                    retry[5].extend(found[retry[0]])
-            fresh = [row for row in rows if row.id not in open_requests]
+            requests = self._open_requests(conn, rows)
+            fresh = [row for row in rows if row.id not in requests]
             if fresh:
                 made = self._new_requests(
                     conn,
@@ -115,39 +93,34 @@ class DispatchQueries(ResultQueries):
                     expire_before=expire_before,
                     expired=expired,
                 )
-                open_requests.update(made)
-            idle = [row.id for row in rows if row.id not in open_requests]
+                requests.update(made)
+            idle = [row.id for row in rows if row.id not in requests]
             if idle:
                 # Leased, but nothing left to send (its queue expired): free it at once.
                 self._release(conn, idle, owner=owner, now=now)
-        for killed, stale in expired:  # said once the turn has committed
-            log.warning(
-                "%d queued deliveries died unsent, queued at or before %s (max_age ago), "
-                "webhooks %s",
-                killed,
-                expire_before.isoformat(timespec="seconds") if expire_before else "?",
-                ", ".join(sorted(stale)),
+        _warn_expired(expired, expire_before)  # once the turn has committed
+        return [_job(row, found) for row in rows if (found := requests.get(row.id)) is not None]
+
+    def _open_requests(self, conn: Connection, rows: Sequence[Any]) -> dict[str, sql.Request]:
+        """The open request of each claimed webhook that has one (a retry or a takeover)."""
+        retried = [row.id for row in rows if row.open_request is not None]
+        if not retried:
+            return {}
+        found = {
+            row.webhook_id: sql.Request(
+                row.id,
+                row.body,
+                tuple(json.loads(row.event_ids)),
+                row.attempts,
+                row.oldest_event_at,
+                [],
             )
-        return [
-            Job(
-                webhook_id=row.id,
-                account_id=row.account_id,
-                target_url=row.target_url,
-                auth=row.auth,
-                request_id=request[0],
-                body=request[1].encode(),
-                event_ids=request[2],
-                attempts=request[3],
-                oldest_event_at=request[4],
-                delivery_seqs=tuple(request[5]),
-                failing_since=row.failing_since,
-                basic_username=row.basic_username,
-                basic_password=row.basic_password,
-                secrets=sql.secrets_of(row),
-            )
-            for row in rows
-            if (request := open_requests.get(row.id)) is not None
-        ]
+            for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
+        }
+        members = self._members(conn, {r.id: (w, r.event_ids) for w, r in found.items()})
+        for request in found.values():
+            request.seqs.extend(members[request.id])
+        return found
 
     @contextmanager
     def _turn(self) -> Iterator[Connection]:
@@ -179,97 +152,6 @@ class DispatchQueries(ResultQueries):
             driver.execute(sql.LEASE_SQLITE, (owner, sqlite_text(until), leased))
         return found
 
-    def _members(
-        self, conn: Connection, carried: dict[str, tuple[str, Sequence[str]]]
-    ) -> dict[str, list[int]]:
-        """The delivery seqs, in order, of each request (given as id -> webhook id, event ids).
-
-        A request's deliveries are its webhook's deliveries of its events (one per
-        event and webhook), found through the indexed event ids: a delivery points
-        at its request only once the request's first attempt has finished.
-        """
-        members: dict[str, list[int]] = {request_id: [] for request_id in carried}
-        if carried:
-            wanted = {
-                (webhook_id, event_id): request_id
-                for request_id, (webhook_id, event_ids) in carried.items()
-                for event_id in event_ids
-            }
-            params = {
-                "events": [e for _, found in carried.values() for e in found],
-                "webhooks": [webhook_id for webhook_id, _ in carried.values()],
-            }
-            for seq, event_id, webhook_id in conn.execute(sql.MEMBERS, params):
-                request_id = wanted.get((webhook_id, event_id))
-                if request_id is not None:
-                    members[request_id].append(seq)
-        for seqs in members.values():
-            seqs.sort()
-        return members
-
-    def expire(self, *, before: datetime, now: datetime) -> int:
-        """Declare dead the unfinished work older than ``before`` of webhooks no dispatcher holds.
-
-        An open request whose oldest delivery was queued at or before ``before``
-        dies with every delivery it carries, and so does a queued delivery queued
-        then (a redeliver or recover queues a delivery anew). Returns how many
-        deliveries died. The dispatcher applies the same age limit when an attempt
-        fails and when it reaches a queued delivery; this catches what no
-        dispatcher reaches (a retired webhook's queue).
-        """
-        idle = select(webhooks.c.id).where(
-            or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now)
-        )
-        if self.is_postgres:
-            # The claim's lock: no dispatcher takes these webhooks until this commits.
-            idle = idle.with_for_update(skip_locked=True, key_share=True)
-        dead = {"status": "dead", "updated_at": now}
-        with self.transaction() as conn:
-            held = [row.id for row in conn.execute(idle)]
-            if not held:
-                return 0
-            old = {
-                row.id: (row.webhook_id, json.loads(row.event_ids))
-                for row in conn.execute(
-                    select(requests.c.id, requests.c.webhook_id, requests.c.event_ids).where(
-                        requests.c.webhook_id.in_(held),
-                        requests.c.status == sql.OPEN,
-                        requests.c.oldest_event_at <= before,
-                    )
-                )
-            }
-            count = 0
-            if old:
-                conn.execute(update(requests).where(requests.c.id.in_(list(old))).values(**dead))
-                # Each dies pointing at the request that carried it (its attempt history).
-                for request_id, carried in self._members(conn, old).items():
-                    count += conn.execute(
-                        update(deliveries)
-                        .where(
-                            deliveries.c.seq.in_(carried),
-                            deliveries.c.status.in_(["pending", "failed"]),
-                        )
-                        .values(request_id=request_id, **dead)
-                    ).rowcount
-            count += self._kill_queued(conn, held, before=before, now=now)
-        return int(count)
-
-    def _kill_queued(
-        self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
-    ) -> int:
-        """Declare dead the queued deliveries of these webhooks queued at or before ``before``."""
-        killed = conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.webhook_id.in_(webhook_ids),
-                deliveries.c.status == "pending",
-                deliveries.c.request_id.is_(None),
-                deliveries.c.due_at <= before,
-            )
-            .values(status="dead", updated_at=now)
-        )
-        return int(killed.rowcount)
-
     def _new_requests(
         self,
         conn: Connection,
@@ -286,58 +168,57 @@ class DispatchQueries(ResultQueries):
         Deliveries queued at or before ``expire_before`` die instead (noted in
         ``expired``: how many, which webhooks).
         """
-        queued: dict[str, list[Sequence[Any]]] = {}
-        for each in self._queued(conn, [row.id for row in fresh], now, max_batch):
-            queued.setdefault(each[2], []).append(each)
+        queued = self._queued_by_webhook(conn, [row.id for row in fresh], now, max_batch)
         if expire_before is not None:
             queued = self._expire_queued(
                 conn, queued, before=expire_before, now=now, max_batch=max_batch, expired=expired
             )
         made: dict[str, sql.Request] = {}
         for row in fresh:
-            chosen: list[Sequence[Any]] = []
-            total = 0
-            for item in sorted(queued.get(row.id, ()), key=itemgetter(0)):
-                if chosen and total + item[3] > max_batch_bytes:
-                    break
-                chosen.append(item)
-                total += item[3]
-            if not chosen:
-                continue
-            body = request_body(row.account_id, [item[5] for item in chosen])
-            event_ids = tuple([item[1] for item in chosen])
-            oldest = stored_time(min(item[4] for item in chosen))
-            made[row.id] = (new_id("msg"), body, event_ids, 0, oldest, [i[0] for i in chosen])
+            chosen = _first_fitting(queued.get(row.id, ()), max_batch_bytes)
+            if chosen:
+                made[row.id] = sql.Request(
+                    new_id("msg"),
+                    request_body(row.account_id, [item.payload for item in chosen]),
+                    tuple([item.event_id for item in chosen]),
+                    0,
+                    stored_time(min(item.due_at for item in chosen)),
+                    [item.seq for item in chosen],
+                )
         if made:
             self._insert_requests(conn, made, now)
         return made
 
-    def _queued(
+    def _queued_by_webhook(
         self, conn: Connection, ids: list[str], now: datetime, max_batch: int
-    ) -> Sequence[Sequence[Any]]:
-        """Up to ``max_batch`` oldest due queued deliveries of each webhook of ``ids``,
-        as (seq, event_id, webhook_id, size, due_at, payload).
+    ) -> dict[str, list[sql.Queued]]:
+        """Up to ``max_batch`` oldest due queued deliveries of each webhook of ``ids``.
 
         A delivery's age counts from ``due_at``, when it was queued: its publish (a
         batch event's flush), or a redeliver or recover, which queue it anew.
         """
         if self.is_postgres:
             params = {"now": now, "max_batch": max_batch, "ids": json.dumps(ids)}
-            return conn.execute(sql.QUEUED_LATERAL, params).all()
-        # Plain tuples from the driver; a request's oldest creation time is parsed once.
-        params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
-        return sqlite_connection(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
+            found: Sequence[Sequence[Any]] = conn.execute(sql.QUEUED_LATERAL, params).all()
+        else:
+            params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
+            found = sqlite_connection(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
+        queued: dict[str, list[sql.Queued]] = {}
+        for row in found:
+            item = sql.Queued._make(row)
+            queued.setdefault(item.webhook_id, []).append(item)
+        return queued
 
     def _expire_queued(
         self,
         conn: Connection,
-        queued: dict[str, list[Sequence[Any]]],
+        queued: dict[str, list[sql.Queued]],
         *,
         before: datetime,
         now: datetime,
         max_batch: int,
         expired: list[tuple[int, list[str]]],
-    ) -> dict[str, list[Sequence[Any]]]:
+    ) -> dict[str, list[sql.Queued]]:
         """Kill the queued deliveries queued at or before ``before`` of the webhooks whose
         oldest queued item is that old, and read those webhooks' queues again."""
         # Stored values compare as they are: SQLite's text sorts as the time it spells.
@@ -345,14 +226,13 @@ class DispatchQueries(ResultQueries):
         stale = [
             webhook_id
             for webhook_id, items in queued.items()
-            if min(item[4] for item in items) <= cutoff
+            if min(item.due_at for item in items) <= cutoff
         ]
         if not stale:
             return queued
         expired.append((self._kill_queued(conn, stale, before=before, now=now), stale))
         fresh = {k: v for k, v in queued.items() if k not in stale}
-        for each in self._queued(conn, stale, now, max_batch):
-            fresh.setdefault(each[2], []).append(each)
+        fresh.update(self._queued_by_webhook(conn, stale, now, max_batch))
         return fresh
 
     def _insert_requests(
@@ -361,8 +241,8 @@ class DispatchQueries(ResultQueries):
         """Store new requests (their deliveries point at them once an attempt finishes)."""
         if self.is_postgres:
             rows = [
-                (request_id, webhook_id, body, json.dumps(event_ids), utc_iso(oldest))
-                for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
+                (r.id, webhook_id, r.body, json.dumps(r.event_ids), utc_iso(r.oldest_event_at))
+                for webhook_id, r in made.items()
             ]
             for chunk in _by_size(rows, REQUEST_CHARS_PER_STATEMENT):
                 params = {"now": now, "requests": json.dumps(chunk, ensure_ascii=False)}
@@ -373,9 +253,59 @@ class DispatchQueries(ResultQueries):
         sqlite_connection(conn).executemany(
             sql.INSERT_REQUESTS_SQLITE,
             [
-                (request_id, webhook_id, body, json.dumps(event_ids), stamp, sqlite_text(oldest))
-                for webhook_id, (request_id, body, event_ids, _, oldest, _) in made.items()
+                (
+                    r.id,
+                    webhook_id,
+                    r.body,
+                    json.dumps(r.event_ids),
+                    stamp,
+                    sqlite_text(r.oldest_event_at),
+                )
+                for webhook_id, r in made.items()
             ],
+        )
+
+
+def _first_fitting(queued: Sequence[sql.Queued], max_bytes: int) -> list[sql.Queued]:
+    """The oldest queued deliveries, in order, that fit in ``max_bytes`` (at least one)."""
+    chosen: list[sql.Queued] = []
+    total = 0
+    for item in sorted(queued, key=attrgetter("seq")):
+        if chosen and total + item.size > max_bytes:
+            break
+        chosen.append(item)
+        total += item.size
+    return chosen
+
+
+def _job(row: Any, request: sql.Request) -> Job:
+    """The job of a claimed webhook (a :class:`~.store_dispatch_sql.DueWebhook`) and its request."""
+    return Job(
+        webhook_id=row.id,
+        account_id=row.account_id,
+        target_url=row.target_url,
+        auth=row.auth,
+        request_id=request.id,
+        body=request.body.encode(),
+        event_ids=request.event_ids,
+        attempts=request.attempts,
+        oldest_event_at=request.oldest_event_at,
+        delivery_seqs=tuple(request.seqs),
+        failing_since=row.failing_since,
+        basic_username=row.basic_username,
+        basic_password=row.basic_password,
+        secrets=sql.secrets_of(row),
+    )
+
+
+def _warn_expired(expired: list[tuple[int, list[str]]], before: datetime | None) -> None:
+    """Say how many queued deliveries died unsent in a turn, and of which webhooks."""
+    for killed, stale in expired:
+        log.warning(
+            "%d queued deliveries died unsent, queued at or before %s (max_age ago), webhooks %s",
+            killed,
+            before.isoformat(timespec="seconds") if before else "?",
+            ", ".join(sorted(stale)),
         )
 
 

@@ -1,5 +1,6 @@
-"""Store queries that record what attempts did: attempt rows, request and delivery
-statuses, disabled webhooks, and the leases given back.
+"""Store queries that settle requests and deliveries: what attempts did (attempt rows,
+request and delivery statuses, splits, disabled webhooks, the leases given back), a
+request's deliveries, and the expiry of work too old to send.
 
 A dispatcher's claim applies a turn's outcomes through :meth:`ResultQueries._complete`
 in the same transaction as it leases new work (see ``store_dispatch``).
@@ -12,7 +13,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from . import store_dispatch_sql as sql
 from .rows import new_id
@@ -231,6 +232,97 @@ class ResultQueries(RegistryQueries):
             .where(webhooks.c.id == webhook_id)
             .values(active=False, disabled_reason=outcome.disabled_reason, updated_at=now)
         )
+
+    def _members(
+        self, conn: Connection, carried: dict[str, tuple[str, Sequence[str]]]
+    ) -> dict[str, list[int]]:
+        """The delivery seqs, in order, of each request (given as id -> webhook id, event ids).
+
+        A request's deliveries are its webhook's deliveries of its events (one per
+        event and webhook), found through the indexed event ids: a delivery points
+        at its request only once the request's first attempt has finished.
+        """
+        members: dict[str, list[int]] = {request_id: [] for request_id in carried}
+        if carried:
+            wanted = {
+                (webhook_id, event_id): request_id
+                for request_id, (webhook_id, event_ids) in carried.items()
+                for event_id in event_ids
+            }
+            params = {
+                "events": [e for _, found in carried.values() for e in found],
+                "webhooks": [webhook_id for webhook_id, _ in carried.values()],
+            }
+            for seq, event_id, webhook_id in conn.execute(sql.MEMBERS, params):
+                request_id = wanted.get((webhook_id, event_id))
+                if request_id is not None:
+                    members[request_id].append(seq)
+        for seqs in members.values():
+            seqs.sort()
+        return members
+
+    def expire(self, *, before: datetime, now: datetime) -> int:
+        """Declare dead the unfinished work older than ``before`` of webhooks no dispatcher holds.
+
+        An open request whose oldest delivery was queued at or before ``before``
+        dies with every delivery it carries, and so does a queued delivery queued
+        then (a redeliver or recover queues a delivery anew). Returns how many
+        deliveries died. The dispatcher applies the same age limit when an attempt
+        fails and when it reaches a queued delivery; this catches what no
+        dispatcher reaches (a retired webhook's queue).
+        """
+        idle = select(webhooks.c.id).where(
+            or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now)
+        )
+        if self.is_postgres:
+            # The claim's lock: no dispatcher takes these webhooks until this commits.
+            idle = idle.with_for_update(skip_locked=True, key_share=True)
+        dead = {"status": "dead", "updated_at": now}
+        with self.transaction() as conn:
+            held = [row.id for row in conn.execute(idle)]
+            if not held:
+                return 0
+            old = {
+                row.id: (row.webhook_id, json.loads(row.event_ids))
+                for row in conn.execute(
+                    select(requests.c.id, requests.c.webhook_id, requests.c.event_ids).where(
+                        requests.c.webhook_id.in_(held),
+                        requests.c.status == sql.OPEN,
+                        requests.c.oldest_event_at <= before,
+                    )
+                )
+            }
+            count = 0
+            if old:
+                conn.execute(update(requests).where(requests.c.id.in_(list(old))).values(**dead))
+                # Each dies pointing at the request that carried it (its attempt history).
+                for request_id, carried in self._members(conn, old).items():
+                    count += conn.execute(
+                        update(deliveries)
+                        .where(
+                            deliveries.c.seq.in_(carried),
+                            deliveries.c.status.in_(["pending", "failed"]),
+                        )
+                        .values(request_id=request_id, **dead)
+                    ).rowcount
+            count += self._kill_queued(conn, held, before=before, now=now)
+        return int(count)
+
+    def _kill_queued(
+        self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
+    ) -> int:
+        """Declare dead the queued deliveries of these webhooks queued at or before ``before``."""
+        killed = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.webhook_id.in_(webhook_ids),
+                deliveries.c.status == "pending",
+                deliveries.c.request_id.is_(None),
+                deliveries.c.due_at <= before,
+            )
+            .values(status="dead", updated_at=now)
+        )
+        return int(killed.rowcount)
 
     def release(self, webhook_ids: Sequence[str], *, owner: str, now: datetime) -> None:
         """Give up the leases of ``owner`` on these webhooks (their requests stay open)."""
