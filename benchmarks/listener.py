@@ -7,7 +7,9 @@ endpoint answers 202 without looking at the request. One load generator (a
 separate Python process using aiohttp, fixed concurrency) sends each app the same
 pre-signed requests, one unique event each. Rounds alternate between the apps so
 that drift in the machine's speed hits both alike; the medians and their ratio are
-printed (goal: the listener at >= 0.8x the bare endpoint).
+printed (goal: the listener at >= 0.8x the bare endpoint). On Linux each round also
+reads the CPU time the server's processes used per request: on a shared machine,
+where requests per second swing with other work, that ratio stays put.
 
 The module is also the gunicorn app module (``listener:listener_app()`` and
 ``listener:bare_app()``) and the load generator (``--load URL``).
@@ -136,6 +138,23 @@ def _serve(factory: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command)
 
 
+def _server_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a gunicorn master and its workers (Linux /proc; else None).
+
+    Unlike requests per second, CPU time per request hardly moves when other
+    processes share the machine, so it compares the contenders on a busy machine.
+    """
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        total = 0
+        for proc in [str(pid), *children]:
+            fields = Path(f"/proc/{proc}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime and stime, in clock ticks
+    except (OSError, IndexError, ValueError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_ready(port: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -162,8 +181,9 @@ def main() -> None:
         return
 
     servers = {name: _free_port() for name in ("bare", "listener")}
-    processes = [_serve(f"{name}_app", port) for name, port in servers.items()]
+    processes = {name: _serve(f"{name}_app", port) for name, port in servers.items()}
     results: dict[str, list[float]] = {name: [] for name in servers}
+    cpu: dict[str, list[float]] = {name: [] for name in servers}
     try:
         for port in servers.values():
             _wait_ready(port)
@@ -173,16 +193,22 @@ def main() -> None:
                 url = f"http://127.0.0.1:{servers[name]}/webhooks"
                 load = [sys.executable, __file__, "--load", url, "--seconds", str(args.seconds)]
                 load += ["--concurrency", str(args.concurrency)]
+                cpu_before = _server_cpu(processes[name].pid)
                 output = subprocess.run(load, check=True, capture_output=True, text=True).stdout
+                cpu_after = _server_cpu(processes[name].pid)
                 measured = json.loads(output)
                 if measured["errors"]:
                     raise SystemExit(f"{name}: {measured['errors']} requests were not answered 202")
                 results[name].append(measured["rps"])
-                print(f"round {round_no}  {name:<9} {measured['rps']:8.0f} req/s", flush=True)
+                line = f"round {round_no}  {name:<9} {measured['rps']:8.0f} req/s"
+                if cpu_before is not None and cpu_after is not None and measured["requests"]:
+                    cpu[name].append((cpu_after - cpu_before) / measured["requests"] * 1e6)
+                    line += f"  {cpu[name][-1]:6.0f} us server CPU/req"
+                print(line, flush=True)
     finally:
-        for process in processes:
+        for process in processes.values():
             process.terminate()
-        for process in processes:
+        for process in processes.values():
             process.wait()
     bare = statistics.median(results["bare"])
     listener = statistics.median(results["listener"])
@@ -195,6 +221,10 @@ def main() -> None:
     rounds = zip(results["listener"], results["bare"], strict=True)
     paired = statistics.median(ours / base for ours, base in rounds)
     print(f"  median round ratio    {paired:8.2f}x")
+    if all(cpu.values()):
+        bare_cpu, listener_cpu = (statistics.median(cpu[name]) for name in ("bare", "listener"))
+        print(f"  server CPU per request: bare {bare_cpu:.0f} us, listener {listener_cpu:.0f} us")
+        print(f"  CPU ratio             {bare_cpu / listener_cpu:8.2f}x  (bare / listener)")
 
 
 if __name__ == "__main__":

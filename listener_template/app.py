@@ -1,14 +1,19 @@
 """{{project_name}}: a webhook listener built on hookwire.
 
 Run it with ``flask --app app run`` or ``gunicorn -c gunicorn.conf.py 'app:create_app()'``.
-Settings come from the environment (see README.md):
+Settings come from the environment (see README.md) into the app's config, where hookwire's
+``WebhookListener`` reads the ``HOOKWIRE_*`` ones:
 
 - ``HOOKWIRE_SECRET``: the webhook's ``whsec_`` secret (several, space-separated, while
-  rotating), or ``HOOKWIRE_SIGNATURE_FILE``: the signature file downloaded for it;
+  rotating), or ``HOOKWIRE_SIGNATURE_FILE``: the signature file downloaded for it, or
+  ``HOOKWIRE_PUBLIC_KEY``: the ``whpk_`` key of an ed25519 webhook;
 - ``HOOKWIRE_BASIC_AUTH``: ``user:password`` for webhooks that use basic auth;
+- ``HOOKWIRE_TOLERANCE``: how far webhook-timestamp may be from the clock (300 seconds);
+- ``HOOKWIRE_PATH``: the webhook URL's path (``/webhooks``);
 - ``HOOKWIRE_DEDUPE_URL``: where handled eventIds are kept (``sqlite:///dedupe.db`` by
   default; ``redis://host:6379/0`` when several machines serve the URL);
 - ``HOOKWIRE_RECORD``: a file to record every request to, for ``hookwire replay``;
+- ``HOOKWIRE_MAX_BODY``: the largest body accepted, in bytes (1 MiB);
 - ``LISTENER_DB``: the SQLite file of this listener's own records (``listener.db``).
 """
 
@@ -20,7 +25,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from hookwire import ConfigurationError, Receiver
 from hookwire.flask import WebhookListener
 
 import handlers
@@ -30,7 +34,10 @@ PROJECT = "{{project_name}}"
 SETTINGS = (
     "HOOKWIRE_SECRET",
     "HOOKWIRE_SIGNATURE_FILE",
+    "HOOKWIRE_PUBLIC_KEY",
     "HOOKWIRE_BASIC_AUTH",
+    "HOOKWIRE_TOLERANCE",
+    "HOOKWIRE_PATH",
     "HOOKWIRE_DEDUPE_URL",
     "HOOKWIRE_RECORD",
     "HOOKWIRE_MAX_BODY",
@@ -43,33 +50,15 @@ def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     """The listener's settings from environment variables, with the defaults filled in."""
     settings: dict[str, Any] = dict(DEFAULTS)
     settings.update({name: environ[name] for name in SETTINGS if environ.get(name)})
-    if "HOOKWIRE_MAX_BODY" in settings:
-        settings["HOOKWIRE_MAX_BODY"] = int(settings["HOOKWIRE_MAX_BODY"])
     return settings
 
 
-def build_receiver(settings: Mapping[str, Any]) -> Receiver:
-    """A Receiver from the auth settings; a clear error when none is set."""
-    secrets = str(settings.get("HOOKWIRE_SECRET") or "").split()
-    signature_file = settings.get("HOOKWIRE_SIGNATURE_FILE") or None
-    basic = settings.get("HOOKWIRE_BASIC_AUTH") or None
-    if not secrets and signature_file is None and basic is None:
-        raise ConfigurationError(
-            "no webhook authentication is configured: set HOOKWIRE_SECRET (a whsec_ secret),"
-            " HOOKWIRE_SIGNATURE_FILE (the downloaded signature JSON) or HOOKWIRE_BASIC_AUTH"
-            " (user:password)"
-        )
-    basic_auth = None
-    if basic is not None:
-        user, sep, password = str(basic).partition(":")
-        if not sep or not user:
-            raise ConfigurationError("HOOKWIRE_BASIC_AUTH must look like user:password")
-        basic_auth = (user, password)
-    return Receiver(secrets=secrets or None, signature_file=signature_file, basic_auth=basic_auth)
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the listener; ``config`` replaces the environment (tests pass their own)."""
+    """Build the listener; ``config`` replaces the environment (tests pass their own).
+
+    Without any authentication setting it refuses to start, with a message
+    naming the settings to give.
+    """
     app = Flask(__name__)
     app.config.from_mapping(
         settings_from_env(os.environ) if config is None else {**DEFAULTS, **config}
@@ -77,7 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("listener.events").setLevel(logging.INFO)
-    listener = WebhookListener(app, receiver=build_receiver(app.config), path="/webhooks")
+    # Authentication, path, de-duplication, recording and size cap: all from app.config.
+    listener = WebhookListener(app)
     handlers.register(listener, Store(app.config["LISTENER_DB"]))
 
     @app.get("/health")

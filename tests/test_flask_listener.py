@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hookwire import ConfigurationError, Envelope, Event, Receiver, sign_headers
+from hookwire import (
+    ConfigurationError,
+    Envelope,
+    Event,
+    Receiver,
+    SignatureFile,
+    generate_keypair,
+    generate_secret,
+    sign_headers,
+)
 from hookwire.dedupe import MemoryDedupe, SqliteDedupe
 from hookwire.events import CompletionEvent
 from hookwire.flask import WebhookListener
+from hookwire.recording import Recorder, read_recording
 from hookwire.signing import basic_auth_header
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -275,7 +287,7 @@ def test_dedupe_url_is_read_from_app_config(tmp_path: Any) -> None:
     app = Flask("config")
     app.config["HOOKWIRE_DEDUPE_URL"] = f"sqlite:///{tmp_path}/seen.db"
     WebhookListener(app, receiver=Receiver(secret=SECRET))
-    assert isinstance(app.extensions["hookwire"].dedupe, SqliteDedupe)
+    assert isinstance(app.extensions["hookwire"]["/webhooks"].dedupe, SqliteDedupe)
 
 
 def test_init_app_serves_several_apps_from_one_listener() -> None:
@@ -295,9 +307,9 @@ def test_listener_does_not_keep_the_app() -> None:
     assert app not in vars(listener).values()
 
 
-def test_second_listener_on_one_app_is_refused(app: Flask, listener: WebhookListener) -> None:
+def test_second_listener_on_the_same_path_is_refused(app: Flask, listener: WebhookListener) -> None:
     with pytest.raises(ConfigurationError, match="already"):
-        WebhookListener(app, receiver=Receiver(secret=SECRET), path="/other")
+        WebhookListener(app, receiver=Receiver(secret=SECRET), path="/webhooks")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -308,3 +320,193 @@ def test_any_signed_body_is_answered_202_or_400_never_500(body: bytes) -> None:
     response = post(app.test_client(), body)
     assert response.status_code in (202, 400)
     assert response.is_json
+
+
+# --- the app-factory shape: settings from app.config ------------------------------------
+
+
+def factory_app(listener: WebhookListener | None = None, **config: Any) -> Flask:
+    app = Flask("factory")
+    app.config.update(config)
+    (listener or WebhookListener()).init_app(app)
+    return app
+
+
+def test_app_factory_reads_the_secret_from_config() -> None:
+    listener = WebhookListener()
+    seen: list[str] = []
+    listener.on_any(lambda event: seen.append(event.event_id))
+    app = factory_app(listener, HOOKWIRE_SECRET=SECRET)
+    assert post(app.test_client(), envelope("e1")).status_code == 202
+    assert seen == ["e1"]
+
+
+def test_secrets_separated_by_spaces_are_all_accepted_during_a_rotation() -> None:
+    new = generate_secret()
+    client = factory_app(HOOKWIRE_SECRET=f"{SECRET} {new}").test_client()
+    body = envelope("e1")
+    headers = {"Content-Type": "application/json", **sign_headers(new, body)}
+    assert client.post("/webhooks", data=body, headers=headers).status_code == 202
+
+
+def test_signature_file_is_read_from_config(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    created = "2026-11-28T17:00:00Z"
+    SignatureFile.from_dict({"webhookId": "wh_1", "secret": SECRET, "createdAt": created}).write(
+        path
+    )
+    client = factory_app(HOOKWIRE_SIGNATURE_FILE=str(path)).test_client()
+    assert post(client, envelope("e1")).status_code == 202
+
+
+def test_public_key_is_read_from_config() -> None:
+    signing_key, public_key = generate_keypair()
+    client = factory_app(HOOKWIRE_PUBLIC_KEY=public_key).test_client()
+    body = envelope("e1")
+    headers = {"Content-Type": "application/json", **sign_headers(signing_key, body)}
+    assert client.post("/webhooks", data=body, headers=headers).status_code == 202
+    assert post(client, envelope("e2")).status_code == 401
+
+
+def test_basic_auth_is_read_from_config_as_user_colon_password() -> None:
+    client = factory_app(HOOKWIRE_BASIC_AUTH="hook:s3cret:pass").test_client()
+    body = envelope("e1")
+    right = {
+        "Content-Type": "application/json",
+        "Authorization": basic_auth_header("hook", "s3cret:pass"),
+    }
+    assert client.post("/webhooks", data=body, headers=right).status_code == 202
+    wrong = client.post("/webhooks", data=body, headers={"Content-Type": "application/json"})
+    assert wrong.status_code == 401
+    assert wrong.headers["WWW-Authenticate"] == 'Basic realm="webhooks", charset="UTF-8"'
+
+
+def test_tolerance_is_read_from_config() -> None:
+    body = envelope("e1")
+    stale = {
+        "Content-Type": "application/json",
+        **sign_headers(SECRET, body, timestamp=int(time.time()) - 120),
+    }
+    default = factory_app(HOOKWIRE_SECRET=SECRET).test_client()
+    assert default.post("/webhooks", data=body, headers=stale).status_code == 202
+    strict = factory_app(HOOKWIRE_SECRET=SECRET, HOOKWIRE_TOLERANCE="60").test_client()
+    assert strict.post("/webhooks", data=body, headers=stale).status_code == 401
+
+
+def test_path_record_and_max_body_are_read_from_config(tmp_path: Path) -> None:
+    record = tmp_path / "requests.jsonl"
+    app = factory_app(
+        HOOKWIRE_SECRET=SECRET,
+        HOOKWIRE_PATH="/hooks",
+        HOOKWIRE_RECORD=str(record),
+        HOOKWIRE_MAX_BODY="2000",
+    )
+    client = app.test_client()
+    body = envelope("e1")
+    assert client.post("/hooks", data=body, headers=signed(body)).status_code == 202
+    assert client.post("/hooks", data=b" " * 3000, headers=signed(b" " * 3000)).status_code == 413
+    assert client.post("/webhooks", data=body, headers=signed(body)).status_code == 404
+    assert [r.status for r in read_recording(record)] == [202, 413]
+
+
+def test_constructor_arguments_win_over_config(tmp_path: Path) -> None:
+    store, recorder = MemoryDedupe(), Recorder(tmp_path / "mine.jsonl")
+    listener = WebhookListener(
+        receiver=Receiver(secret=SECRET), path="/mine", dedupe=store, recorder=recorder
+    )
+    app = factory_app(
+        listener,
+        HOOKWIRE_SECRET=generate_secret(),
+        HOOKWIRE_PATH="/theirs",
+        HOOKWIRE_DEDUPE_URL=f"sqlite:///{tmp_path}/seen.db",
+        HOOKWIRE_RECORD=str(tmp_path / "theirs.jsonl"),
+    )
+    body = envelope("e1")
+    assert app.test_client().post("/mine", data=body, headers=signed(body)).status_code == 202
+    core = app.extensions["hookwire"]["/mine"]
+    assert (core.dedupe, core.recorder) == (store, recorder)
+    assert not (tmp_path / "theirs.jsonl").exists()
+
+
+def test_max_body_from_config_wins_over_the_constructor() -> None:
+    app = factory_app(
+        WebhookListener(max_body=10_000), HOOKWIRE_SECRET=SECRET, HOOKWIRE_MAX_BODY=10
+    )
+    assert post(app.test_client(), envelope("e1")).status_code == 413
+
+
+def test_missing_authentication_is_one_line_and_adds_no_url() -> None:
+    app = Flask("none")
+    with pytest.raises(ConfigurationError, match="HOOKWIRE_SECRET") as caught:
+        WebhookListener().init_app(app)
+    assert "\n" not in str(caught.value)
+    assert "hookwire" not in app.extensions
+    assert [rule.rule for rule in app.url_map.iter_rules()] == ["/static/<path:filename>"]
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"HOOKWIRE_MAX_BODY": "lots"}, "HOOKWIRE_MAX_BODY"),
+        ({"HOOKWIRE_MAX_BODY": 0}, "HOOKWIRE_MAX_BODY"),
+        ({"HOOKWIRE_PATH": "webhooks"}, "HOOKWIRE_PATH"),
+        ({"HOOKWIRE_BASIC_AUTH": "nocolon"}, "HOOKWIRE_BASIC_AUTH"),
+        ({"HOOKWIRE_TOLERANCE": "soon"}, "HOOKWIRE_TOLERANCE"),
+    ],
+)
+def test_bad_config_value_is_one_line_naming_its_key(config: dict[str, Any], named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named) as caught:
+        factory_app(**{"HOOKWIRE_SECRET": SECRET, **config})
+    assert "\n" not in str(caught.value)
+    assert "nocolon" not in str(caught.value)
+
+
+def test_several_listeners_serve_one_app_on_their_own_paths() -> None:
+    other = generate_secret()
+    app = Flask("several")
+    courses = WebhookListener(receiver=Receiver(secret=SECRET), path="/hooks/courses")
+    groups = WebhookListener(receiver=Receiver(secret=other), path="/hooks/groups")
+    seen: list[str] = []
+    courses.on_any(lambda event: seen.append(f"courses:{event.event_id}"))
+    groups.on_any(lambda event: seen.append(f"groups:{event.event_id}"))
+    courses.init_app(app)
+    groups.init_app(app)
+    client = app.test_client()
+    body = envelope("e1")
+    mine = client.post("/hooks/courses", data=body, headers=signed(body))
+    theirs = {"Content-Type": "application/json", **sign_headers(other, body)}
+    assert (
+        mine.status_code,
+        client.post("/hooks/groups", data=body, headers=theirs).status_code,
+    ) == (
+        202,
+        202,
+    )
+    assert client.post("/hooks/groups", data=body, headers=signed(body)).status_code == 401
+    assert seen == ["courses:e1", "groups:e1"]
+    with app.test_request_context():
+        assert url_for("hookwire_hooks_courses") == "/hooks/courses"
+        assert url_for("hookwire_hooks_groups") == "/hooks/groups"
+
+
+def test_two_listeners_on_one_path_is_a_one_line_error(
+    app: Flask, listener: WebhookListener
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        WebhookListener(receiver=Receiver(secret=SECRET)).init_app(app)
+    assert str(caught.value) == (
+        "/webhooks already has a hookwire WebhookListener on this app; give each its own path"
+    )
+
+
+def test_one_listener_cannot_serve_one_app_twice(app: Flask, listener: WebhookListener) -> None:
+    with pytest.raises(ConfigurationError, match="already"):
+        listener.init_app(app)
+
+
+def test_given_endpoint_names_the_url_and_a_taken_one_is_refused(app: Flask) -> None:
+    WebhookListener(app, receiver=Receiver(secret=SECRET), endpoint="hooks")
+    with app.test_request_context():
+        assert url_for("hooks") == "/webhooks"
+    with pytest.raises(ConfigurationError, match="endpoint 'hooks' is already taken"):
+        WebhookListener(app, receiver=Receiver(secret=SECRET), path="/other", endpoint="hooks")

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from hookwire import generate_secret
-from hookwire._files import open_private
+from hookwire.files import open_private
 from hookwire.recording import RecordedRequest, Recorder, read_recording
 from hookwire.signature_file import SCHEME_HMAC, SignatureFile, read_signature_file
 from hookwire_cli import listen as listen_module

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -36,6 +37,28 @@ def test_every_error_is_exported() -> None:
 def test_every_error_derives_from_webhook_error() -> None:
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), errors.WebhookError), name
+
+
+def test_error_tree_draws_every_error_once_under_its_base() -> None:
+    drawn: list[str] = []
+    parents: dict[str, str] = {}
+    stack: list[str] = []
+    for line in (errors.__doc__ or "").splitlines():
+        match = re.match(r"^    ((?:[│ ]   )*)(?:├|└)── (\w+)", line)
+        if line.strip() == "WebhookError":
+            drawn.append("WebhookError")
+            stack = ["WebhookError"]
+        elif match is not None:
+            depth = len(match.group(1)) // 4 + 1
+            name = match.group(2)
+            drawn.append(name)
+            del stack[depth:]
+            parents[name] = stack[-1]
+            stack.append(name)
+    assert sorted(drawn) == sorted(errors.__all__)
+    for name, parent in parents.items():
+        bases = [base.__name__ for base in getattr(errors, name).__bases__]
+        assert parent in bases, (name, parent, bases)
 
 
 def test_version_is_a_string() -> None:

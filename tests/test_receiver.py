@@ -222,6 +222,11 @@ def test_signature_file_dict_configures_receiver() -> None:
     Receiver(signature_file=data).authenticate(BODY, signed(), now=NOW)
 
 
+def test_signature_file_object_configures_receiver() -> None:
+    data = {"webhookId": "wh_1", "secret": SECRET, "createdAt": "2026-11-28T17:00:00Z"}
+    Receiver(signature_file=SignatureFile.from_dict(data)).authenticate(BODY, signed(), now=NOW)
+
+
 def test_receiver_needs_some_credential() -> None:
     with pytest.raises(ConfigurationError):
         Receiver()

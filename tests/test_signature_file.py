@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import stat
 from datetime import UTC, datetime
@@ -10,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from hookwire import SignatureFile, SignatureFileError, generate_keypair, read_signature_file
+from hookwire import (
+    Receiver,
+    SignatureFile,
+    SignatureFileError,
+    generate_keypair,
+    read_signature_file,
+)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 CREATED = datetime(2026, 11, 28, 17, 0, tzinfo=UTC)
@@ -108,14 +116,54 @@ def test_non_object_json_fails(tmp_path: Path) -> None:
         ({"scheme": "hmac-md5", "secret": SECRET, "createdAt": "2026-11-28"}, "unknown scheme"),
         ({"secret": SECRET, "createdAt": "yesterday"}, "createdAt"),
         ({"secret": SECRET}, "createdAt"),
+        ({"secret": "whsec_", "createdAt": "2026-11-28T17:00:00Z"}, "unusable"),
         ({"secret": "whsec_short", "createdAt": "2026-11-28T17:00:00Z"}, "unusable"),
     ],
-    ids=["no-secret", "no-public-key", "unknown-scheme", "bad-created", "no-created", "short"],
+    ids=[
+        "no-secret",
+        "no-public-key",
+        "unknown-scheme",
+        "bad-created",
+        "no-created",
+        "empty-secret",
+        "non-base64-secret",
+    ],
 )
 def test_bad_contents_fail(data: dict[str, Any], words: str) -> None:
     with pytest.raises(SignatureFileError) as info:
         read_signature_file(data)
     assert words in str(info.value)
+
+
+def test_file_with_a_secret_shorter_than_hookwire_makes_verifies() -> None:
+    # 23 bytes: another sender's secret, below the 24 hookwire generates.
+    secret = "whsec_" + base64.b64encode(bytes(range(23))).decode()
+    file = read_signature_file({"secret": secret, "createdAt": "2026-11-28T17:00:00Z"})
+    body = b'{"accountId": 1, "events": []}'
+    content = b"msg_1.1764349200." + body
+    signature = "v1," + base64.b64encode(hmac.digest(bytes(range(23)), content, "sha256")).decode()
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": "1764349200",
+        "webhook-signature": signature,
+    }
+    Receiver(signature_file=file).authenticate(body, headers, now=1764349200)
+
+
+def test_to_json_is_the_text_write_writes(tmp_path: Path) -> None:
+    path = tmp_path / "signature.json"
+    hmac_file().write(path)
+    assert hmac_file().to_json() == path.read_text(encoding="utf-8")
+    assert json.loads(hmac_file().to_json()) == hmac_file().to_dict()
+
+
+def test_secret_and_public_key_name_the_key_as_the_json_does() -> None:
+    assert (hmac_file().secret, hmac_file().public_key) == (SECRET, None)
+    _, public = generate_keypair()
+    ed25519 = SignatureFile(
+        webhook_id="wh_2", scheme="standard-webhooks-v1a", keys=(public,), created_at=CREATED
+    )
+    assert (ed25519.secret, ed25519.public_key) == (None, public)
 
 
 def test_saved_file_is_json_with_trailing_newline(tmp_path: Path) -> None:

@@ -201,20 +201,76 @@ def test_urlsafe_secret_equals_standard_secret() -> None:
     [
         ("", "empty"),
         ("whsec_", "0 bytes"),
-        ("whsec_" + "QUFB" * 7, "21 bytes"),
-        ("whsec_" + "QUFB" * 30, "at most 64"),
+        (b"", "0 bytes"),
         ("whsec_not base64 at all!!", "not base64"),
         ("whsec_ÄÖÜsecretsecretsecretsecret", "not base64"),
     ],
-    ids=["empty", "prefix-only", "short", "long", "non-base64", "non-ascii"],
+    ids=["empty", "prefix-only", "empty-bytes", "non-base64", "non-ascii"],
 )
-def test_bad_secret_fails_clearly(secret: str, words: str) -> None:
+def test_bad_secret_fails_clearly(secret: str | bytes, words: str) -> None:
     with pytest.raises(InvalidSecretError) as info:
         parse_key(secret)
     message = str(info.value)
     assert words in message
-    if secret.removeprefix("whsec_"):
+    if isinstance(secret, str) and secret.removeprefix("whsec_"):
         assert secret.removeprefix("whsec_") not in message
+
+
+def _hmac_entry(raw: bytes) -> str:
+    """The v1 signature of the known-answer message under ``raw``, computed with the stdlib."""
+    content = f"{KAT_ID}.{KAT_TIMESTAMP}.".encode() + KAT_BODY
+    return "v1," + base64.b64encode(hmac.digest(raw, content, "sha256")).decode()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\x07", bytes(range(23)), bytes(range(65)), bytes(200)],
+    ids=["1-byte", "23-bytes", "65-bytes", "200-bytes"],
+)
+@pytest.mark.parametrize("spelling", ["whsec", "bare", "unpadded", "urlsafe", "bytes"])
+def test_verifying_takes_a_secret_of_any_nonzero_length(raw: bytes, spelling: str) -> None:
+    encoded = base64.b64encode(raw).decode()
+    secret: str | bytes = {
+        "whsec": "whsec_" + encoded,
+        "bare": encoded,
+        "unpadded": "whsec_" + encoded.rstrip("="),
+        "urlsafe": "whsec_" + base64.urlsafe_b64encode(raw).decode(),
+        "bytes": raw,
+    }[spelling]
+    assert parse_key(secret).material == raw
+    verify_signature(
+        [secret],
+        KAT_BODY,
+        msg_id=KAT_ID,
+        timestamp=str(KAT_TIMESTAMP),
+        signature=_hmac_entry(raw),
+        now=KAT_TIMESTAMP,
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "words"),
+    [
+        ("whsec_" + "QUFB" * 7, "21 bytes"),
+        ("whsec_" + "QUFB" * 30, "at most 64"),
+        (b"x" * 23, "at least 24"),
+    ],
+    ids=["short", "long", "short-bytes"],
+)
+def test_signing_refuses_a_secret_outside_24_to_64_bytes(secret: str | bytes, words: str) -> None:
+    with pytest.raises(InvalidSecretError) as info:
+        sign(secret, KAT_ID, KAT_TIMESTAMP, KAT_BODY)
+    assert words in str(info.value)
+    if isinstance(secret, str):
+        assert secret.removeprefix("whsec_") not in str(info.value)
+    with pytest.raises(InvalidSecretError):
+        Signer([secret])
+
+
+@pytest.mark.parametrize("size", [24, 64])
+def test_signing_takes_a_secret_at_either_end_of_the_range(size: int) -> None:
+    raw = bytes(range(size))
+    assert sign(raw, KAT_ID, KAT_TIMESTAMP, KAT_BODY) == _hmac_entry(raw)
 
 
 def test_secret_of_wrong_type_fails() -> None:

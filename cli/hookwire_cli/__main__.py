@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .main import main
+from . import run
 
-main(prog_name="hookwire")
+run()

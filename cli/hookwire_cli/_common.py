@@ -36,18 +36,21 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Final, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 import click
 
-from hookwire import Receiver, WebhookError, basic_auth_header, read_signature_file
-from hookwire._version import USER_AGENT
-from hookwire.errors import InvalidSecretError, InvalidTargetError
-from hookwire.signature_file import SCHEME_ED25519
-from hookwire.signing import Key, Signer, new_message_id, parse_key
+from hookwire import USER_AGENT
+from hookwire.errors import InvalidSecretError, InvalidTargetError, WebhookError
 
 from ._durations import DURATION_FORMS, parse_duration
+
+# The receiving and signing modules (pydantic, cryptography) load inside the functions
+# that use them, so `hookwire --help` and `--version` start without them.
+if TYPE_CHECKING:
+    from hookwire import Receiver
+    from hookwire.signing import Key, Signer
 
 __all__ = [
     "BASIC_AUTH",
@@ -356,8 +359,9 @@ def build_receiver(
     """Make the :class:`~hookwire.Receiver` the options describe.
 
     With no credentials at all: a usage error when ``required``, else ``None``
-    (the caller then checks nothing). Bad secrets and unreadable signature
-    files raise :class:`~hookwire.ConfigurationError` subclasses.
+    (the caller then checks nothing). Several secrets may be given separated by
+    whitespace (during a rotation). Bad secrets and unreadable signature files
+    raise :class:`~hookwire.ConfigurationError` subclasses.
     """
     if secret is None and signature_file is None and basic_auth is None:
         if required:
@@ -366,7 +370,10 @@ def build_receiver(
                 "HOOKWIRE_SIGNATURE_FILE or HOOKWIRE_BASIC_AUTH)"
             )
         return None
-    return Receiver(
+    from hookwire import Receiver
+
+    # The Flask listener builds its receiver from app config through the same constructor.
+    return Receiver.from_settings(
         secret=secret,
         signature_file=signature_file,
         basic_auth=basic_auth,
@@ -388,6 +395,8 @@ class RequestAuth:
     _signer: Signer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        from hookwire.signing import Signer
+
         # Built once: replay signs thousands of requests with the same keys.
         object.__setattr__(self, "_signer", Signer(self.keys) if self.keys else None)
 
@@ -416,6 +425,8 @@ class RequestAuth:
         if self._signer is not None:
             headers = self._signer.headers(body, msg_id=msg_id, timestamp=timestamp)
         else:
+            from hookwire.signing import new_message_id
+
             headers = {
                 "webhook-id": new_message_id() if msg_id is None else msg_id,
                 "webhook-timestamp": str(int(time.time()) if timestamp is None else timestamp),
@@ -436,6 +447,9 @@ def build_request_auth(
     A signature file signs with every secret it lists; an ed25519 one holds
     only the public key and is refused with a message saying what to pass.
     """
+    from hookwire.signature_file import SCHEME_ED25519, read_signature_file
+    from hookwire.signing import basic_auth_header, parse_key
+
     secrets: list[str] = []
     if secret is not None:
         secrets.append(secret)

@@ -56,10 +56,10 @@ def new_key(sender: Sender, webhook: Webhook) -> dict[str, str]:
     """The key a listener needs right after it was made: a secret, or an ed25519 public key."""
     if webhook.auth not in ("signature", "signature-ed25519"):
         return {}
-    data = sender.webhooks.signature_file(webhook.id)
-    if webhook.auth == "signature-ed25519":
-        return {"publicKey": data["publicKey"]}
-    return {"secret": data["secret"]}
+    file = sender.webhooks.signature_file(webhook.id)
+    if file.public_key is not None:
+        return {"publicKey": file.public_key}
+    return {"secret": file.keys[0]}
 
 
 def print_new_key(webhook: Webhook, key: dict[str, str]) -> None:

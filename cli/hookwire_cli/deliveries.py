@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from hookwire.sender import Attempt, Delivery
-from hookwire.sender.models import DELIVERY_STATUSES, DeliveryStatus
+from hookwire.sender import DELIVERY_STATUSES, Attempt, Delivery, DeliveryStatus
 
 from ._common import TIME, echo_json, json_option
 from ._store import cli_message, db_option, open_sender, print_table, when

@@ -10,34 +10,30 @@ installed package is needed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import random
 import shutil
-import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import click
-from aiohttp import web
 from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from hookwire import PayloadError, Receiver, VerificationError, event_spec
-from hookwire._files import open_private
+from hookwire import Receiver, event_spec
 from hookwire.samples import sample_data
 from hookwire.sender import RetryPolicy, Sender, Webhook
 
 from ._common import echo_json, json_option
+from ._demo_listener import DemoListener, Seen, start_listener
 from ._store import database_errors
 
 __all__ = ["DEMO_EVENTS", "demo"]
@@ -56,7 +52,6 @@ DEMO_EVENTS: Final = (
 _ACCOUNT: Final = 1010
 _BATCH_INTERVAL: Final = 2.0
 _PUBLISH_GAP: Final = 0.25
-_RETRY_AFTER: Final = 1
 _DEADLINE: Final = 17.0
 _STATUS_STYLES: Final = {
     "pending": "yellow",
@@ -64,59 +59,6 @@ _STATUS_STYLES: Final = {
     "succeeded": "green",
     "dead": "magenta",
 }
-
-
-@dataclass
-class Seen:
-    """One request as the listener saw it."""
-
-    at: float
-    msg_id: str
-    status: int
-    event_ids: tuple[str, ...]
-    note: str
-    retry: bool
-
-
-@dataclass
-class DemoListener:
-    """A verifying listener that refuses its first request once, with 503 and Retry-After."""
-
-    started: float
-    receiver: Receiver | None = None
-    requests: list[Seen] = field(default_factory=list)
-    verified: dict[str, int] = field(default_factory=dict)
-    rejected: int = 0
-    on_request: list[Callable[[Seen], None]] = field(default_factory=list)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        """Verify, refuse the very first request once, accept the rest with 202."""
-        body = await request.read()
-        msg_id = request.headers.get("webhook-id", "?")
-        retry = any(seen.msg_id == msg_id for seen in self.requests)
-        if self.receiver is None:
-            # Not set up yet: nothing is published before it is, so this is never a real event.
-            return web.Response(status=503, headers={"Retry-After": str(_RETRY_AFTER)})
-        try:
-            envelope = self.receiver.verify(body, request.headers)
-        except (VerificationError, PayloadError) as exc:
-            self.rejected += 1
-            self._seen(msg_id, 401, (), f"rejected: {exc}", retry)
-            return web.Response(status=401, text=str(exc))
-        ids = tuple(event.event_id for event in envelope.events)
-        if not self.requests:
-            self._seen(msg_id, 503, ids, "refused once on purpose (Retry-After: 1)", retry)
-            return web.Response(status=503, headers={"Retry-After": str(_RETRY_AFTER)})
-        for event_id in ids:
-            self.verified[event_id] = self.verified.get(event_id, 0) + 1
-        self._seen(msg_id, 202, ids, "verified", retry)
-        return web.Response(status=202)
-
-    def _seen(self, msg_id: str, status: int, ids: tuple[str, ...], note: str, retry: bool) -> None:
-        seen = Seen(time.monotonic() - self.started, msg_id, status, ids, note, retry)
-        self.requests.append(seen)
-        for callback in self.on_request:
-            callback(seen)
 
 
 @dataclass
@@ -144,12 +86,6 @@ class Run:
     def batch_ids(self) -> set[str]:
         """The ids of the batch (non-real-time) events published so far."""
         return {e.event_id for e in self.published if not e.realtime}
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @contextmanager
@@ -220,17 +156,6 @@ def _request_line(seen: Seen, batch_ids: set[str]) -> Text:
     return line
 
 
-async def _start_listener(listener: DemoListener) -> tuple[web.AppRunner, str]:
-    app = web.Application()
-    app.router.add_post("/webhooks", listener.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    sock = _free_socket()
-    await web.SockSite(runner, sock).start()
-    port = sock.getsockname()[1]
-    return runner, f"http://127.0.0.1:{port}/webhooks"
-
-
 def _make_sender(directory: Path) -> Sender:
     return Sender(
         f"sqlite:///{directory / 'hookwire.db'}",
@@ -269,9 +194,7 @@ def _register(sender: Sender, url: str, directory: Path) -> tuple[Webhook, Recei
         account_id=_ACCOUNT,
     )
     signature_path = directory / "signature.json"
-    fd = open_private(signature_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(sender.webhooks.signature_file(hook.id), handle)
+    sender.webhooks.signature_file(hook.id).write(signature_path)
     return hook, Receiver(signature_file=str(signature_path))
 
 
@@ -291,10 +214,10 @@ async def _publish_all(sender: Sender, run: Run, seed: int | None) -> None:
     """Publish the demo's events a moment apart, so the live view shows them arrive."""
     rng = random.Random(seed)
     for name in DEMO_EVENTS:
-        event_id = await asyncio.to_thread(
+        stored = await asyncio.to_thread(
             sender.publish, name, data=sample_data(name, rng), account_id=_ACCOUNT
         )
-        run.published.append(Published(event_id, name, event_spec(name).realtime))
+        run.published.append(Published(stored.event_id, name, event_spec(name).realtime))
         await asyncio.sleep(_PUBLISH_GAP)
 
 
@@ -315,13 +238,14 @@ async def _loop(
     console: Console, directory: Path, *, show: bool, seed: int | None
 ) -> dict[str, Any]:
     listener = DemoListener(started=time.monotonic())
-    runner, url = await _start_listener(listener)
+    runner, url = await start_listener(listener)
     sender = _make_sender(directory)
     stop = asyncio.Event()
     run = Run()
     dispatcher: asyncio.Task[None] | None = None
     try:
-        hook, listener.receiver = _register(sender, url, directory)
+        hook, receiver = _register(sender, url, directory)
+        listener.verify_with(receiver)
         if show:
             _print_setup(console, directory, url, hook)
         dispatcher = asyncio.create_task(sender.run_dispatcher(stop))

@@ -24,8 +24,7 @@ from typing import Any, Final
 
 import click
 
-from hookwire.sender import Sender
-from hookwire.sender.dispatcher import ATTEMPT_LOG_FIELD
+from hookwire.sender import ATTEMPT_LOG_FIELD, Sender
 
 from ._common import json_option
 from ._store import allow_private_option, cli_message, db_option, open_sender

@@ -103,7 +103,8 @@ def publish(
 
     The data is checked against the event's model (wire or Python field
     names). Real-time events are due at once; batch events at the end of the
-    current --batch-interval window.
+    current --batch-interval window. Prints the webhooks the event was queued
+    for; an --id that is stored already queues nothing (--json: "duplicate").
 
     \b
     Examples:
@@ -120,10 +121,19 @@ def publish(
         if data is None:
             data = sample_data(name, random.Random(seed))
         published = sender.publish(name, data=data, account_id=account, event_id=event_id)
-        event = sender.events.get(published)
-        receivers = [w.id for w in sender.webhooks.list(account) if w.active and name in w.events]
+        # The stored event: for a duplicate id, the one published first.
+        event = sender.events.get(published.event_id)
+    receivers = published.webhook_ids
     if as_json:
-        echo_json({**event_dict(event), "webhooks": receivers})
+        echo_json(
+            {**event_dict(event), "webhooks": list(receivers), "duplicate": published.duplicate}
+        )
+        return
+    if published.duplicate:
+        click.echo(
+            f"Event {event.id} ({event.name}, account {event.account_id}) is already stored; "
+            "nothing new was queued."
+        )
         return
     kind = "real-time, due now" if spec.realtime else f"batch, every {batch_interval:g} s"
     click.echo(f"Published {name} {event.id} for account {account} ({kind}).")

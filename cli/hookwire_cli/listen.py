@@ -1,4 +1,9 @@
-"""``hookwire listen``: a local capture server that verifies, prints, records and forwards."""
+"""``hookwire listen``: a local capture server that verifies, prints, records and forwards.
+
+Its answers come from :class:`hookwire.listening.ListeningCore`, exactly as the
+Flask listener's do; :func:`respond` is the aiohttp adapter (the demo's listener
+uses it too).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from typing import Final
 import aiohttp
 import click
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from hookwire import PayloadError, Receiver, RecordingError, VerificationError, parse_unverified
-from hookwire._files import open_private
-from hookwire.events import Envelope
+from hookwire import Receiver, RecordingError
+from hookwire.files import open_private
+from hookwire.listening import DEFAULT_MAX_BODY, Answer, BodyReader, ListeningCore
 from hookwire.recording import RecordedRequest, Recorder
 
 from ._common import (
@@ -33,23 +39,69 @@ from ._common import (
 )
 from ._sending import DEFAULT_HEADERS, describe_client_error
 
-#: The largest body accepted, as the Flask listener's default.
-DEFAULT_MAX_BODY: Final = 1024 * 1024
+__all__ = ["CaptureServer", "listen", "read_body", "respond", "to_response"]
+
 _PASS_THROUGH: Final = ("webhook-id", "webhook-timestamp", "webhook-signature", "authorization")
 _FORWARD_DRAIN_SECONDS: Final = 10.0
+
+
+async def read_body(core: ListeningCore, request: web.Request) -> bytes | BodyReader:
+    """The request's body as ``core.handle`` takes it, read only if the core would read it.
+
+    At most ``max_body + 1`` bytes are read: enough for the core to tell that a
+    body is too large. A body that cannot be read becomes a reader that says why.
+    """
+    if not core.reads_body(request.method, request.headers):
+        return b""
+    wanted = core.max_body + 1
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size < wanted and (chunk := await request.content.read(wanted - size)):
+            parts.append(chunk)
+            size += len(chunk)
+    except (OSError, ValueError, HttpProcessingError) as exc:
+        reason = one_line(str(exc)) or type(exc).__name__
+
+        def unreadable(_limit: int, _declared: int | None) -> bytes:
+            raise OSError(reason)
+
+        return unreadable
+    return b"".join(parts)
+
+
+def to_response(answer: Answer) -> web.Response:
+    """The core's answer as an aiohttp response."""
+    response = web.Response(
+        body=answer.content,
+        status=answer.status,
+        headers=answer.headers,
+        content_type="application/json",
+    )
+    if answer.close_connection:
+        response.force_close()
+    return response
+
+
+async def respond(core: ListeningCore, request: web.Request) -> tuple[Answer, web.Response]:
+    """Answer ``request`` through ``core``: the core's answer, and the response to send."""
+    body = await read_body(core, request)
+    answer = core.handle(
+        request.method, request.headers, body, path=request.path, query=request.query_string
+    )
+    return answer, to_response(answer)
 
 
 class CaptureServer:
     """The aiohttp application behind ``hookwire listen``.
 
-    Answers like the Flask listener: 202 for an authentic, well-formed
-    envelope, 401 for failed authentication, 400 for a malformed body, 413 for
-    a body over ``max_body``, 405 for a method other than POST, 404 for another
-    path. Every request to ``path`` is printed (one line per event) and, with a
-    ``recorder``, recorded. Accepted requests are forwarded, in order, to
+    Answers exactly as the Flask listener does (both are adapters over
+    :class:`~hookwire.listening.ListeningCore`, which also de-duplicates by
+    eventId), plus 404 for another path. Without a ``receiver`` nothing is
+    checked. Every request to ``path`` is printed (one line per event) and,
+    with a ``recorder``, recorded. Accepted requests are forwarded, in order, to
     ``forward_url``: re-signed with ``forward_auth`` when it has keys, else with
-    their own authentication headers. Requests that failed authentication are
-    never forwarded.
+    their own authentication headers. Refused requests are never forwarded.
     """
 
     def __init__(
@@ -64,9 +116,9 @@ class CaptureServer:
         echo: Callable[[str], None] = click.echo,
         as_json: bool = False,
     ) -> None:
-        self.receiver = receiver
+        # No logger: every request is printed below, one line each.
+        self.core = ListeningCore(receiver, max_body=max_body, logger=None)
         self.path = path
-        self.max_body = max_body
         self.recorder = recorder
         self.forward_url = forward_url
         self.forward_auth = forward_auth
@@ -77,7 +129,7 @@ class CaptureServer:
 
     def app(self) -> web.Application:
         """Build the aiohttp application (one catch-all route, plus the forwarder's lifetime)."""
-        application = web.Application(client_max_size=self.max_body)
+        application = web.Application()
         application.router.add_route("*", "/{tail:.*}", self.handle)
         if self.forward_url is not None:
             application.cleanup_ctx.append(self._forwarding)
@@ -88,16 +140,7 @@ class CaptureServer:
         received_at = datetime.now(UTC)
         if request.path != self.path:
             return web.json_response({"error": f"not found; POST to {self.path}"}, status=404)
-        body = b""
-        envelope: Envelope | None = None
-        verified: bool | None = None
-        error: str | None
-        if request.method != "POST":
-            status, error = 405, f"method {request.method} not allowed; use POST"
-        elif request.content_length is not None and request.content_length > self.max_body:
-            status, error = 413, f"body of {request.content_length} bytes is over {self.max_body}"
-        else:
-            status, error, verified, body, envelope = await self._check(request)
+        answer, response = await respond(self.core, request)
         self.handled += 1
         if self.recorder is not None:
             self._record(
@@ -106,31 +149,16 @@ class CaptureServer:
                     path=request.path,
                     query=request.query_string,
                     headers=request.headers,
-                    body=body,
+                    body=answer.request_body,
                     received_at=received_at,
-                    verified=verified,
-                    error=error,
-                    status=status,
+                    verified=answer.verified,
+                    error=answer.error,
+                    status=answer.status,
                 )
             )
-        self._print(
-            received_at=received_at,
-            headers=request.headers,
-            status=status,
-            verified=verified,
-            error=error,
-            envelope=envelope,
-        )
-        if status == 202:
-            if self._forwards is not None:
-                self._forwards.put_nowait((body, request.headers.copy()))
-            accepted = len(envelope.events) if envelope is not None else 0
-            return web.json_response({"accepted": accepted}, status=202)
-        response = web.json_response({"error": error}, status=status)
-        if status == 405:
-            response.headers["Allow"] = "POST"
-        elif status == 401 and self.receiver is not None and self.receiver.uses_basic_auth:
-            response.headers["WWW-Authenticate"] = 'Basic realm="hookwire"'
+        self._print(received_at, request.headers, answer)
+        if answer.status == 202 and self._forwards is not None:
+            self._forwards.put_nowait((answer.request_body, request.headers.copy()))
         return response
 
     def _record(self, record: RecordedRequest) -> None:
@@ -141,43 +169,18 @@ class CaptureServer:
             # A full disk must not turn answers into 500s: the sender would retry forever.
             self.echo(f"warning: could not record the request: {one_line(str(exc))}")
 
-    async def _check(
-        self, request: web.Request
-    ) -> tuple[int, str | None, bool | None, bytes, Envelope | None]:
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return 413, f"body is over {self.max_body} bytes", None, b"", None
-        try:
-            if self.receiver is None:
-                return 202, None, None, body, parse_unverified(body)
-            return 202, None, True, body, self.receiver.verify(body, request.headers)
-        except VerificationError as exc:
-            return 401, one_line(str(exc)), False, body, None
-        except PayloadError as exc:
-            verified = True if self.receiver is not None else None
-            return 400, one_line(str(exc)), verified, body, None
-
-    def _print(
-        self,
-        *,
-        received_at: datetime,
-        headers: Mapping[str, str],
-        status: int,
-        verified: bool | None,
-        error: str | None,
-        envelope: Envelope | None,
-    ) -> None:
+    def _print(self, received_at: datetime, headers: Mapping[str, str], answer: Answer) -> None:
         msg_id = headers.get("webhook-id") or headers.get("svix-id") or "-"
-        events = envelope.events if envelope is not None else []
+        events = answer.envelope.events if answer.envelope is not None else []
+        error = None if answer.error is None else one_line(answer.error)
         if self.as_json:
             self.echo(
                 json.dumps(
                     {
                         "receivedAt": received_at.isoformat().replace("+00:00", "Z"),
                         "webhookId": None if msg_id == "-" else msg_id,
-                        "status": status,
-                        "verified": verified,
+                        "status": answer.status,
+                        "verified": answer.verified,
                         "error": error,
                         "events": [
                             {"eventName": e.event_name, "eventId": e.event_id} for e in events
@@ -187,11 +190,11 @@ class CaptureServer:
             )
             return
         clock = received_at.strftime("%H:%M:%S")
-        if status != 202:
-            what = "not verified" if status == 401 else "rejected"
-            self.echo(f"{clock}  {'-':<42} {msg_id}  {status} {what}: {error}")
+        if answer.status != 202:
+            what = "not verified" if answer.status == 401 else "rejected"
+            self.echo(f"{clock}  {'-':<42} {msg_id}  {answer.status} {what}: {error}")
             return
-        verdict = "verified" if verified else "not checked (no secret given)"
+        verdict = "verified" if answer.verified else "not checked (no secret given)"
         if not events:
             self.echo(f"{clock}  {'(no events)':<42} {msg_id}  {verdict}")
         for event in events:
@@ -349,9 +352,11 @@ def listen(
 ) -> None:
     """Receive webhooks locally: verify, print one line per event, record, forward.
 
-    Answers 202 to authentic, well-formed envelopes, 401 when authentication
-    fails, 400 for a malformed body, 413 for one that is too large and 405 for
-    anything but POST. --json prints one JSON object per request instead.
+    Answers exactly as the Flask listener does: 202 to authentic, well-formed
+    envelopes (an event seen before counts as a duplicate), 401 when
+    authentication fails, 400 for a malformed body, 413 for one that is too
+    large, 415 for a content type other than JSON and 405 for anything but
+    POST. --json prints one JSON object per request instead.
     Ctrl-C (or SIGTERM) stops it cleanly.
 
     \b

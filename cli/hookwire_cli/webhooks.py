@@ -9,16 +9,13 @@ and ``signature-file`` writes the downloadable JSON a listener verifies with.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import click
 
-from hookwire._files import open_private
-from hookwire.sender import BasicAuth, Sender, Webhook
+from hookwire.sender import KEEP, BasicAuth, Sender, Webhook
 
 from ._common import basic_auth_option, echo_json, json_option
 from ._store import (
@@ -108,7 +105,7 @@ def webhooks() -> None:
 @_basic_auth_option
 @click.option("--description", default="", help="A note for people reading the list.")
 @click.option(
-    "--inactive", is_flag=True, help="Create it retired (nothing is sent until activated)."
+    "--retired", is_flag=True, help="Create it retired (nothing is sent until activated)."
 )
 @allow_private_option
 @db_option
@@ -124,7 +121,7 @@ def add(
     auth: str | None,
     basic_auth: tuple[str, str] | None,
     description: str,
-    inactive: bool,
+    retired: bool,
     allow_private: bool,
     db: str,
     as_json: bool,
@@ -153,7 +150,7 @@ def add(
             account_id=account,
             auth=credentials,
             description=description,
-            active=not inactive,
+            active=not retired,
         )
         key = new_key(sender, webhook)
     headline = f"Created webhook {webhook.id} ({webhook.auth} auth, {state(webhook)})."
@@ -259,23 +256,29 @@ def edit(
       hookwire webhooks edit wh_0123 --event COURSE_COMPLETED,LEARNER_PROGRESS
       hookwire webhooks edit wh_0123 --auth basic --basic-auth hooks:n3w
     """
-    changes: dict[str, Any] = {}
-    for field, value in (("name", name), ("description", description), ("target_url", target_url)):
-        if value is not None:
-            changes[field] = value
-    if events:
-        changes["events"] = _event_names(events)
     kind = _auth_choice(ctx, auth, basic_auth)
-    if kind is not None:
-        changes["auth"] = _credentials(kind, basic_auth)
-    if not changes:
+    given = {
+        "name": name is not None,
+        "description": description is not None,
+        "url": target_url is not None,
+        "events": bool(events),
+        "auth": kind is not None,
+    }
+    if not any(given.values()):
         raise click.UsageError(
             "nothing to change; give --name, --description, --url, --event or --auth"
         )
     with open_sender(db, allow_private=allow_private) as sender:
-        webhook = sender.webhooks.update(webhook_id, **changes)
+        webhook = sender.webhooks.update(
+            webhook_id,
+            name=name,
+            description=description,
+            target_url=target_url,
+            events=_event_names(events) if events else None,
+            auth=KEEP if kind is None else _credentials(kind, basic_auth),
+        )
         key = new_key(sender, webhook) if kind is not None else {}
-    headline = f"Changed {', '.join(sorted(changes)).replace('target_url', 'url')}."
+    headline = f"Changed {', '.join(sorted(field for field, on in given.items() if on))}."
     report_changed(webhook, key, headline, as_json=as_json)
 
 
@@ -446,12 +449,9 @@ def signature_file(*, webhook_id: str, output: str | None, db: str) -> None:
       hookwire listen --signature-file signature.json
     """
     with open_sender(db) as sender:
-        data = sender.webhooks.signature_file(webhook_id)
-    text = json.dumps(data, indent=2) + "\n"
+        file = sender.webhooks.signature_file(webhook_id)
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(file.to_json(), nl=False)
         return
-    fd = open_private(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    file.write(output)
     click.echo(f"Wrote the signature file of {webhook_id} to {output} (mode 0600).", err=True)

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hookwire import ConfigurationError, generate_secret, sign_headers
 
-from app import create_app
+from app import create_app, settings_from_env
 
 SECRET = generate_secret()
 USER, INSTANCE = 7, "course:1_1"
@@ -136,3 +136,19 @@ def test_missing_authentication_is_a_clear_startup_error(tmp_path: Path) -> None
 def test_basic_auth_setting_needs_a_colon(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="user:password"):
         create_app({"HOOKWIRE_BASIC_AUTH": "nocolon", "LISTENER_DB": str(tmp_path / "l.db")})
+
+
+def test_settings_from_the_environment_configure_the_listener(tmp_path: Path) -> None:
+    environ = {
+        "HOOKWIRE_SECRET": SECRET,
+        "HOOKWIRE_PATH": "/hooks",
+        "HOOKWIRE_MAX_BODY": "100",
+        "HOOKWIRE_DEDUPE_URL": "memory://",
+        "LISTENER_DB": str(tmp_path / "listener.db"),
+    }
+    client = create_app(settings_from_env(environ)).test_client()
+    body = json.dumps({"accountId": 1010, "events": [event("e1", "COURSE_ENROLLMENT", 1000)]})
+    headers = {"Content-Type": "application/json", **sign_headers(SECRET, body.encode())}
+    response = client.post("/hooks", data=body, headers=headers)
+    assert response.status_code == 413
+    assert response.get_json()["limit"] == 100

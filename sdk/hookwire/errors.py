@@ -1,24 +1,29 @@
 """Every error hookwire raises, in one tree.
 
 Catch ``WebhookError`` to handle anything hookwire raises; catch a subclass to
-handle one kind of failure::
+handle one kind of failure. Each class means one thing wherever it is raised::
 
     WebhookError
-    ├── VerificationError           the request is not authentic (answer 401)
+    ├── VerificationError           a request is not authentic (a listener answers 401)
     │   ├── HeaderError             a required header is missing or malformed
     │   ├── SignatureMismatchError  no signature matches any configured key
     │   ├── TimestampError          webhook-timestamp is outside the tolerance
     │   └── BasicAuthError          the Authorization header does not match
-    ├── PayloadError                the body is not a valid envelope (answer 400)
+    ├── PayloadError                an envelope or event is not valid (a listener answers
+    │   │                           400; publish and publish_many raise it to their caller)
+    │   └── UnknownEventError       an event name that is not in the catalogue; also a
+    │                               RegistryError, as a webhook cannot subscribe to it
+    ├── RegistryError               the registry refused to register or change a webhook,
+    │   │                           or to hand out its key, as asked
+    │   ├── WebhookLimitError       the account already has its maximum of webhooks
+    │   ├── InvalidTargetError      a target URL that is not an absolute http(s) URL
+    │   └── TargetBlockedError      a target that resolves to a private address
+    ├── QueryError                  a filter, limit or time given to a list, count or
+    │                               recover call is not valid
+    ├── NotFoundError               no webhook, event or delivery with that id
     ├── ConfigurationError          hookwire was set up wrongly (a programming error)
     │   ├── InvalidSecretError      a secret or key that cannot be used
     │   └── SignatureFileError      a signature file that cannot be read
-    ├── RegistryError               a webhook registration was refused
-    │   ├── WebhookLimitError       the account already has its maximum of webhooks
-    │   ├── UnknownEventError       an event name that is not in the catalogue
-    │   ├── InvalidTargetError      a target URL that is not an absolute http(s) URL
-    │   └── TargetBlockedError      a target that resolves to a private address
-    ├── NotFoundError               no webhook, event or delivery with that id
     └── RecordingError              a recording file or line cannot be read
 
 Messages say what went wrong and what to do next. They never contain a secret,
@@ -35,6 +40,7 @@ __all__ = [
     "InvalidTargetError",
     "NotFoundError",
     "PayloadError",
+    "QueryError",
     "RecordingError",
     "RegistryError",
     "SignatureFileError",
@@ -90,10 +96,13 @@ class BasicAuthError(VerificationError):
 
 
 class PayloadError(WebhookError):
-    """The body is not a valid envelope; a listener answers 400.
+    """An envelope or event is not valid.
 
-    ``location`` is the path to the first offending field in wire names
-    (``"events.0.data.userId"``), or ``""`` when the body as a whole is at fault.
+    A listener answers 400 to a body that is not a valid envelope;
+    ``sender.publish`` and ``publish_many`` raise it to their caller for an
+    event they cannot send. ``location`` is the path to the first offending
+    field in wire names (``"events.0.data.userId"``), or ``""`` when the body
+    as a whole is at fault.
     """
 
     def __init__(self, message: str, *, location: str = "") -> None:
@@ -121,7 +130,7 @@ class SignatureFileError(ConfigurationError):
 
 
 class RegistryError(WebhookError):
-    """A webhook could not be created or changed as asked."""
+    """The registry refused to register or change a webhook, or to hand out its key, as asked."""
 
 
 class WebhookLimitError(RegistryError):
@@ -133,11 +142,18 @@ class WebhookLimitError(RegistryError):
         self.limit = limit
 
 
-class UnknownEventError(RegistryError):
-    """An event name that is not in the catalogue."""
+class UnknownEventError(PayloadError, RegistryError):
+    """An event name that is not in the catalogue.
 
-    def __init__(self, message: str, *, event_name: str) -> None:
-        super().__init__(message)
+    Both an invalid event (a :class:`PayloadError`, from ``publish``) and a
+    refused registration (a :class:`RegistryError`, from a webhook's
+    ``events``), so either ``except`` catches it. ``event_name`` is the name
+    (shortened when it is not text); ``location`` is where it was given
+    (``"eventName"``, ``"events.3.eventName"``), or ``""``.
+    """
+
+    def __init__(self, message: str, *, event_name: str, location: str = "") -> None:
+        super().__init__(message, location=location)
         self.event_name = event_name
 
 
@@ -154,6 +170,15 @@ class TargetBlockedError(RegistryError):
     def __init__(self, message: str, *, address: str) -> None:
         super().__init__(message)
         self.address = address
+
+
+class QueryError(WebhookError):
+    """A filter, limit or time given to a list, count or recover call is not valid.
+
+    Raised by ``sender.webhooks.list``, ``sender.events.list`` and
+    ``sender.deliveries.list``, ``counts`` and ``recover``: nothing was refused
+    to register, and nothing is missing.
+    """
 
 
 class NotFoundError(WebhookError):

@@ -1,13 +1,11 @@
-"""The Flask integration: one URL that verifies, de-duplicates, records and dispatches webhooks.
+"""The Flask integration: webhook URLs that verify, de-duplicate, record and dispatch events.
 
-Example::
+Example (the app-factory shape: everything else comes from ``app.config``)::
 
     from flask import Flask
-    from hookwire import Receiver
     from hookwire.flask import WebhookListener
 
-    app = Flask(__name__)
-    listener = WebhookListener(app, receiver=Receiver(secret="whsec_..."), path="/webhooks")
+    listener = WebhookListener()
 
     @listener.on("COURSE_ENROLLMENT", "COURSE_COMPLETED")
     def learner_record(event):
@@ -17,215 +15,96 @@ Example::
     def audit(event, envelope):        # a second positional parameter receives the envelope
         ...
 
-Answers: 202 ``{"accepted": n, "duplicates": m}`` when every event was handled
-or was a duplicate; 405 for a method other than POST; 415 for a non-JSON
-content type; 413 for a body over ``max_body`` (``HOOKWIRE_MAX_BODY``); 401
-when authentication fails; 400 with ``{"error", "location"}`` for a malformed
-envelope; 503 with ``Retry-After`` when another worker is handling one of the
-events right now; 500 when a handler raised, so that the sender retries.
-Events are handled in envelope order, each at most once per de-duplication
-store (see :mod:`hookwire.dedupe` for the exact guarantee).
+    def create_app():
+        app = Flask(__name__)
+        app.config["HOOKWIRE_SECRET"] = "whsec_..."
+        listener.init_app(app)
+        return app
+
+``WebhookListener(app, receiver=Receiver(...), path="/webhooks")`` works as
+well. Each URL is a thin adapter over :class:`hookwire.listening.ListeningCore`,
+which decides every answer (the table is in docs/listener.md): 202
+``{"accepted": n, "duplicates": m}``, or 405, 415, 413, 401, 400, 503 or 500
+with ``{"error": ...}``. Events are handled in envelope order, each at most
+once per de-duplication store (see :mod:`hookwire.dedupe`).
 """
 
 from __future__ import annotations
 
-import inspect
-import json
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TypeVar
 
-from flask import Flask, Request, Response, current_app, request
-from werkzeug.exceptions import ClientDisconnected
+from .extras import requires_extra
 
-from .dedupe import Claim, DedupeStore, MemoryDedupe, dedupe_from_url
-from .errors import ConfigurationError, PayloadError, VerificationError
-from .events import Envelope, Event
+with requires_extra("flask", __name__, "flask", "werkzeug"):
+    from flask import Flask, Response, request
+    from werkzeug.exceptions import ClientDisconnected
+
+from .dedupe import DedupeStore, MemoryDedupe, dedupe_from_url
+from .errors import ConfigurationError
+from .handlers import Handler, Handlers
+from .listening import DEFAULT_MAX_BODY, Answer, ListeningCore
 from .receiver import Receiver
-from .recording import RecordedRequest, Recorder
+from .recording import Recorder
 
 __all__ = ["DEFAULT_MAX_BODY", "WebhookListener"]
 
-#: The largest body accepted by default: 1 MiB.
-DEFAULT_MAX_BODY = 2**20
 _CHUNK = 64 * 1024
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+_DEFAULT_PATH = "/webhooks"
+# The WSGI environ keys of the headers every request needs, by the names the core asks for.
+_ENVIRON_KEYS: Final = {
+    "webhook-id": "HTTP_WEBHOOK_ID",
+    "webhook-timestamp": "HTTP_WEBHOOK_TIMESTAMP",
+    "webhook-signature": "HTTP_WEBHOOK_SIGNATURE",
+    "authorization": "HTTP_AUTHORIZATION",
+    "content-type": "CONTENT_TYPE",
+    "content-length": "CONTENT_LENGTH",
+}
 
 logger = logging.getLogger("hookwire.flask")
 
 F = TypeVar("F", bound=Callable[..., Any])
-Handler = Callable[[Event, Envelope], Any]
-ErrorHandler = Callable[[Exception, Event], Any]
-
-
-def _adapt(func: Callable[..., Any]) -> Handler:
-    """Give every handler the ``(event, envelope)`` shape, following the signature rule.
-
-    The rule: a handler whose signature takes two positional arguments (or
-    ``*args``) receives ``(event, envelope)``; one that takes one receives ``event``.
-    """
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read the signature of handler {func!r}") from exc
-    positional = [
-        p
-        for p in params
-        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
-    required = [p for p in positional if p.default is inspect.Parameter.empty]
-    keyword_only = any(
-        p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
-        for p in params
-    )
-    name = getattr(func, "__qualname__", repr(func))
-    if len(required) > 2 or keyword_only or (not positional and not variadic):
-        raise ConfigurationError(
-            f"handler {name} must take (event) or (event, envelope) as positional arguments"
-        )
-    if len(positional) >= 2 or variadic:
-        return func
-    return lambda event, _envelope: func(event)
-
-
-@dataclass
-class _State:
-    """What one app's listener needs per request; kept in ``app.extensions["hookwire"]``."""
-
-    listener: WebhookListener
-    receiver: Receiver
-    dedupe: DedupeStore
-    recorder: Recorder | None
-    max_body: int
-    challenge: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """How handling an authentic envelope ended."""
-
-    status: int
-    error: str | None
-    accepted: int
-    duplicates: int
-
-    def response(self) -> Response:
-        if self.error is None:
-            return _accepted(self.accepted, self.duplicates)
-        payload = {"accepted": self.accepted, "duplicates": self.duplicates}
-        # 503: another worker holds one of the events; the retry will find it done or free.
-        headers = {"Retry-After": "5"} if self.status == 503 else None
-        return _json(self.status, {"error": self.error, **payload}, headers)
-
-
-class _Reject(Exception):
-    """An answer other than 202, decided before any handler runs."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
-
-
-def _json(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    response = Response(
-        json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json"
-    )
-    if headers:
-        response.headers.update(headers)
-    return response
-
-
-def _accepted(accepted: int, duplicates: int) -> Response:
-    # The answer to almost every request: formatted directly, it costs less than json.dumps.
-    return Response(
-        f'{{"accepted":{accepted},"duplicates":{duplicates}}}',
-        status=202,
-        mimetype="application/json",
-    )
-
-
-def _read_body(req: Request, limit: int) -> bytes:
-    """Read the raw body once, refusing to hold more than ``limit`` bytes.
-
-    A body the server cannot read (a broken chunked encoding, a client that
-    hangs up) is the client's fault: it is answered 400, never 500.
-    """
-    try:
-        return _read_capped(req, limit)
-    except (OSError, ValueError, ClientDisconnected) as exc:
-        raise _Reject(400, f"the body could not be read: {exc or type(exc).__name__}") from None
-
-
-def _read_capped(req: Request, limit: int) -> bytes:
-    environ = req.environ
-    declared = environ.get("CONTENT_LENGTH")
-    if declared:
-        # int() would take "-5", "+5" or " 5"; RFC 9110 allows only digits.
-        if not (declared.isascii() and declared.isdigit()):
-            raise _Reject(400, "the Content-Length header is not a whole number of bytes")
-        length = int(declared)
-        if length > limit:
-            raise _Reject(413, f"the body is over {limit} bytes", limit=limit)
-        # Straight from the server's input: werkzeug's stream wrapper costs more than the read.
-        stream = environ["wsgi.input"]
-        body = stream.read(length)
-        while len(body) < length:
-            more = stream.read(length - len(body))
-            if not more:
-                raise _Reject(400, "the body is shorter than its Content-Length")
-            body += more
-        return bytes(body)
-    # Chunked (or unknown length): stream it, stopping as soon as it passes the cap.
-    parts: list[bytes] = []
-    size = 0
-    while chunk := req.stream.read(_CHUNK):
-        size += len(chunk)
-        if size > limit:
-            raise _Reject(413, f"the body is over {limit} bytes", limit=limit)
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def _is_json(content_type: str) -> bool:
-    mimetype = content_type.partition(";")[0].strip().lower()
-    return mimetype == "application/json" or (
-        mimetype.startswith("application/") and mimetype.endswith("+json")
-    )
 
 
 class WebhookListener:
     """A Flask extension that receives webhooks on one URL and dispatches their events.
 
-    ``receiver`` authenticates requests; ``dedupe`` remembers handled eventIds
-    (default: ``app.config["HOOKWIRE_DEDUPE_URL"]`` if set, else an in-memory
-    store per app, which is per process); ``recorder`` appends every request to a
-    recording (default: ``app.config["HOOKWIRE_RECORD"]`` if set); ``max_body``
-    caps the body in bytes (``app.config["HOOKWIRE_MAX_BODY"]`` wins).
+    Every argument is optional; what is left out comes from ``app.config`` when
+    :meth:`init_app` runs (see docs/listener.md for the keys): ``receiver``
+    authenticates requests (else ``HOOKWIRE_SECRET``, ``HOOKWIRE_SIGNATURE_FILE``,
+    ``HOOKWIRE_PUBLIC_KEY``, ``HOOKWIRE_BASIC_AUTH``, ``HOOKWIRE_TOLERANCE``);
+    ``path`` is the URL (else ``HOOKWIRE_PATH``, else ``/webhooks``); ``dedupe``
+    remembers handled eventIds (else ``HOOKWIRE_DEDUPE_URL``, else in memory,
+    per app and process); ``recorder`` appends every request to a recording
+    (else ``HOOKWIRE_RECORD``); ``max_body`` caps the body in bytes
+    (``HOOKWIRE_MAX_BODY`` wins over it); ``endpoint`` names the Flask endpoint
+    (else one derived from the path, ``hookwire_webhooks`` for ``/webhooks``).
 
-    Handlers take ``(event)`` or ``(event, envelope)``: a handler whose
-    signature has a second positional parameter also receives the envelope.
+    One listener can serve several apps, and an app can have several listeners
+    on distinct paths. Each app's cores live in ``app.extensions["hookwire"]``,
+    a dict from path to :class:`~hookwire.listening.ListeningCore`; the listener
+    keeps only its settings and handlers, never an app.
     """
 
     def __init__(
         self,
         app: Flask | None = None,
         *,
-        receiver: Receiver,
-        path: str = "/webhooks",
+        receiver: Receiver | None = None,
+        path: str | None = None,
         dedupe: DedupeStore | None = None,
         recorder: Recorder | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-        endpoint: str = "hookwire_webhooks",
+        max_body: int | None = None,
+        endpoint: str | None = None,
     ) -> None:
-        if not isinstance(receiver, Receiver):
+        if receiver is not None and not isinstance(receiver, Receiver):
             raise ConfigurationError("receiver must be a hookwire.Receiver")
-        if not path.startswith("/"):
-            raise ConfigurationError(f"path must start with '/', not {path!r}")
-        if max_body <= 0:
+        if path is not None:
+            _check_path(path, "path")
+        if max_body is not None and max_body <= 0:
             raise ConfigurationError("max_body must be a positive number of bytes")
         self.receiver = receiver
         self.path = path
@@ -233,9 +112,7 @@ class WebhookListener:
         self.recorder = recorder
         self.max_body = max_body
         self.endpoint = endpoint
-        self._handlers: dict[str, list[Handler]] = {}
-        self._any: list[Handler] = []
-        self._errors: list[ErrorHandler] = []
+        self.handlers = Handlers()
         if app is not None:
             self.init_app(app)
 
@@ -243,52 +120,57 @@ class WebhookListener:
         return f"WebhookListener(path={self.path!r}, receiver={self.receiver!r})"
 
     def init_app(self, app: Flask) -> None:
-        """Register the webhook URL on ``app`` and keep this app's state in its extensions."""
-        if "hookwire" in app.extensions:
-            raise ConfigurationError("this app already has a hookwire WebhookListener")
-        max_body = int(app.config.setdefault("HOOKWIRE_MAX_BODY", self.max_body))
-        if max_body <= 0:
-            raise ConfigurationError("HOOKWIRE_MAX_BODY must be a positive number of bytes")
-        dedupe = self.dedupe
-        if dedupe is None:
-            url = app.config.get("HOOKWIRE_DEDUPE_URL")
-            dedupe = dedupe_from_url(url) if url else MemoryDedupe()
-        recorder = self.recorder
-        if recorder is None and app.config.get("HOOKWIRE_RECORD"):
-            recorder = Recorder(app.config["HOOKWIRE_RECORD"])
-        challenge = (
-            {"WWW-Authenticate": 'Basic realm="webhooks", charset="UTF-8"'}
-            if self.receiver.uses_basic_auth
-            else {}
+        """Add this listener's URL to ``app``, with settings not given here read from its config."""
+        config = app.config
+        path = self.path or _check_path(
+            config.get("HOOKWIRE_PATH") or _DEFAULT_PATH, "HOOKWIRE_PATH"
         )
-        app.extensions["hookwire"] = _State(
-            self, self.receiver, dedupe, recorder, max_body, challenge
-        )
+        cores: dict[str, ListeningCore] = app.extensions.get("hookwire", {})
+        if path in cores:
+            raise ConfigurationError(
+                f"{path} already has a hookwire WebhookListener on this app; give each its own path"
+            )
+        endpoint = self.endpoint or "hookwire" + re.sub(r"\W+", "_", path).rstrip("_")
+        if endpoint in app.view_functions:
+            raise ConfigurationError(f"endpoint {endpoint!r} is already taken; pass endpoint=")
+        core = self._core(config)
         app.add_url_rule(
-            self.path,
-            endpoint=self.endpoint,
-            view_func=_view,
+            path,
+            endpoint=endpoint,
+            view_func=_view(core),
             methods=_ALL_METHODS,
             provide_automatic_options=False,
+        )
+        app.extensions.setdefault("hookwire", cores)[path] = core
+
+    def _core(self, config: Mapping[str, Any]) -> ListeningCore:
+        """The listening core of one app: this listener's settings, then the app's config."""
+        # Settings that can be wrong come first, before a store opens a file or a connection.
+        receiver = self.receiver if self.receiver is not None else _receiver_from(config)
+        max_body = _max_body(config.get("HOOKWIRE_MAX_BODY"), self.max_body)
+        dedupe = self.dedupe
+        if dedupe is None:
+            url = config.get("HOOKWIRE_DEDUPE_URL")
+            dedupe = dedupe_from_url(url) if url else MemoryDedupe()
+        recorder = self.recorder
+        if recorder is None and config.get("HOOKWIRE_RECORD"):
+            recorder = Recorder(config["HOOKWIRE_RECORD"])
+        return ListeningCore(
+            receiver,
+            handlers=self.handlers,
+            dedupe=dedupe,
+            recorder=recorder,
+            max_body=max_body,
+            logger=logger,
         )
 
     def on(self, *names: str) -> Callable[[F], F]:
         """Register a handler for one or more event names: ``@listener.on("COURSE_COMPLETED")``."""
-        if not names or not all(isinstance(name, str) and name for name in names):
-            raise ConfigurationError("listener.on() needs one or more event names")
-
-        def register(func: F) -> F:
-            handler = _adapt(func)
-            for name in names:
-                self._handlers.setdefault(name, []).append(handler)
-            return func
-
-        return register
+        return self.handlers.on(*names)
 
     def on_any(self, func: F) -> F:
         """Register a handler for every event, run after the event's own handlers."""
-        self._any.append(_adapt(func))
-        return func
+        return self.handlers.on_any(func)
 
     def on_error(self, func: F) -> F:
         """Register ``func(error, event)``, called when a handler raises.
@@ -296,104 +178,123 @@ class WebhookListener:
         The request is still answered 500 so that the sender retries; use this
         to report the failure. An error handler that raises is logged and ignored.
         """
-        self._errors.append(func)
-        return func
+        return self.handlers.on_error(func)
 
     def handlers_for(self, name: str) -> Iterable[Handler]:
         """The handlers an event named ``name`` runs through, in order."""
-        return [*self._handlers.get(name, ()), *self._any]
-
-    def _handle(self, envelope: Envelope, dedupe: DedupeStore) -> _Outcome:
-        """Run the envelope's events through their handlers, in order, each at most once."""
-        accepted = duplicates = 0
-        for event in envelope.events:
-            claim = dedupe.claim(event.event_id)
-            if claim is Claim.DUPLICATE:
-                duplicates += 1
-                continue
-            if claim is Claim.IN_FLIGHT:
-                return _Outcome(
-                    503,
-                    f"event {event.event_id} is being handled by another worker",
-                    accepted,
-                    duplicates,
-                )
-            try:
-                for handler in self.handlers_for(event.event_name):
-                    handler(event, envelope)
-            except Exception as exc:
-                dedupe.release(event.event_id)
-                logger.exception(
-                    "webhook handler failed on event %s (%s); answering 500 so the sender retries",
-                    event.event_id,
-                    event.event_name,
-                )
-                self._report(exc, event)
-                return _Outcome(
-                    500, f"a handler failed on event {event.event_id}", accepted, duplicates
-                )
-            dedupe.confirm(event.event_id)
-            accepted += 1
-        return _Outcome(202, None, accepted, duplicates)
-
-    def _report(self, exc: Exception, event: Event) -> None:
-        for error_handler in self._errors:
-            try:
-                error_handler(exc, event)
-            except Exception:
-                logger.exception("webhook error handler %r failed", error_handler)
+        return self.handlers.handlers_for(name)
 
 
-def _view() -> Response:
-    state: _State = current_app.extensions["hookwire"]
-    req = request
-    recorder = state.recorder
-    received_at = datetime.now(UTC) if recorder is not None else None
-    body = b""
-    verified: bool | None = None
-    error: str | None = None
-    try:
-        if req.method != "POST":
-            raise _Reject(405, "webhooks are delivered with POST")
-        if not _is_json(req.environ.get("CONTENT_TYPE", "")):
-            raise _Reject(415, "the content type must be application/json")
-        body = _read_body(req, state.max_body)
+def _check_path(path: Any, name: str) -> str:
+    if not isinstance(path, str) or not path.startswith("/") or "<" in path:
+        raise ConfigurationError(f"{name} must be a fixed URL path starting with '/', not {path!r}")
+    return path
+
+
+def _receiver_from(config: Mapping[str, Any]) -> Receiver:
+    return Receiver.from_settings(
+        secret=config.get("HOOKWIRE_SECRET"),
+        signature_file=config.get("HOOKWIRE_SIGNATURE_FILE"),
+        public_key=config.get("HOOKWIRE_PUBLIC_KEY"),
+        basic_auth=config.get("HOOKWIRE_BASIC_AUTH"),
+        tolerance=config.get("HOOKWIRE_TOLERANCE"),
+    )
+
+
+def _max_body(configured: Any, given: int | None) -> int:
+    """``HOOKWIRE_MAX_BODY`` (a number, or digits from the environment), else ``given``."""
+    if configured is None or configured == "":
+        return given or DEFAULT_MAX_BODY
+    if isinstance(configured, str) and configured.strip().isdigit():
+        configured = int(configured)
+    if isinstance(configured, bool) or not isinstance(configured, int) or configured <= 0:
+        raise ConfigurationError("HOOKWIRE_MAX_BODY must be a positive number of bytes")
+    return configured
+
+
+class _WsgiRequest:
+    """A WSGI request as the core reads it: headers in place (no copy) and the body on demand."""
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of header ``name`` (any case), or ``default``."""
+        key = _ENVIRON_KEYS.get(name)
+        if key is None:
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+        return self._environ.get(key, default)
+
+    def items(self) -> list[tuple[str, Any]]:
+        """Every header as ``(Title-Case-Name, value)``, as werkzeug names them."""
+        found = []
+        for key, value in self._environ.items():
+            if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                found.append((key[5:].replace("_", "-").title(), value))
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                found.append((key.replace("_", "-").title(), value))
+        return found
+
+    def read(self, limit: int, declared: int | None) -> bytes:
+        """The body (see :data:`hookwire.listening.BodyReader`); a broken one raises OSError."""
         try:
-            envelope = state.receiver.verify(body, req.headers)
-        except VerificationError as exc:
-            verified = False
-            raise _Reject(401, str(exc)) from None
-        except PayloadError as exc:
-            verified = True
-            raise _Reject(400, str(exc), location=exc.location) from None
-        verified = True
-        outcome = state.listener._handle(envelope, state.dedupe)
-        error = outcome.error
-        response = outcome.response()
-    except _Reject as reject:
-        error = str(reject)
-        logger.warning(
-            "webhook rejected with %d: %s", reject.status, error.replace("\n", " ").strip()
-        )
-        answer_headers = dict(state.challenge) if reject.status == 401 else {}
-        if reject.status == 405:
-            answer_headers["Allow"] = "POST"
-        if reject.status == 413:
-            # The rest of an oversized body is never read: do not reuse the connection.
-            answer_headers["Connection"] = "close"
-        response = _json(reject.status, {"error": error, **reject.extra}, answer_headers)
-    if received_at is not None and recorder is not None:
-        recorder.record(
-            RecordedRequest.from_request(
-                method=req.method,
-                path=req.path,
-                query=req.query_string.decode("latin-1"),
-                headers=dict(req.headers.items()),
-                body=body,
-                received_at=received_at,
-                verified=verified,
-                error=error,
-                status=response.status_code,
+            if declared is not None:
+                # Straight from the server: werkzeug's stream wrapper costs more than the read.
+                return _read_exactly(self._environ["wsgi.input"], declared)
+            # Chunked (or unknown length): stream it, stopping as soon as it passes the cap.
+            return _read_past(request.stream, limit)
+        except ClientDisconnected as exc:
+            raise OSError(str(exc)) from None
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    body = stream.read(length)
+    while len(body) < length:
+        more = stream.read(length - len(body))
+        if not more:
+            raise ValueError(f"it ended before its Content-Length of {length} bytes")
+        body += more
+    return bytes(body)
+
+
+def _read_past(stream: Any, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit and (chunk := stream.read(_CHUNK)):
+        size += len(chunk)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _view(core: ListeningCore) -> Callable[[], Response]:
+    """The Flask view of one URL: the request to the core, the core's answer to a Response."""
+
+    def view() -> Response:
+        environ = request.environ
+        wsgi = _WsgiRequest(environ)
+        if core.recorder is None:
+            answer = core.handle(environ["REQUEST_METHOD"], wsgi, wsgi.read)
+        else:
+            answer = core.handle(
+                environ["REQUEST_METHOD"],
+                wsgi,
+                wsgi.read,
+                path=request.path,
+                query=environ.get("QUERY_STRING", ""),
             )
-        )
+        return _response(answer)
+
+    return view
+
+
+def _response(answer: Answer) -> Response:
+    response = Response(answer.content, answer.status, content_type="application/json")
+    if answer.headers:
+        response.headers.update(answer.headers)
+    if answer.close_connection:
+        response.headers["Connection"] = "close"
     return response

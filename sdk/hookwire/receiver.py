@@ -18,6 +18,7 @@ the body is not parsed before authentication has passed.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -114,12 +115,35 @@ def _body_bytes(body: Any) -> bytes:
     raise PayloadError(f"the body must be bytes, not {type(body).__name__}")
 
 
+def _basic_auth_pair(value: str | tuple[str, str]) -> tuple[str, str]:
+    if not isinstance(value, str):
+        return value
+    user, sep, password = value.partition(":")
+    if not sep or not user:
+        raise ConfigurationError(
+            "HOOKWIRE_BASIC_AUTH must look like user:password (the value is not shown)"
+        )
+    return user, password
+
+
+def _seconds(value: float | str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError("HOOKWIRE_TOLERANCE must be a number of seconds") from None
+    if not math.isfinite(seconds):
+        raise ConfigurationError("HOOKWIRE_TOLERANCE must be a finite number of seconds")
+    return seconds
+
+
 class Receiver:
     """Authenticates webhook requests and parses their envelopes.
 
-    Give one or more of: ``secret`` (a ``whsec_`` secret), ``secrets`` (several,
-    during a rotation), ``signature_file`` (a path or loaded JSON object),
-    ``public_key`` (a ``whpk_`` key for ed25519 webhooks) and ``basic_auth``
+    Give one or more of: ``secret`` (a ``whsec_`` secret of any non-zero
+    length; other senders' secrets need not be hookwire's 24 to 64 bytes),
+    ``secrets`` (several, during a rotation), ``signature_file`` (a path, its
+    loaded JSON object or a :class:`~hookwire.SignatureFile`), ``public_key``
+    (a ``whpk_`` key for ed25519 webhooks) and ``basic_auth``
     (``(username, password)``). When both a signature key and basic auth are
     set, a request must pass both. ``tolerance`` is how far, in seconds,
     ``webhook-timestamp`` may be from the receiver's clock, either way.
@@ -168,6 +192,46 @@ class Receiver:
             )
         self._verifier = Verifier(keys, tolerance=tolerance) if keys else None
         self._basic_auth = basic_auth
+
+    @classmethod
+    def from_settings(
+        cls,
+        *,
+        secret: str | Iterable[str] | None = None,
+        signature_file: str | os.PathLike[str] | None = None,
+        public_key: str | None = None,
+        basic_auth: str | tuple[str, str] | None = None,
+        tolerance: float | str | None = None,
+    ) -> Receiver:
+        """A receiver from settings as text: environment variables, app config, CLI options.
+
+        ``secret`` is one secret or key, several separated by whitespace (during
+        a rotation), or a list; ``basic_auth`` is ``"user:password"`` or a pair;
+        ``tolerance`` is seconds, as a number or numeric text (default 300).
+        Empty values count as not set. Raises :class:`ConfigurationError` naming the ``HOOKWIRE_*``
+        setting at fault (never its value), or the settings to give when none is.
+
+        Example::
+
+            receiver = Receiver.from_settings(
+                secret=os.environ.get("HOOKWIRE_SECRET"),
+                basic_auth=os.environ.get("HOOKWIRE_BASIC_AUTH"),
+            )
+        """
+        secrets = secret.split() if isinstance(secret, str) else list(secret or ())
+        if not (secrets or signature_file or public_key or basic_auth):
+            raise ConfigurationError(
+                "no webhook authentication is configured: set HOOKWIRE_SECRET (a whsec_ secret),"
+                " HOOKWIRE_SIGNATURE_FILE (the downloaded signature JSON), HOOKWIRE_PUBLIC_KEY"
+                " (a whpk_ key) or HOOKWIRE_BASIC_AUTH (user:password)"
+            )
+        return cls(
+            secrets=secrets,
+            signature_file=signature_file or None,
+            public_key=public_key or None,
+            basic_auth=_basic_auth_pair(basic_auth) if basic_auth else None,
+            tolerance=300 if tolerance is None or tolerance == "" else _seconds(tolerance),
+        )
 
     def __repr__(self) -> str:
         auth = []

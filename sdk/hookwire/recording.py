@@ -40,7 +40,6 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final
 
-from ._files import open_private
 from ._lines import (
     MAX_LINE_BYTES,
     decode_line,
@@ -54,6 +53,7 @@ from ._lines import (
     too_long,
 )
 from .errors import ConfigurationError, RecordingError
+from .files import open_private
 
 __all__ = [
     "MAX_LINE_BYTES",

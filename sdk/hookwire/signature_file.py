@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ._files import open_private
 from .errors import InvalidSecretError, SignatureFileError
+from .files import open_private
 from .signing import parse_key
 
 __all__ = ["SCHEME_ED25519", "SCHEME_HMAC", "SignatureFile", "read_signature_file"]
@@ -34,8 +34,17 @@ SCHEME_ED25519 = "standard-webhooks-v1a"
 class SignatureFile:
     """A webhook's verification keys as a listener receives them.
 
-    ``keys`` holds ``whsec_`` secrets (scheme v1) or one ``whpk_`` public key
-    (scheme v1a); they never appear in a repr.
+    ``keys`` holds ``whsec_`` secrets, newest first (scheme v1), or one
+    ``whpk_`` public key (scheme v1a); they never appear in a repr.
+    :attr:`secret` and :attr:`public_key` name the file's key as its JSON
+    does. Pass the object itself to ``Receiver(signature_file=...)``, or
+    :meth:`write` it for a listener elsewhere.
+
+    Example::
+
+        file = sender.webhooks.signature_file(hook.id)
+        receiver = Receiver(signature_file=file)
+        file.write("signature.json")
     """
 
     webhook_id: str
@@ -49,6 +58,16 @@ class SignatureFile:
             f"keys=<{len(self.keys)} redacted>, created_at={self.created_at.isoformat()!r})"
         )
 
+    @property
+    def secret(self) -> str | None:
+        """The newest ``whsec_`` secret (the JSON's ``secret``); None for an ed25519 file."""
+        return None if self.scheme == SCHEME_ED25519 else self.keys[0]
+
+    @property
+    def public_key(self) -> str | None:
+        """The ``whpk_`` public key (the JSON's ``publicKey``); None for an HMAC file."""
+        return self.keys[0] if self.scheme == SCHEME_ED25519 else None
+
     def to_dict(self) -> dict[str, Any]:
         """Return the file's JSON object."""
         data: dict[str, Any] = {"webhookId": self.webhook_id, "scheme": self.scheme}
@@ -61,12 +80,15 @@ class SignatureFile:
         data["createdAt"] = self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         return data
 
+    def to_json(self) -> str:
+        """The file's text as :meth:`write` writes it: indented JSON and a final newline."""
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
     def write(self, path: str | os.PathLike[str]) -> None:
         """Write the file, readable by its owner only (it holds a secret), also over an old one."""
         fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, indent=2)
-            handle.write("\n")
+            handle.write(self.to_json())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: str | None = None) -> SignatureFile:

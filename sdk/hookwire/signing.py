@@ -37,6 +37,7 @@ from .errors import (
 )
 
 __all__ = [
+    "MAX_SECRET_BYTES",
     "MIN_SECRET_BYTES",
     "Key",
     "Signer",
@@ -57,7 +58,9 @@ SECRET_PREFIX = "whsec_"
 SIGNING_KEY_PREFIX = "whsk_"
 PUBLIC_KEY_PREFIX = "whpk_"
 MIN_SECRET_BYTES = 24
+"""The fewest bytes of a ``whsec_`` secret hookwire signs with (the Standard Webhooks range)."""
 MAX_SECRET_BYTES = 64
+"""The most bytes of a ``whsec_`` secret hookwire signs with; verifying takes any length."""
 MAX_SIGNATURES = 16
 """The most entries one ``webhook-signature`` header may carry (rotations need two or three)."""
 _ED25519_BYTES = 32
@@ -95,16 +98,18 @@ class Key:
 def parse_key(value: str | bytes | Key) -> Key:
     """Parse a ``whsec_`` secret, a ``whsk_`` signing key or a ``whpk_`` public key.
 
-    A secret may come with or without its ``whsec_`` prefix, in padded or
-    unpadded base64; raw ``bytes`` are taken as the secret itself. Raises
-    :class:`InvalidSecretError` for an empty, short or undecodable value.
+    A secret may come with or without its ``whsec_`` prefix, in standard or
+    URL-safe base64, padded or not; raw ``bytes`` are taken as the secret
+    itself. Any non-empty secret parses, as Standard Webhooks verifiers take
+    it: the 24 to 64 bytes the standard asks of a sender's secret are checked
+    where hookwire signs (:class:`Signer`) and made sure of where it makes one
+    (:func:`generate_secret`). Raises :class:`InvalidSecretError` for an empty
+    or undecodable value.
     """
     if isinstance(value, Key):
         return value
     if isinstance(value, bytes | bytearray):
-        raw = bytes(value)
-        _check_secret_length(raw)
-        return Key("v1", raw)
+        return Key("v1", _nonempty(bytes(value)))
     if not isinstance(value, str):
         raise InvalidSecretError(f"a secret must be a str or bytes, not {type(value).__name__}")
     text = value.strip()
@@ -116,20 +121,25 @@ def parse_key(value: str | bytes | Key) -> Key:
         return Key("v1a-public", _ed25519_bytes(text[len(PUBLIC_KEY_PREFIX) :], "public key"))
     if text.startswith(SECRET_PREFIX):
         text = text[len(SECRET_PREFIX) :]
-    raw = _b64decode(text, "secret")
-    _check_secret_length(raw)
-    return Key("v1", raw)
+    return Key("v1", _nonempty(_b64decode(text, "secret")))
 
 
-def _check_secret_length(raw: bytes) -> None:
+def _nonempty(raw: bytes) -> bytes:
+    if not raw:
+        raise InvalidSecretError("the secret is 0 bytes long; pass a whsec_... secret")
+    return raw
+
+
+def _check_signing_length(raw: bytes) -> None:
+    """Refuse to sign with a secret outside the Standard Webhooks range of 24 to 64 bytes."""
     if len(raw) < MIN_SECRET_BYTES:
         raise InvalidSecretError(
-            f"the secret is {len(raw)} bytes long; use at least {MIN_SECRET_BYTES} "
+            f"the secret is {len(raw)} bytes long; signing takes at least {MIN_SECRET_BYTES} "
             "(hookwire secret new makes one)"
         )
     if len(raw) > MAX_SECRET_BYTES:
         raise InvalidSecretError(
-            f"the secret is {len(raw)} bytes long; use at most {MAX_SECRET_BYTES}"
+            f"the secret is {len(raw)} bytes long; signing takes at most {MAX_SECRET_BYTES}"
         )
 
 
@@ -144,7 +154,7 @@ def _ed25519_bytes(text: str, what: str) -> bytes:
 
 
 def generate_secret() -> str:
-    """Return a fresh ``whsec_`` secret of 32 random bytes."""
+    """Return a fresh ``whsec_`` secret of 32 random bytes (Standard Webhooks asks 24 to 64)."""
     return SECRET_PREFIX + base64.b64encode(_random.token_bytes(32)).decode()
 
 
@@ -207,8 +217,8 @@ def _hmac_sha256(pads: tuple[hashlib._Hash, hashlib._Hash], content: bytes) -> b
 def sign(secret: str | bytes | Key, msg_id: str, timestamp: int, body: bytes) -> str:
     """Return one ``webhook-signature`` entry (``v1,...`` or ``v1a,...``) for ``body``.
 
-    ``secret`` is a ``whsec_`` secret or a ``whsk_`` signing key; a public key
-    cannot sign and raises :class:`InvalidSecretError`.
+    ``secret`` is a ``whsec_`` secret of 24 to 64 bytes or a ``whsk_`` signing
+    key; a public key cannot sign and raises :class:`InvalidSecretError`.
     """
     return Signer([secret]).signature(msg_id, timestamp, body)
 
@@ -216,6 +226,9 @@ def sign(secret: str | bytes | Key, msg_id: str, timestamp: int, body: bytes) ->
 class Signer:
     """Signs many bodies with a fixed set of secrets and keys, parsed once.
 
+    A ``whsec_`` secret must hold 24 to 64 bytes, the range Standard Webhooks
+    asks of a sender's secret (a shorter or longer one raises
+    :class:`InvalidSecretError`; verifying takes any non-empty secret).
     Each HMAC secret's keyed state is built once, which is about half the cost
     of signing a short body; senders and replays sign thousands with one set.
     Entries come out in the order the keys were given.
@@ -232,6 +245,7 @@ class Signer:
         entries: list[tuple[hashlib._Hash, hashlib._Hash] | Ed25519PrivateKey] = []
         for key in map(parse_key, keys):
             if key.scheme == "v1":
+                _check_signing_length(key.material)
                 entries.append(_hmac_pads(key.material))
             elif key.scheme == "v1a-private":
                 entries.append(Ed25519PrivateKey.from_private_bytes(key.material))
@@ -301,8 +315,9 @@ def sign_headers(
 class Verifier:
     """Checks ``webhook-*`` header values against a fixed set of keys.
 
-    Built once per receiver so that keys are parsed once; :meth:`check` is the
-    hot path of every listener.
+    Takes any non-empty ``whsec_`` secret, as other Standard Webhooks
+    verifiers do, whatever length its sender chose. Built once per receiver
+    so that keys are parsed once; :meth:`check` is the hot path of every listener.
     """
 
     __slots__ = ("_hmac_pads", "_public_keys", "tolerance")

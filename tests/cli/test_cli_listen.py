@@ -213,3 +213,35 @@ def test_ctrl_c_stops_the_listener_with_exit_0(live: Live, secret: str) -> None:
     process.process.send_signal(signal.SIGINT)
     assert process.finish() == 0
     assert process.lines[-1] == "Stopped after 0 requests."
+
+
+def answer(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, object]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.request("POST", parts.path, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_listen_answers_as_the_flask_listener_does(live: Live, secret: str) -> None:
+    process = live("listen", "--port", "0", "--secret", secret)
+    url = listener_url(process)
+    body, _ = envelope_body()
+    assert answer(url, body, signed(secret, body)) == (202, {"accepted": 1, "duplicates": 0})
+    assert answer(url, body, signed(secret, body)) == (202, {"accepted": 0, "duplicates": 1})
+    as_text = {**signed(secret, body), "content-type": "text/plain"}
+    assert answer(url, body, as_text) == (
+        415,
+        {"error": "the content type must be application/json"},
+    )
+    assert "415 rejected: the content type must be application/json" in process.wait_for("415")
+
+
+def test_listen_takes_several_secrets_during_a_rotation(live: Live, secret: str) -> None:
+    old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    process = live("listen", "--port", "0", "--secret", f"{old} {secret}")
+    body, _ = envelope_body()
+    assert answer(listener_url(process), body, signed(secret, body))[0] == 202

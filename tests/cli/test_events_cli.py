@@ -122,6 +122,33 @@ def test_publish_the_same_id_twice_stores_it_once(hw: Hw) -> None:
     assert len(json.loads(hw("events", "list", "--json").stdout)) == 1
 
 
+def test_publishing_the_same_id_twice_says_queued_once_then_already_stored(hw: Hw) -> None:
+    hook = add_webhook(hw, "COURSE_COMPLETED")
+    first = hw("events", "publish", "COURSE_COMPLETED", "--sample", "--id", "dup-1")
+    assert first.exit_code == 0, first.output
+    assert f"Queued for 1 webhook(s): {hook}.\n" in first.stdout
+    second = hw("events", "publish", "COURSE_COMPLETED", "--sample", "--id", "dup-1")
+    assert second.exit_code == 0, second.output
+    assert second.stdout == (
+        "Event dup-1 (COURSE_COMPLETED, account 1010) is already stored; nothing new was queued.\n"
+    )
+    deliveries = json.loads(hw("deliveries", "list", "--json").stdout)
+    assert [(d["eventId"], d["webhookId"]) for d in deliveries] == [("dup-1", hook)]
+
+
+def test_publish_json_gives_the_queued_webhooks_and_whether_the_id_was_a_duplicate(
+    hw: Hw,
+) -> None:
+    hook = add_webhook(hw, "COURSE_COMPLETED")
+    add_webhook(hw, "CI_STATS")
+    first = publish(hw, "COURSE_COMPLETED", "--sample", "--seed", "1", "--id", "dup-1")
+    assert (first["eventId"], first["webhooks"], first["duplicate"]) == ("dup-1", [hook], False)
+    again = publish(hw, "COURSE_COMPLETED", "--sample", "--seed", "2", "--id", "dup-1")
+    assert (again["eventId"], again["webhooks"], again["duplicate"]) == ("dup-1", [], True)
+    # The event shown is the one stored first, not the data this call passed.
+    assert again["data"] == first["data"]
+
+
 def test_list_filters_by_account(hw: Hw) -> None:
     publish(hw, "CI_STATS", "--sample", "--account", "1")
     mine = publish(hw, "CI_STATS", "--sample", "--account", "2")

@@ -210,6 +210,29 @@ def test_retire_then_activate_switches_the_webhook_off_and_on(hw: Hw) -> None:
     assert active["active"] is True
 
 
+def test_add_retired_creates_a_webhook_that_is_off_until_activated(hw: Hw) -> None:
+    created = add(hw, "--retired")
+    assert created["active"] is False
+    assert created["disabledReason"] is None
+    assert "retired" in hw("webhooks", "show", created["id"]).stdout
+    assert json.loads(hw("webhooks", "activate", created["id"], "--json").stdout)["active"]
+
+
+def test_edit_changes_only_what_is_given_and_keeps_the_auth(hw: Hw) -> None:
+    created = add(hw, "--description", "the sync")
+    result = hw("webhooks", "edit", created["id"], "--name", "renamed", "--json")
+    assert result.exit_code == 0, result.output
+    edited = json.loads(result.stdout)
+    assert (edited["name"], edited["description"], edited["auth"]) == (
+        "renamed",
+        "the sync",
+        "signature",
+    )
+    assert "secret" not in edited
+    signature = json.loads(hw("webhooks", "signature-file", created["id"]).stdout)
+    assert signature["secret"] == created["secret"]
+
+
 def test_test_sends_a_request_that_verifies_with_the_printed_secret(
     hw: Hw, httpserver: HTTPServer
 ) -> None:
@@ -279,6 +302,7 @@ def test_signature_file_is_written_readable_by_its_owner_only(hw: Hw, tmp_path: 
     assert result.exit_code == 0
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
     assert json.loads(target.read_text())["webhookId"] == created["id"]
+    assert target.read_text() == hw("webhooks", "signature-file", created["id"]).stdout
 
 
 def test_signature_file_of_a_missing_webhook_fails(hw: Hw, tmp_path: Path) -> None:

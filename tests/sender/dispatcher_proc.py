@@ -21,8 +21,7 @@ import logging
 import signal
 from datetime import timedelta
 
-from hookwire.sender import RetryPolicy, Sender
-from hookwire.sender.dispatcher import ATTEMPT_LOG_FIELD
+from hookwire.sender import ATTEMPT_LOG_FIELD, RetryPolicy, Sender
 
 # One attempt lasts at most connect + 2 * read = 1.9 s, inside the 2 s lease.
 CONNECT_TIMEOUT = 0.5

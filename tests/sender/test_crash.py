@@ -173,7 +173,8 @@ async def crash_scenario(
                 account_id=1,
             )
         published = [
-            sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in range(EVENTS)
+            sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
+            for _ in range(EVENTS)
         ]
         total = EVENTS * webhooks
         # Split the webhooks between the dispatchers so that each one gets work.

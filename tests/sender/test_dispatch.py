@@ -25,7 +25,7 @@ MakeSender = Callable[..., Sender]
 
 def publish(sender: Sender, count: int = 1, *, name: str = "COURSE_COMPLETED") -> list[str]:
     data = COMPLETED if name == "COURSE_COMPLETED" else PROGRESS
-    return [sender.publish(name, data=data, account_id=1) for _ in range(count)]
+    return [sender.publish(name, data=data, account_id=1).event_id for _ in range(count)]
 
 
 async def test_request_verifies_with_the_signature_file(
@@ -47,7 +47,7 @@ async def test_request_verifies_with_the_standardwebhooks_package(
     hook_id = hook_for(sender, sink)
     publish(sender)
     await sender.drain()
-    secret = sender.webhooks.signature_file(hook_id)["secret"]
+    secret = sender.webhooks.signature_file(hook_id).secret
     request = sink.received[0]
     payload = standardwebhooks.Webhook(secret).verify(request.body, dict(request.headers))
     assert payload["accountId"] == 1
@@ -76,7 +76,7 @@ async def test_ed25519_webhook_verifies_with_its_public_key(
     hook_id = hook_for(sender, sink, auth="signature-ed25519")
     publish(sender)
     await sender.drain()
-    public_key = sender.webhooks.signature_file(hook_id)["publicKey"]
+    public_key = sender.webhooks.signature_file(hook_id).public_key
     request = sink.received[0]
     Receiver(public_key=public_key).verify(request.body, request.headers, now=clock().timestamp())
 
@@ -239,6 +239,29 @@ async def test_gone_disables_the_webhook_and_kills_its_deliveries(
     assert sender.deliveries.counts() == {"pending": 0, "succeeded": 0, "failed": 0, "dead": 1}
 
 
+async def test_retiring_a_disabled_webhook_leaves_no_reason_and_activating_clears_it(
+    sender: Sender, sink: Sink
+) -> None:
+    hook_id = hook_for(sender, sink)
+    sink.answer(web.Response(status=410))
+    publish(sender)
+    await sender.drain()
+    assert sender.webhooks.get(hook_id).disabled_reason is not None
+    retired = sender.webhooks.retire(hook_id)
+    assert (retired.active, retired.disabled_reason) == (False, None)
+    sender.webhooks.activate(hook_id)
+    sink.answer(web.Response(status=410))
+    publish(sender)
+    await sender.drain()
+    assert sender.webhooks.get(hook_id).disabled_reason is not None
+    activated = sender.webhooks.activate(hook_id)
+    assert (activated.active, activated.disabled_reason, activated.failing_since) == (
+        True,
+        None,
+        None,
+    )
+
+
 async def test_disabled_webhook_gets_no_new_deliveries(sender: Sender, sink: Sink) -> None:
     hook_for(sender, sink)
     sink.answer(web.Response(status=410))
@@ -324,9 +347,9 @@ async def test_rotation_sends_both_signatures_then_only_the_new_one(
     sender: Sender, sink: Sink, clock: FakeClock
 ) -> None:
     hook_id = hook_for(sender, sink)
-    old = sender.webhooks.signature_file(hook_id)["secret"]
+    old = sender.webhooks.signature_file(hook_id).secret
     sender.webhooks.rotate_secret(hook_id, grace=timedelta(hours=1))
-    new = sender.webhooks.signature_file(hook_id)["secret"]
+    new = sender.webhooks.signature_file(hook_id).secret
     publish(sender)
     await sender.drain()
     during = sink.received[0]
@@ -433,7 +456,7 @@ async def test_dispatch_logs_never_show_credentials(
     sink.answer(web.Response(status=500))
     publish(sender)
     await sender.drain()
-    secret = sender.webhooks.signature_file(signed)["secret"]
+    secret = sender.webhooks.signature_file(signed).secret
     assert "hookwire.sender" in {r.name for r in caplog.records}
     assert "pw-very-secret" not in caplog.text
     assert secret not in caplog.text
@@ -456,7 +479,9 @@ async def test_commit_of_a_caller_transaction_wakes_the_dispatcher(
     await asyncio.sleep(0.05)
     with sender.engine.begin() as conn:
         event_ids = [
-            sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, connection=conn)
+            sender.publish(
+                "COURSE_COMPLETED", data=COMPLETED, account_id=1, connection=conn
+            ).event_id
             for _ in range(3)
         ]
     await _until_received(sink, 1)

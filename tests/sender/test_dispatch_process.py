@@ -111,9 +111,9 @@ async def test_a_failing_checkpoint_does_not_stop_delivery(
     monkeypatch.setattr(Store, "checkpoint", failing)
     sender = make_sender()
     hook_for(sender, sink)
-    first = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    first = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await sender.drain()
-    second = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    second = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await sender.drain()
     assert calls
     assert sink.event_ids == [first, second]

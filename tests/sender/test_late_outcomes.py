@@ -57,7 +57,7 @@ async def test_a_success_landing_after_a_purge_killed_its_request_leaves_a_redel
     both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
-    event = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     (job,) = _turn(store, "a", clock)
     clock.advance(MAX_AGE_PASSED)
     assert both_sender.purge()["expired"] == 1
@@ -74,7 +74,7 @@ async def test_a_stale_failure_after_a_takeover_succeeded_does_not_strand_a_rede
     both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
-    event = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     (stalled,) = _turn(store, "a", clock)
     clock.advance(LEASE.total_seconds())
     (taken,) = _turn(store, "b", clock)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sender_support import COMPLETED, Sink, hook_for
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from hookwire.errors import ConfigurationError, PayloadError, UnknownEventError
-from hookwire.sender import Sender
+from hookwire.sender import Published, Sender
 
 
 @pytest.fixture
@@ -38,13 +41,13 @@ def test_a_changed_event_list_decides_the_fan_out_of_later_publishes(
     hooks = [hook_for(outbox_sender, sink, name=f"hook {n}") for n in range(3)]
     outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     outbox_sender.webhooks.update(hooks[1], events=["CI_STATS"])
-    later = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    later = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     got = {d.webhook_id for d in outbox_sender.deliveries.list() if d.event_id == later}
     assert got == {hooks[0], hooks[2]}
 
 
 def test_publish_returns_the_stored_event_id(outbox_sender: Sender) -> None:
-    event_id = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event_id = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     stored = outbox_sender.events.get(event_id)
     assert stored.name == "COURSE_COMPLETED"
     assert stored.data["loInstanceId"] == "course:1_1"
@@ -55,7 +58,7 @@ def test_data_is_stored_in_wire_form_from_python_names(outbox_sender: Sender) ->
         "COURSE_COMPLETED",
         data={"user_id": 1, "lo_id": "course:1", "lo_instance_id": "course:1_1"},
         account_id=1,
-    )
+    ).event_id
     assert outbox_sender.events.get(event_id).data == {
         "userId": 1,
         "loId": "course:1",
@@ -67,7 +70,7 @@ def test_caller_timestamp_is_kept(outbox_sender: Sender) -> None:
     moment = datetime(2024, 11, 8, 3, 49, 52, tzinfo=UTC)
     event_id = outbox_sender.publish(
         "COURSE_COMPLETED", data=COMPLETED, account_id=1, timestamp=moment
-    )
+    ).event_id
     assert outbox_sender.events.get(event_id).timestamp == moment
 
 
@@ -79,9 +82,114 @@ def test_same_event_id_is_stored_once(outbox_sender: Sender, sink: Sink) -> None
     assert len(outbox_sender.deliveries.list()) == 1
 
 
-def test_unknown_event_name_is_refused(outbox_sender: Sender) -> None:
-    with pytest.raises(UnknownEventError, match="COURSE_DONE"):
+def queued_for(sender: Sender, event_id: str) -> tuple[str, ...]:
+    """The webhooks of an event's deliveries, in the order the deliveries were stored."""
+    found = [d for d in sender.deliveries.list(limit=1000) if d.event_id == event_id]
+    return tuple(d.webhook_id for d in sorted(found, key=lambda d: int(d.id[4:])))
+
+
+def test_publish_returns_the_webhooks_it_queued_the_event_for_in_delivery_order(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    first = hook_for(outbox_sender, sink)
+    second = hook_for(outbox_sender, sink, auth=None)
+    hook_for(outbox_sender, sink, events=["CI_STATS"])
+    hook_for(outbox_sender, sink, account_id=2)
+    retired = hook_for(outbox_sender, sink)
+    outbox_sender.webhooks.retire(retired)
+    published = outbox_sender.publish(
+        "COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="evt-fan"
+    )
+    assert published.event_id == "evt-fan"
+    assert published.duplicate is False
+    assert sorted(published.webhook_ids) == sorted([first, second])
+    assert published.webhook_ids == queued_for(outbox_sender, "evt-fan")
+
+
+def test_publish_with_no_subscriber_queues_nothing_and_is_no_duplicate(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    hook_for(outbox_sender, sink, events=["CI_STATS"])
+    published = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    assert published == Published(published.event_id, (), False)
+    assert outbox_sender.events.get(published.event_id).name == "COURSE_COMPLETED"
+
+
+def test_publishing_a_stored_id_again_is_a_duplicate_that_queues_nothing(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    hook = hook_for(outbox_sender, sink)
+    first = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="d")
+    again = outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="d")
+    assert first == Published("d", (hook,), False)
+    assert again == Published("d", (), True)
+    assert queued_for(outbox_sender, "d") == (hook,)
+
+
+def test_publish_inside_a_caller_transaction_reports_what_it_queued_there(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    hook = hook_for(outbox_sender, sink)
+    with outbox_sender.engine.begin() as conn:
+        published = outbox_sender.publish(
+            "COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="t", connection=conn
+        )
+        again = outbox_sender.publish(
+            "COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="t", connection=conn
+        )
+    assert (published, again) == (Published("t", (hook,), False), Published("t", (), True))
+    assert queued_for(outbox_sender, "t") == (hook,)
+
+
+def _tables_touched(sender: Sender, publish: Callable[[], Any]) -> list[tuple[str, str]]:
+    """(read or write, table) of each statement ``publish`` runs, BEGIN left out."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(sender.engine, "before_cursor_execute", record)
+    try:
+        publish()
+    finally:
+        event.remove(sender.engine, "before_cursor_execute", record)
+    return [
+        (
+            "read" if statement.lstrip().upper().startswith("SELECT") else "write",
+            re.findall(r"hookwire_\w+", statement)[0],
+        )
+        for statement in seen
+        if not statement.lstrip().upper().startswith("BEGIN")
+    ]
+
+
+def test_publish_builds_its_record_from_the_rows_it_writes_without_another_query(
+    outbox_sender: Sender, sink: Sink
+) -> None:
+    hook_for(outbox_sender, sink)
+
+    def publish() -> Published:
+        return outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="q")
+
+    assert _tables_touched(outbox_sender, publish) == [
+        ("write", "hookwire_events"),
+        ("read", "hookwire_webhooks"),
+        ("write", "hookwire_deliveries"),
+    ]
+    assert _tables_touched(outbox_sender, publish) == [("write", "hookwire_events")]
+
+
+def test_published_is_a_frozen_record() -> None:
+    record = Published("e", ("wh_1",), False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.duplicate = True  # type: ignore[misc]
+
+
+def test_unknown_event_name_is_refused_as_a_payload_error(outbox_sender: Sender) -> None:
+    with pytest.raises(UnknownEventError, match="COURSE_DONE") as caught:
         outbox_sender.publish("COURSE_DONE", data=COMPLETED, account_id=1)
+    assert isinstance(caught.value, PayloadError)
+    assert (caught.value.event_name, caught.value.location) == ("COURSE_DONE", "eventName")
 
 
 def test_invalid_data_names_the_bad_field(outbox_sender: Sender) -> None:
@@ -112,7 +220,7 @@ def test_publish_inside_a_committed_transaction_commits_with_it(
         conn.execute(text("SELECT 1"))
         event_id = outbox_sender.publish(
             "COURSE_COMPLETED", data=COMPLETED, account_id=1, connection=conn
-        )
+        ).event_id
     assert outbox_sender.events.get(event_id).id == event_id
     assert len(outbox_sender.deliveries.list()) == 1
 
@@ -150,7 +258,7 @@ def test_a_version_1_database_is_upgraded_on_open_and_keeps_its_rows(
     make_sender: Callable[..., Sender], store_url: str
 ) -> None:
     old = make_sender(store_url)
-    event_id = old.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event_id = old.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     _record_version(old, "1")
     reopened = make_sender(store_url)
     assert _recorded_version(reopened) == "2"

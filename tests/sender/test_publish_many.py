@@ -1,4 +1,4 @@
-"""sender.publish_many: validation of every item first, one transaction, input order, ids."""
+"""sender.publish_many: validation of every item first, one transaction, input order, records."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sender_support import COMPLETED, PROGRESS, FakeClock, Sink, hook_for
 from sqlalchemy import event, text
 
 from hookwire.errors import PayloadError, UnknownEventError, WebhookError
-from hookwire.sender import BasicAuth, Publication, Sender
+from hookwire.sender import BasicAuth, Publication, Published, Sender
 
 MakeSender = Callable[..., Sender]
 
@@ -36,6 +36,11 @@ def completed(event_id: str | None = None, **changes: Any) -> dict[str, Any]:
     if event_id is not None:
         item["event_id"] = event_id
     return {**item, **changes}
+
+
+def event_ids(published: list[Published]) -> list[str]:
+    """The event ids of publish_many's records, in order."""
+    return [record.event_id for record in published]
 
 
 def seqs_by_webhook(sender: Sender) -> dict[str, list[str]]:
@@ -70,10 +75,38 @@ def test_events_are_stored_and_fan_out_to_active_subscribed_webhooks_only(
     other_account = hook_for(bulk_sender, sink, account_id=2)
     retired = hook_for(bulk_sender, sink)
     bulk_sender.webhooks.retire(retired)
-    ids = bulk_sender.publish_many([completed(), completed(), completed(account_id=3)])
+    ids = event_ids(bulk_sender.publish_many([completed(), completed(), completed(account_id=3)]))
     assert {e.id for e in bulk_sender.events.list()} == set(ids)
     assert seqs_by_webhook(bulk_sender) == {first: ids[:2], second: ids[:2]}
     assert other_account not in seqs_by_webhook(bulk_sender)
+
+
+def test_each_record_names_the_webhooks_its_event_was_queued_for_in_delivery_order(
+    bulk_sender: Sender, sink: Sink
+) -> None:
+    both = hook_for(bulk_sender, sink)
+    progress_only = hook_for(bulk_sender, sink, events=["LEARNER_PROGRESS"])
+    other_account = hook_for(bulk_sender, sink, account_id=2)
+    published = bulk_sender.publish_many(
+        [
+            completed("c"),
+            Publication("LEARNER_PROGRESS", PROGRESS, 1, event_id="p"),
+            completed("c2", account_id=2),
+            completed("c3", account_id=3),
+        ]
+    )
+    assert event_ids(published) == ["c", "p", "c2", "c3"]
+    assert [record.duplicate for record in published] == [False] * 4
+    assert [set(record.webhook_ids) for record in published] == [
+        {both},
+        {both, progress_only},
+        {other_account},
+        set(),
+    ]
+    in_seq_order = sorted(bulk_sender.deliveries.list(), key=lambda d: int(d.id[4:]))
+    for record in published:
+        stored = tuple(d.webhook_id for d in in_seq_order if d.event_id == record.event_id)
+        assert record.webhook_ids == stored
 
 
 def test_stored_event_and_deliveries_equal_what_publish_stores(
@@ -114,7 +147,7 @@ def test_each_webhooks_deliveries_follow_the_input_order(bulk_sender: Sender, si
             items.append(Publication("LEARNER_PROGRESS", PROGRESS, 1, event_id=f"p{n:03}"))
         else:
             items.append(completed(f"z{299 - n:03}"))  # ids sort against the input order
-    ids = bulk_sender.publish_many(items)
+    ids = event_ids(bulk_sender.publish_many(items))
     assert seqs_by_webhook(bulk_sender) == {
         both: ids,
         progress_only: [i for i in ids if i.startswith("p")],
@@ -133,7 +166,7 @@ async def test_the_dispatcher_delivers_each_webhooks_events_in_input_order(
         completed(f"c-{n}") if n % 4 else Publication("LEARNER_PROGRESS", PROGRESS, 1)
         for n in range(60)
     ]
-    ids = sender.publish_many(items)
+    ids = event_ids(sender.publish_many(items))
     await sender.drain()
     received: dict[str, list[str]] = defaultdict(list)
     for request_ in sink.received:
@@ -158,8 +191,12 @@ def test_invalid_item_in_the_middle_names_its_index_and_location_and_stores_noth
 
 
 def test_unknown_event_name_is_unknown_event_error_naming_the_item(bulk_sender: Sender) -> None:
-    with pytest.raises(UnknownEventError, match=r"^events\.1: unknown event name 'COURSE_DONE'"):
+    with pytest.raises(
+        UnknownEventError, match=r"^events\.1: unknown event name 'COURSE_DONE'"
+    ) as caught:
         bulk_sender.publish_many([completed(), completed(event_name="COURSE_DONE")])
+    assert caught.value.location == "events.1.eventName"
+    assert caught.value.event_name == "COURSE_DONE"
     assert bulk_sender.events.list() == []
 
 
@@ -204,10 +241,19 @@ def test_duplicate_ids_in_one_call_are_stored_and_fanned_out_once(
     bulk_sender: Sender, sink: Sink
 ) -> None:
     hook = hook_for(bulk_sender, sink)
-    ids = bulk_sender.publish_many([completed("a"), completed("b"), completed("a"), completed()])
+    published = bulk_sender.publish_many(
+        [completed("a"), completed("b"), completed("a"), completed()]
+    )
+    ids = event_ids(published)
     assert ids[:3] == ["a", "b", "a"]
     assert sorted(e.id for e in bulk_sender.events.list()) == sorted(["a", "b", ids[3]])
     assert seqs_by_webhook(bulk_sender) == {hook: ["a", "b", ids[3]]}
+    assert published == [
+        Published("a", (hook,), False),
+        Published("b", (hook,), False),
+        Published("a", (), True),
+        Published(ids[3], (hook,), False),
+    ]
 
 
 def test_first_of_repeated_ids_is_the_one_stored(bulk_sender: Sender) -> None:
@@ -220,19 +266,25 @@ def test_ids_stored_already_get_no_second_deliveries(bulk_sender: Sender, sink: 
     bulk_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="old")
     first = bulk_sender.publish_many([completed("new-1"), completed("old")])
     again = bulk_sender.publish_many([completed("old"), completed("new-1"), completed("new-2")])
-    assert (first, again) == (["new-1", "old"], ["old", "new-1", "new-2"])
+    assert (event_ids(first), event_ids(again)) == (["new-1", "old"], ["old", "new-1", "new-2"])
     assert seqs_by_webhook(bulk_sender) == {hook: ["old", "new-1", "new-2"]}
+    assert first == [Published("new-1", (hook,), False), Published("old", (), True)]
+    assert again == [
+        Published("old", (), True),
+        Published("new-1", (), True),
+        Published("new-2", (hook,), False),
+    ]
 
 
-def test_a_call_of_only_stored_ids_stores_nothing_and_returns_them(
+def test_a_call_of_only_stored_ids_stores_nothing_and_returns_them_as_duplicates(
     bulk_sender: Sender, sink: Sink
 ) -> None:
     hook_for(bulk_sender, sink)
-    ids = bulk_sender.publish_many([completed("a"), completed("b")])
+    ids = event_ids(bulk_sender.publish_many([completed("a"), completed("b")]))
     assert bulk_sender.publish_many([completed("b"), completed("a"), completed("b")]) == [
-        "b",
-        "a",
-        "b",
+        Published("b", (), True),
+        Published("a", (), True),
+        Published("b", (), True),
     ]
     assert len(bulk_sender.deliveries.list()) == len(ids)
 
@@ -253,7 +305,7 @@ def test_committed_caller_transaction_stores_the_events_with_its_own_rows(
     with bulk_sender.engine.begin() as conn:
         conn.execute(text("CREATE TABLE enrollments (id INTEGER)"))
         conn.execute(text("INSERT INTO enrollments VALUES (1)"))
-        ids = bulk_sender.publish_many([completed(), completed()], connection=conn)
+        ids = event_ids(bulk_sender.publish_many([completed(), completed()], connection=conn))
     assert {e.id for e in bulk_sender.events.list()} == set(ids)
     with bulk_sender.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM enrollments")).scalar() == 1
@@ -268,7 +320,7 @@ async def test_commit_of_a_caller_transaction_wakes_the_dispatcher(
     task = asyncio.create_task(sender.run_dispatcher(stop))
     await asyncio.sleep(0.05)
     with sender.engine.begin() as conn:
-        ids = sender.publish_many([completed(), completed()], connection=conn)
+        ids = event_ids(sender.publish_many([completed(), completed()], connection=conn))
     for _ in range(300):
         if len(sink.event_ids) >= 2:
             break
@@ -283,11 +335,13 @@ def test_publication_records_and_mappings_are_both_accepted(
 ) -> None:
     hook_for(bulk_sender, sink)
     moment = datetime(2024, 1, 1, 12, tzinfo=UTC)
-    ids = bulk_sender.publish_many(
-        [
-            Publication("COURSE_COMPLETED", COMPLETED, 1, event_id="rec", timestamp=moment),
-            completed("map", timestamp=moment),
-        ]
+    ids = event_ids(
+        bulk_sender.publish_many(
+            [
+                Publication("COURSE_COMPLETED", COMPLETED, 1, event_id="rec", timestamp=moment),
+                completed("map", timestamp=moment),
+            ]
+        )
     )
     assert ids == ["rec", "map"]
     stored = [bulk_sender.events.get(i) for i in ids]
@@ -295,15 +349,15 @@ def test_publication_records_and_mappings_are_both_accepted(
 
 
 def test_any_iterable_is_accepted(bulk_sender: Sender) -> None:
-    ids = bulk_sender.publish_many(completed(f"g{n}") for n in range(3))
+    ids = event_ids(bulk_sender.publish_many(completed(f"g{n}") for n in range(3)))
     assert ids == ["g0", "g1", "g2"]
 
 
 def test_generated_ids_are_uuid7_hex_in_creation_order(sender: Sender, clock: FakeClock) -> None:
     ids = []
     for _ in range(3):
-        ids.append(sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1))
-        ids.extend(sender.publish_many([completed()]))
+        ids.append(sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id)
+        ids.extend(event_ids(sender.publish_many([completed()])))
         clock.advance(0.001)
     assert all(i.startswith("evt_") and uuid.UUID(i[4:]).version == 7 for i in ids)
     assert [ids[n] for n in (0, 2, 4)] == sorted(ids[n] for n in (0, 2, 4))
@@ -356,7 +410,7 @@ def test_events_that_is_not_an_iterable_of_events_is_payload_error(
 
 
 @pytest.mark.parametrize("events", [[], (), iter([])], ids=["list", "tuple", "iterator"])
-def test_empty_input_returns_no_ids_without_touching_the_database(
+def test_empty_input_returns_no_records_without_touching_the_database(
     bulk_sender: Sender, events: Any
 ) -> None:
     with counted_statements(bulk_sender) as statements:
@@ -385,21 +439,28 @@ _example = itertools.count()
 
 @FUZZ
 @given(picks=st.lists(st.integers(0, 6), max_size=25), stored=st.sets(st.integers(0, 6)))
-def test_returned_ids_are_the_input_ids_and_each_distinct_new_id_is_delivered_once_in_order(
+def test_records_follow_the_input_and_only_a_new_ids_first_place_is_queued_once_in_order(
     sender: Sender, picks: list[int], stored: set[int]
 ) -> None:
     if not sender.webhooks.list():
         sender.webhooks.create(
             name="h", target_url="http://127.0.0.1:9/h", events=["COURSE_COMPLETED"], account_id=1
         )
+    (hook,) = [webhook.id for webhook in sender.webhooks.list()]
     prefix = f"x{next(_example)}-"
     for n in sorted(stored):
         sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id=f"{prefix}{n}")
     wanted = [f"{prefix}{n}" for n in picks]
-    assert sender.publish_many(completed(i) for i in wanted) == wanted
+    published = sender.publish_many(completed(i) for i in wanted)
+    assert event_ids(published) == wanted
     delivered = [i for ids in seqs_by_webhook(sender).values() for i in ids if i.startswith(prefix)]
     already = [f"{prefix}{n}" for n in sorted(stored)]
     assert delivered == already + [i for i in dict.fromkeys(wanted) if i not in already]
+    seen = set(already)
+    for record in published:
+        duplicate = record.event_id in seen
+        seen.add(record.event_id)
+        assert record == Published(record.event_id, () if duplicate else (hook,), duplicate)
 
 
 ANYTHING = st.one_of(

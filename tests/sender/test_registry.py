@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -71,9 +72,11 @@ def test_webhook_limit_is_configurable(make_sender: Callable[..., Sender]) -> No
         _create(sender)
 
 
-def test_unknown_event_name_is_refused(registry_sender: Sender) -> None:
-    with pytest.raises(UnknownEventError, match="COURSE_FINISHED"):
+def test_unknown_event_name_is_refused_as_a_registry_error(registry_sender: Sender) -> None:
+    with pytest.raises(UnknownEventError, match="COURSE_FINISHED") as caught:
         _create(registry_sender, events=["COURSE_FINISHED"])
+    assert isinstance(caught.value, RegistryError)
+    assert caught.value.event_name == "COURSE_FINISHED"
 
 
 def test_empty_event_list_is_refused(registry_sender: Sender) -> None:
@@ -104,14 +107,70 @@ def test_update_changes_only_the_given_fields(registry_sender: Sender) -> None:
 
 def test_update_refuses_unknown_fields(registry_sender: Sender) -> None:
     hook_id = _create(registry_sender)
-    with pytest.raises(RegistryError, match="cannot change account_id"):
-        registry_sender.webhooks.update(hook_id, account_id=5)
+    with pytest.raises(TypeError, match="account_id"):
+        registry_sender.webhooks.update(hook_id, account_id=5)  # type: ignore[call-arg]
+
+
+def test_update_keeps_every_field_left_out_or_none(registry_sender: Sender) -> None:
+    hook_id = _create(registry_sender, auth="signature", description="the sync")
+    before = registry_sender.webhooks.signature_file(hook_id)
+    hook = registry_sender.webhooks.update(
+        hook_id, name=None, description=None, target_url=None, events=None, active=None
+    )
+    assert (hook.name, hook.description, hook.target_url, hook.events, hook.auth, hook.active) == (
+        "sync",
+        "the sync",
+        TARGET,
+        ("COURSE_COMPLETED",),
+        "signature",
+        True,
+    )
+    assert registry_sender.webhooks.signature_file(hook_id) == before
+
+
+def test_update_clears_the_description_with_an_empty_string(registry_sender: Sender) -> None:
+    hook_id = _create(registry_sender, description="the sync")
+    assert registry_sender.webhooks.update(hook_id, description="").description == ""
+
+
+def test_update_with_auth_none_switches_authentication_off(registry_sender: Sender) -> None:
+    hook_id = _create(registry_sender, auth="signature")
+    assert registry_sender.webhooks.update(hook_id, auth=None).auth == "none"
+    with pytest.raises(RegistryError, match="no secret"):
+        registry_sender.webhooks.rotate_secret(hook_id)
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"name": " "}, "the webhook name is empty"),
+        ({"events": []}, "at least one event name"),
+        ({"active": 1}, "active must be True or False"),
+        ({"auth": "hmac"}, "signature-ed25519"),
+        ({"description": 5}, "the description must be a string"),
+    ],
+    ids=["blank-name", "no-events", "active-not-bool", "unknown-auth", "description-not-str"],
+)
+def test_update_refuses_bad_values_as_create_does(
+    registry_sender: Sender, changes: dict[str, object], words: str
+) -> None:
+    hook_id = _create(registry_sender)
+    with pytest.raises(RegistryError, match=words):
+        registry_sender.webhooks.update(hook_id, **changes)  # type: ignore[arg-type]
 
 
 def test_retire_and_activate_switch_the_webhook(registry_sender: Sender) -> None:
     hook_id = _create(registry_sender)
-    assert not registry_sender.webhooks.retire(hook_id).active
+    retired = registry_sender.webhooks.retire(hook_id)
+    assert (retired.active, retired.disabled_reason) == (False, None)
     assert registry_sender.webhooks.activate(hook_id).active
+
+
+def test_update_active_false_retires_as_retire_does(registry_sender: Sender) -> None:
+    hook_id = _create(registry_sender)
+    hook = registry_sender.webhooks.update(hook_id, active=False)
+    assert (hook.active, hook.disabled_reason) == (False, None)
+    assert registry_sender.webhooks.update(hook_id, active=True).active
 
 
 def test_delete_removes_the_webhook(registry_sender: Sender) -> None:
@@ -124,18 +183,22 @@ def test_delete_removes_the_webhook(registry_sender: Sender) -> None:
 def test_signature_file_verifies_a_signed_request(registry_sender: Sender) -> None:
     hook_id = _create(registry_sender, auth="signature")
     file = registry_sender.webhooks.signature_file(hook_id)
-    assert file["webhookId"] == hook_id
-    assert file["scheme"] == "standard-webhooks-v1"
+    assert file.webhook_id == hook_id
+    assert file.scheme == "standard-webhooks-v1"
+    assert file.secret is not None
     body = b'{"accountId":1,"events":[]}'
-    Receiver(signature_file=file).verify(body, sign_headers(file["secret"], body))
+    Receiver(signature_file=file).verify(body, sign_headers(file.secret, body))
+    Receiver(signature_file=file.to_dict()).verify(body, sign_headers(file.secret, body))
 
 
 def test_ed25519_signature_file_holds_only_the_public_key(registry_sender: Sender) -> None:
     hook_id = _create(registry_sender, auth="signature-ed25519")
     file = registry_sender.webhooks.signature_file(hook_id)
-    assert file["scheme"] == "standard-webhooks-v1a"
-    assert file["publicKey"].startswith("whpk_")
-    assert "secret" not in file
+    assert file.scheme == "standard-webhooks-v1a"
+    assert file.public_key is not None
+    assert file.public_key.startswith("whpk_")
+    assert file.secret is None
+    assert "secret" not in json.loads(file.to_json())
 
 
 def test_basic_auth_webhook_has_no_signature_file(registry_sender: Sender) -> None:
@@ -148,15 +211,16 @@ def test_rotation_keeps_the_old_secret_valid_during_the_grace(
     registry_sender: Sender, clock: FakeClock
 ) -> None:
     hook_id = _create(registry_sender, auth="signature")
-    old = registry_sender.webhooks.signature_file(hook_id)["secret"]
+    old = registry_sender.webhooks.signature_file(hook_id).secret
     registry_sender.webhooks.rotate_secret(hook_id, grace=timedelta(hours=1))
     during = registry_sender.webhooks.signature_file(hook_id)
-    assert during["secrets"][1] == old
-    assert during["secret"] != old
+    assert during.keys[1] == old
+    assert during.secret != old
+    assert json.loads(during.to_json())["secrets"] == list(during.keys)
     clock.advance(3601)
     after = registry_sender.webhooks.signature_file(hook_id)
-    assert after["secret"] == during["secret"]
-    assert "secrets" not in after
+    assert after.keys == (during.secret,)
+    assert "secrets" not in json.loads(after.to_json())
 
 
 def test_rotating_a_webhook_without_signature_is_refused(registry_sender: Sender) -> None:
@@ -171,7 +235,7 @@ def test_secrets_never_appear_in_reprs_or_logs(
     caplog.set_level(logging.DEBUG)
     signed = _create(registry_sender, auth="signature")
     basic = _create(registry_sender, auth=BasicAuth("hooks", "pw-very-secret"))
-    secret = registry_sender.webhooks.signature_file(signed)["secret"]
+    secret = registry_sender.webhooks.signature_file(signed).secret
     registry_sender.webhooks.rotate_secret(signed)
     shown = " ".join(
         [

@@ -31,9 +31,9 @@ def test_a_claim_during_a_rotation_carries_the_new_then_the_old_secret(
 ) -> None:
     sender = make_sender(store_url)
     hook_id = hook_for(sender, sink)
-    old = sender.webhooks.signature_file(hook_id)["secret"]
+    old = sender.webhooks.signature_file(hook_id).secret
     sender.webhooks.rotate_secret(hook_id, grace=timedelta(hours=1))
-    new = sender.webhooks.signature_file(hook_id)["secret"]
+    new = sender.webhooks.signature_file(hook_id).secret
     sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     assert _claimed_secrets(store, clock) == (new, old)
 
@@ -44,7 +44,7 @@ def test_a_claim_after_the_grace_period_carries_only_the_new_secret(
     sender = make_sender(store_url)
     hook_id = hook_for(sender, sink)
     sender.webhooks.rotate_secret(hook_id, grace=timedelta(hours=1))
-    new = sender.webhooks.signature_file(hook_id)["secret"]
+    new = sender.webhooks.signature_file(hook_id).secret
     sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     clock.advance(3601)
     assert _claimed_secrets(store, clock) == (new,)

@@ -36,9 +36,9 @@ async def test_events_are_delivered_in_order_through_a_retry(
 ) -> None:
     hook_for(both_sender, sink)
     sink.answer(web.Response(status=500))
-    first = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    first = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await both_sender.drain()
-    later = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    later = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     clock.advance(5)
     await both_sender.drain()
     assert [r.event_ids for r in sink.received] == [[first], [first], [later]]
@@ -76,7 +76,10 @@ async def test_a_taken_over_request_carries_exactly_its_webhooks_deliveries_on_b
     # A delivery points at its request only once an attempt finishes, so the new
     # owner must find the crashed request's deliveries without that pointer.
     hooks = [hook_for(both_sender, sink, name=f"hook {n}") for n in (1, 2)]
-    events = [both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in "abc"]
+    events = [
+        both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
+        for _ in "abc"
+    ]
     store = Store(store_url)
 
     def claim(owner: str) -> dict[str, tuple[str, tuple[str, ...], tuple[int, ...]]]:
@@ -116,7 +119,7 @@ async def test_work_left_by_a_dead_dispatcher_is_delivered_after_the_lease(
     both_sender: Sender, sink: Sink, clock: FakeClock, store: Store
 ) -> None:
     hook_for(both_sender, sink)
-    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     _claim(store, "dead-dispatcher", clock)
     await both_sender.drain()
     assert sink.received == []
@@ -134,7 +137,7 @@ async def test_parallel_dispatchers_send_every_event_once(
         for _ in range(3):
             hook_for(senders[0], sink, account_id=account)
     published = [
-        senders[0].publish("COURSE_COMPLETED", data=COMPLETED, account_id=1 + n % 3)
+        senders[0].publish("COURSE_COMPLETED", data=COMPLETED, account_id=1 + n % 3).event_id
         for n in range(120)
     ]
     await asyncio.gather(*(s.drain() for s in senders))
@@ -157,7 +160,9 @@ async def test_batch_events_flush_in_order_on_both_stores(
 ) -> None:
     sender = make_sender(store_url, batch_interval=60, max_batch=2)
     hook_for(sender, sink)
-    progress = [sender.publish("LEARNER_PROGRESS", data=PROGRESS, account_id=1) for _ in range(3)]
+    progress = [
+        sender.publish("LEARNER_PROGRESS", data=PROGRESS, account_id=1).event_id for _ in range(3)
+    ]
     await sender.drain()
     assert sink.received == []
     clock.advance(60)
@@ -169,7 +174,7 @@ async def test_redeliver_and_purge_on_both_stores(
     both_sender: Sender, sink: Sink, clock: FakeClock
 ) -> None:
     hook_for(both_sender, sink)
-    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await both_sender.drain()
     both_sender.deliveries.redeliver(both_sender.deliveries.list()[0].id)
     await both_sender.drain()
@@ -189,7 +194,10 @@ async def test_a_retried_batch_finishes_every_delivery_it_carries_on_both_stores
 ) -> None:
     hook_for(both_sender, sink)
     sink.answer(web.Response(status=500))
-    sent = [both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in range(3)]
+    sent = [
+        both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
+        for _ in range(3)
+    ]
     await both_sender.drain()
     assert both_sender.deliveries.counts()["failed"] == 3
     clock.advance(5)
@@ -248,7 +256,7 @@ async def test_purge_expires_a_retrying_request_with_all_it_carries_on_both_stor
     both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     await both_sender.drain()
     clock.advance(60)
-    later = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    later = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     clock.advance(both_sender.retry.max_age.total_seconds() - 30)
     # The failed request is past max_age; the later event, still queued, is not.
     assert both_sender.purge()["expired"] == 1
@@ -302,9 +310,11 @@ async def test_a_queued_delivery_past_max_age_dies_unsent_and_later_ones_go_on_b
     # the old ones fill a whole batch (max_batch=1), the newer ones still go in this drain.
     sender = make_sender(store_url, max_batch=max_batch)
     hook_id = hook_for(sender, sink)
-    old = [sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1) for _ in range(3)]
+    old = [
+        sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id for _ in range(3)
+    ]
     clock.advance(sender.retry.max_age.total_seconds() - 10)
-    young = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    young = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     clock.advance(11)
     with caplog.at_level(logging.WARNING, logger="hookwire.sender"):
         await sender.drain()
@@ -315,7 +325,7 @@ async def test_a_queued_delivery_past_max_age_dies_unsent_and_later_ones_go_on_b
     assert dead == set(old)
     assert all(sender.deliveries.get(d).attempts == () for d in _ids(sender, hook_id, "dead"))
     # Nothing stays leased: a new event goes at once.
-    newest = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    newest = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await sender.drain()
     assert sink.event_ids == [young, newest]
 
@@ -333,7 +343,7 @@ async def test_a_webhook_whose_whole_queue_expired_is_not_left_leased_on_both_st
     await both_sender.drain()
     assert sink.received == []
     assert both_sender.deliveries.counts(webhook_id=hook_id)["dead"] == 1
-    fresh = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    fresh = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await both_sender.drain()
     assert sink.event_ids == [fresh]
 
@@ -363,7 +373,7 @@ async def test_a_redelivery_of_a_delivery_past_max_age_is_sent_on_both_stores(
 ) -> None:
     # Age counts from when a delivery was queued: a redeliver queues it anew.
     hook_for(both_sender, sink)
-    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     await both_sender.drain()
     clock.advance(both_sender.retry.max_age.total_seconds() * 2)
     (delivery,) = both_sender.deliveries.list()
@@ -381,7 +391,7 @@ async def test_recover_after_a_webhook_was_disabled_for_failing_sends_again_on_b
     hook_id = hook_for(both_sender, sink)
     start = clock()
     sink.answer(*[web.Response(status=500) for _ in range(100)])
-    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event_id = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     while both_sender.webhooks.get(hook_id).active:
         await both_sender.drain()
         clock.advance(60)
@@ -406,7 +416,7 @@ def test_new_requests_larger_than_one_statement_are_stored_in_several_on_postgre
     monkeypatch.setattr(store_dispatch, "REQUEST_CHARS_PER_STATEMENT", 100)
     sender = make_sender(postgres_url)
     hooks = {hook_for(sender, sink, name=f"hook {n}") for n in range(3)}
-    event = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    event = sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
     store = Store(postgres_url)
     try:
         jobs = store.claim(

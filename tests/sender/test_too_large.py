@@ -27,7 +27,9 @@ def both_sender(make_sender: Callable[..., Sender], store_url: str) -> Sender:
 
 def _publish(sender: Sender, count: int, *, note: str = "") -> list[str]:
     data = {**COMPLETED, "note": note} if note else COMPLETED
-    return [sender.publish("COURSE_COMPLETED", data=data, account_id=1) for _ in range(count)]
+    return [
+        sender.publish("COURSE_COMPLETED", data=data, account_id=1).event_id for _ in range(count)
+    ]
 
 
 def _refuse_batches_over(limit: int) -> Callable[[web.Request], object]:

@@ -15,20 +15,34 @@ See docs/sender.md for the delivery semantics.
 
 from __future__ import annotations
 
-from .models import Attempt as Attempt
-from .models import BasicAuth as BasicAuth
-from .models import Delivery as Delivery
-from .models import Publication as Publication
-from .models import StoredEvent as StoredEvent
-from .models import Webhook as Webhook
-from .retry import RetryPolicy as RetryPolicy
-from .sender import Sender as Sender
+from ..extras import requires_extra
+
+# Without the sender extra, the first import of aiohttp or SQLAlchemy below names the extra.
+with requires_extra("sender", __name__, "aiohttp", "sqlalchemy", "yarl"):
+    from .dispatcher import ATTEMPT_LOG_FIELD as ATTEMPT_LOG_FIELD
+    from .models import DELIVERY_STATUSES as DELIVERY_STATUSES
+    from .models import Attempt as Attempt
+    from .models import BasicAuth as BasicAuth
+    from .models import Delivery as Delivery
+    from .models import DeliveryStatus as DeliveryStatus
+    from .models import Publication as Publication
+    from .models import Published as Published
+    from .models import StoredEvent as StoredEvent
+    from .models import Webhook as Webhook
+    from .registry import KEEP as KEEP
+    from .retry import RetryPolicy as RetryPolicy
+    from .sender import Sender as Sender
 
 __all__ = [
+    "ATTEMPT_LOG_FIELD",
+    "DELIVERY_STATUSES",
+    "KEEP",
     "Attempt",
     "BasicAuth",
     "Delivery",
+    "DeliveryStatus",
     "Publication",
+    "Published",
     "RetryPolicy",
     "Sender",
     "StoredEvent",

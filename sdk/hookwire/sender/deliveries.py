@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from ..errors import NotFoundError, RegistryError
+from ..errors import NotFoundError, QueryError
 from .models import (
     DELIVERY_STATUSES,
     Delivery,
@@ -26,6 +26,10 @@ log = logging.getLogger("hookwire.sender")
 class Deliveries:
     """List deliveries with their attempts, and queue failed or dead ones again.
 
+    A filter, limit or time that is not valid raises
+    :class:`~hookwire.errors.QueryError`; an id that names nothing,
+    :class:`~hookwire.errors.NotFoundError`.
+
     Example::
 
         for delivery in sender.deliveries.list(status="dead"):
@@ -44,11 +48,11 @@ class Deliveries:
     ) -> list[Delivery]:
         """The newest deliveries first, of one webhook and in one status if given."""
         if status is not None and status not in DELIVERY_STATUSES:
-            raise RegistryError(
+            raise QueryError(
                 f"unknown status {str(status)[:40]!r}; use one of {', '.join(DELIVERY_STATUSES)}"
             )
         _check_filter(webhook_id)
-        return self._store.list_deliveries(webhook_id, status, check_limit(limit, RegistryError))
+        return self._store.list_deliveries(webhook_id, status, check_limit(limit, QueryError))
 
     def get(self, delivery_id: str) -> Delivery:
         """One delivery with all its attempts; :class:`~hookwire.errors.NotFoundError` if none."""
@@ -75,7 +79,7 @@ class Deliveries:
 
     def recover(self, webhook_id: str, since: datetime) -> int:
         """Resend a webhook's failed and dead deliveries created since ``since``; count them."""
-        check_aware(since, "since", RegistryError)
+        check_aware(since, "since", QueryError)
         if not is_possible_id(webhook_id) or self._store.get_webhook(webhook_id) is None:
             raise NotFoundError(
                 f"no webhook {shown_id(webhook_id)}; list them with sender.webhooks.list()"
@@ -89,4 +93,4 @@ class Deliveries:
 
 def _check_filter(webhook_id: object) -> None:
     if webhook_id is not None and not is_possible_id(webhook_id):
-        raise RegistryError("webhook_id must be a webhook id string such as 'wh_...'")
+        raise QueryError("webhook_id must be a webhook id string such as 'wh_...'")

@@ -38,7 +38,15 @@ __all__ = ["Dispatcher", "DispatcherSettings", "Wakers"]
 
 log = logging.getLogger("hookwire.sender")
 ATTEMPT_LOG_FIELD = "hookwire_attempt"
-"""The attribute of each attempt's log record that holds its fields as a dict."""
+"""The attribute of each attempt's log record (``hookwire.sender`` logger) holding its fields.
+
+The value is a dict with ``webhookId``, ``requestId``, ``events`` (how many),
+``status`` (the HTTP status, or ``None``), ``error`` (why no answer came, or
+``None``), ``latencyMs`` and ``verdict``, for handlers that print or ship
+attempts structured::
+
+    fields = getattr(record, ATTEMPT_LOG_FIELD, None)
+"""
 
 _MAX_CACHED_KEYS = 4096
 

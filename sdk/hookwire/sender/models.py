@@ -3,7 +3,8 @@
 All are frozen dataclasses. The store builds the records it hands out; none of
 them holds a secret or a password: those stay in the database and are read
 only to sign a request. :class:`Publication` is the one a caller builds: one
-event for ``sender.publish_many``.
+event for ``sender.publish_many``. :class:`Published` is what ``publish`` and
+``publish_many`` return for each event: what that call stored and queued.
 
 The ``check_*`` functions guard the values callers hand in for these records
 (account ids, ids, text, times), so that a wrong type or an impossible value
@@ -29,6 +30,7 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Publication",
+    "Published",
     "StoredEvent",
     "Webhook",
     "check_account_id",
@@ -44,8 +46,13 @@ AuthKind = Literal["none", "signature", "signature-ed25519", "basic"]
 AUTH_KINDS: tuple[AuthKind, ...] = ("none", "signature", "signature-ed25519", "basic")
 
 DeliveryStatus = Literal["pending", "succeeded", "failed", "dead"]
+"""The type of :attr:`Delivery.status`: one of :data:`DELIVERY_STATUSES`."""
 DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "succeeded", "failed", "dead")
-"""``pending``: not tried yet; ``failed``: tried, will be retried; ``dead``: given up."""
+"""Every delivery status, for filters such as ``sender.deliveries.list(status=...)``.
+
+``pending``: not tried yet; ``succeeded``: the target answered 2xx; ``failed``:
+tried, will be retried; ``dead``: given up.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +78,10 @@ class Webhook:
     ``auth`` is the kind of authentication (``"none"``, ``"signature"``,
     ``"signature-ed25519"`` or ``"basic"``); the secret or password itself is
     not part of this record (see ``sender.webhooks.signature_file``).
-    ``disabled_reason`` says why the sender switched it off (410, a week of
-    failures), ``failing_since`` when its current run of failures began.
+    ``active`` is False once a person retired it or the sender disabled it;
+    ``disabled_reason`` says why the sender disabled it (a 410, a week of
+    failures) and is None otherwise, also for a retired webhook.
+    ``failing_since`` is when its current run of failures began.
     """
 
     id: str
@@ -107,6 +116,32 @@ class Publication:
     account_id: int
     event_id: str | None = None
     timestamp: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What one ``sender.publish`` call did with its event (``publish_many``: one per item).
+
+    ``webhook_ids`` are the webhooks this call queued a delivery of the event for,
+    in the order the deliveries were stored: the account's active webhooks
+    subscribed to the event's name when it was stored. ``duplicate`` is True
+    when the event's id was stored already (or, in ``publish_many``, appeared
+    earlier in the same call): nothing was stored or queued again, and
+    ``webhook_ids`` is empty. With ``connection=`` it is what the call did in
+    the caller's transaction, which a rollback undoes.
+
+    Example::
+
+        published = sender.publish("COURSE_COMPLETED", data={...}, account_id=1010)
+        if published.duplicate:
+            print(f"{published.event_id} was published before")
+        else:
+            print(f"queued for {len(published.webhook_ids)} webhook(s)")
+    """
+
+    event_id: str
+    webhook_ids: tuple[str, ...]
+    duplicate: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,11 @@
 
 ``sender.publish_many`` does the same for many events in one transaction. An
 event becomes one delivery per active webhook of its account subscribed to
-its name. Real-time events are due at once; batch (non-real-time) events are
-due at the end of the ``batch_interval`` window they were published in, so
-each webhook's batch events go out together at set times.
+its name; both return a :class:`~hookwire.sender.Published` record per event
+that says which webhooks that call queued it for. Real-time events are due at
+once; batch (non-real-time) events are due at the end of the
+``batch_interval`` window they were published in, so each webhook's batch
+events go out together at set times.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, event
 
-from ..errors import NotFoundError, PayloadError, RegistryError, UnknownEventError
-from ..events import event_spec
+from ..errors import NotFoundError, PayloadError, QueryError, UnknownEventError
+from ..events import EventSpec, event_spec
 from .models import (
     Publication,
+    Published,
     StoredEvent,
     check_account_id,
     check_aware,
@@ -108,6 +111,21 @@ class _Prepared:
     row: dict[str, Any]
     size: int
     due: datetime
+
+
+def _spec(event_name: object) -> EventSpec:
+    """The catalogue entry of a published event's name; :class:`UnknownEventError` if none."""
+    if not isinstance(event_name, str):
+        raise UnknownEventError(
+            f"unknown event name {shown_id(event_name)}; event names are strings, "
+            "see hookwire.CATALOGUE",
+            event_name=shown_id(event_name),
+            location="eventName",
+        )
+    try:
+        return event_spec(event_name)
+    except UnknownEventError as exc:
+        raise UnknownEventError(str(exc), event_name=exc.event_name, location="eventName") from None
 
 
 def _items(events: Iterable[object]) -> list[object]:
@@ -196,13 +214,7 @@ class Outbox:
         now: datetime,
     ) -> _Prepared:
         """Validate one event as ``publish`` takes it; its row, wire size and due time."""
-        if not isinstance(event_name, str):
-            raise UnknownEventError(
-                f"unknown event name {shown_id(event_name)}; event names are strings, "
-                "see hookwire.CATALOGUE",
-                event_name=shown_id(event_name),
-            )
-        spec = event_spec(event_name)
+        spec = _spec(event_name)
         check_account_id(account_id, _payload_error("accountId"))
         try:
             model = spec.data_model.model_validate(data)
@@ -275,15 +287,23 @@ class Outbox:
             return self._prepare(*arguments, now=now)
         except PayloadError as exc:
             location = f"{where}.{exc.location}" if exc.location else where
+            if isinstance(exc, UnknownEventError):
+                raise UnknownEventError(
+                    f"{where}: {exc}", event_name=exc.event_name, location=location
+                ) from exc
             raise PayloadError(f"{where}: {exc}", location=location) from exc
-        except UnknownEventError as exc:
-            raise UnknownEventError(f"{where}: {exc}", event_name=exc.event_name) from exc
 
-    def _deliveries(self, conn: Connection, stored: Sequence[_Prepared]) -> list[dict[str, Any]]:
-        """The delivery rows of newly stored events, in their order: one per subscribed webhook.
+    def _deliveries(
+        self, conn: Connection, stored: Sequence[_Prepared]
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, ...]]]:
+        """The delivery rows of newly stored events, and the webhook ids of each event's rows.
 
+        An event gets one row per active webhook of its account subscribed to
+        its name; the rows come in ``stored``'s order, and the second list holds
+        each event's webhook ids in that order too (what ``publish`` reports).
         Each account's active webhooks are looked up once, however many of its
-        events there are; an event list's stored text is parsed once per process.
+        events there are; an event list's stored text is parsed once per
+        process, and the webhooks of an (account, name) pair are picked once per call.
         """
         subscribed: dict[int, list[tuple[str, frozenset[str]]]] = {}
         for account_id in {prepared.account_id for prepared in stored}:
@@ -291,8 +311,19 @@ class Outbox:
                 (webhook_id, _event_names(names))
                 for webhook_id, names in self._store.subscribers(conn, account_id)
             ]
+        receivers: dict[tuple[int, str], tuple[str, ...]] = {}
         rows: list[dict[str, Any]] = []
+        queued: list[tuple[str, ...]] = []
         for prepared in stored:
+            key = (prepared.account_id, prepared.name)
+            webhook_ids = receivers.get(key)
+            if webhook_ids is None:
+                webhook_ids = receivers[key] = tuple(
+                    webhook_id
+                    for webhook_id, names in subscribed[prepared.account_id]
+                    if prepared.name in names
+                )
+            queued.append(webhook_ids)
             created = prepared.row["created_at"]
             rows.extend(
                 {
@@ -305,10 +336,9 @@ class Outbox:
                     "due_at": prepared.due,
                     "updated_at": created,
                 }
-                for webhook_id, names in subscribed[prepared.account_id]
-                if prepared.name in names
+                for webhook_id in webhook_ids
             )
-        return rows
+        return rows, queued
 
     def _woken(self, connection: Connection | None) -> None:
         """Wake the dispatchers now, or when the caller's transaction commits."""
@@ -328,32 +358,35 @@ class Outbox:
         event_id: str | None = None,
         timestamp: datetime | None = None,
         connection: Connection | None = None,
-    ) -> str:
-        """Store one event and its deliveries; return the event id.
+    ) -> Published:
+        """Store one event and its deliveries; return what was stored and queued.
 
         ``data`` is validated against the event's model (wire or Python field
         names). Without ``connection`` the event is committed before this
         returns; with it, it joins the caller's transaction and is committed
-        (or rolled back) with it. An ``event_id`` that is stored already is not
-        stored again.
+        (or rolled back) with it. The record holds the event id and the
+        webhooks a delivery was queued for, in order. An ``event_id`` that is
+        stored already is not stored again: the record says ``duplicate=True``
+        with no webhooks.
         """
         prepared = self._prepare(
             event_name, data, account_id, event_id, timestamp, now=self._clock()
         )
         with self._store.transaction(connection) as conn:
             if not self._store.insert_event(conn, prepared.row):
-                return prepared.id
-            self._store.insert_deliveries(conn, self._deliveries(conn, [prepared]))
+                return Published(prepared.id, (), True)
+            rows, (webhook_ids,) = self._deliveries(conn, [prepared])
+            self._store.insert_deliveries(conn, rows)
         self._woken(connection)
-        return prepared.id
+        return Published(prepared.id, webhook_ids, False)
 
     def publish_many(
         self,
         events: Iterable[Publication | Mapping[str, Any]],
         *,
         connection: Connection | None = None,
-    ) -> list[str]:
-        """Store many events and their deliveries in one transaction; their ids, in order.
+    ) -> list[Published]:
+        """Store many events and their deliveries in one transaction; a record per item, in order.
 
         Each item is a :class:`~hookwire.sender.Publication` or a mapping of
         ``publish``'s keyword arguments (``event_name``, ``data``,
@@ -363,8 +396,10 @@ class Outbox:
         ``publish`` would, its message and ``location`` prefixed with
         ``events.<index>``. Deliveries are stored in input order, so each
         webhook receives the events in that order. An id repeated in
-        ``events`` or stored already is stored once and fanned out once; the
-        returned list still holds it at each of its places.
+        ``events`` or stored already is stored once and fanned out once: the
+        first place of a new id gets the webhooks its deliveries were queued
+        for, and every other place of it, like every place of an id stored
+        before this call, gets ``duplicate=True`` and no webhooks.
         """
         items = _items(events)
         if not items:
@@ -376,14 +411,25 @@ class Outbox:
             prepared = self._prepare_item(index, item, now)
             ids.append(prepared.id)
             distinct.setdefault(prepared.id, prepared)
+        queued: dict[str, tuple[str, ...]] = {}
         with self._store.transaction(connection) as conn:
             new = self._store.insert_events(conn, [p.row for p in distinct.values()])
-            if not new:
-                return ids
-            stored = [p for event_id, p in distinct.items() if event_id in new]
-            self._store.insert_deliveries(conn, self._deliveries(conn, stored))
-        self._woken(connection)
-        return ids
+            if new:
+                stored = [p for event_id, p in distinct.items() if event_id in new]
+                rows, receivers = self._deliveries(conn, stored)
+                self._store.insert_deliveries(conn, rows)
+                queued = dict(zip((p.id for p in stored), receivers, strict=True))
+        if new:
+            self._woken(connection)
+        # A new id's first place takes its webhooks; pop leaves its later places duplicates.
+        published: list[Published] = []
+        for event_id in ids:
+            webhook_ids = queued.pop(event_id, None)
+            if webhook_ids is None:
+                published.append(Published(event_id, (), True))
+            else:
+                published.append(Published(event_id, webhook_ids, False))
+        return published
 
     def _wake_after_commit(self, connection: Connection) -> None:
         connection.info.pop(_WAKE_ON_COMMIT, None)
@@ -398,10 +444,11 @@ class Events:
         self._clock = clock
 
     def list(self, account_id: int | None = None, limit: int = 50) -> list[StoredEvent]:
-        """The newest events first (of one account if given)."""
+        """The newest events first (of one account if given); :class:`~hookwire.errors.QueryError`
+        for an ``account_id`` or ``limit`` that is not valid."""
         if account_id is not None:
-            check_account_id(account_id, RegistryError)
-        return self._store.list_events(account_id, check_limit(limit, RegistryError))
+            check_account_id(account_id, QueryError)
+        return self._store.list_events(account_id, check_limit(limit, QueryError))
 
     def get(self, event_id: str) -> StoredEvent:
         """One stored event; :class:`~hookwire.errors.NotFoundError` if none."""

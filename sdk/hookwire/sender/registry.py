@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, Literal
 
 from ..errors import (
     NotFoundError,
+    QueryError,
     RegistryError,
     WebhookLimitError,
 )
@@ -31,12 +33,25 @@ from .models import (
 from .rows import new_id
 from .store import Store
 
-__all__ = ["Webhooks"]
+__all__ = ["KEEP", "Webhooks"]
 
 log = logging.getLogger("hookwire.sender")
 
 Auth = str | BasicAuth | None
-_CHANGEABLE = ("name", "description", "target_url", "events", "auth", "active")
+
+
+class _Keep(enum.Enum):
+    """The type of :data:`KEEP`."""
+
+    KEEP = "keep"
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep.KEEP
+"""``Webhooks.update``'s default for ``auth`` (where None means no auth): keep the credentials."""
+
 _MAX_NAME = 200
 _MAX_DESCRIPTION = 2000
 _MAX_CREDENTIAL = 1000
@@ -125,7 +140,12 @@ class Webhooks:
             name="LMS sync", target_url="https://example.com/hooks",
             events=["COURSE_COMPLETED"], auth="signature", account_id=1010,
         )
-        sender.webhooks.signature_file(hook.id)   # {"webhookId": ..., "secret": "whsec_..."}
+        sender.webhooks.signature_file(hook.id).write("signature.json")
+
+    A person switches a webhook off with :meth:`retire` and on with
+    :meth:`activate`; the sender disables one itself (a 410 answer, or
+    failing for ``max_age``) and says why in ``Webhook.disabled_reason``,
+    which is None for a webhook a person retired.
     """
 
     def __init__(
@@ -201,44 +221,65 @@ class Webhooks:
         return webhook
 
     def list(self, account_id: int | None = None) -> list[Webhook]:
-        """Every webhook, or the account's, oldest first."""
+        """Every webhook, or the account's, oldest first; :class:`~hookwire.errors.QueryError`
+        for an ``account_id`` that is not one."""
         if account_id is not None:
-            check_account_id(account_id, RegistryError)
+            check_account_id(account_id, QueryError)
         return self._store.list_webhooks(account_id)
 
-    def update(self, webhook_id: str, **changes: Any) -> Webhook:
-        """Change ``name``, ``description``, ``target_url``, ``events``, ``auth`` or ``active``.
+    def update(
+        self,
+        webhook_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        target_url: str | None = None,
+        events: Iterable[str] | None = None,
+        auth: Auth | Literal[_Keep.KEEP] = KEEP,
+        active: bool | None = None,
+    ) -> Webhook:
+        """Change what is given; a :class:`~hookwire.errors.RegistryError` says what to fix.
 
-        A new ``auth`` replaces the old credentials at once (a new secret is
-        generated for the signature kinds; use :meth:`rotate_secret` to keep the
-        old one valid for a while).
+        Each argument left out (None, or :data:`KEEP` for ``auth``, where
+        None means no auth) keeps its value; ``description=""`` clears the
+        description. A new ``auth`` replaces the old credentials at once (a
+        new secret is generated for the signature kinds; use
+        :meth:`rotate_secret` to keep the old one valid for a while).
+        ``active=False`` retires the webhook and ``active=True`` activates it,
+        as :meth:`retire` and :meth:`activate` do.
+
+        Example::
+
+            sender.webhooks.update(hook.id, target_url="https://example.com/v2/hooks")
         """
-        unknown = sorted(set(changes) - set(_CHANGEABLE))
-        if unknown:
-            raise RegistryError(
-                f"cannot change {', '.join(unknown)}; changeable: {', '.join(_CHANGEABLE)}"
-            )
         self.get(webhook_id)
         values: dict[str, Any] = {"updated_at": self._clock()}
-        if "name" in changes:
-            values["name"] = _name(changes["name"])
-        if "description" in changes:
-            values["description"] = _description(changes["description"])
-        if "target_url" in changes:
-            values["target_url"] = self._target(changes["target_url"])
-        if "events" in changes:
-            values["events"] = json.dumps(_event_names(changes["events"]))
-        if "active" in changes:
-            values.update(_activation(_active(changes["active"])))
+        changed: list[str] = []
+        if name is not None:
+            values["name"] = _name(name)
+            changed.append("name")
+        if description is not None:
+            values["description"] = _description(description)
+            changed.append("description")
+        if target_url is not None:
+            values["target_url"] = self._target(target_url)
+            changed.append("target_url")
+        if events is not None:
+            values["events"] = json.dumps(_event_names(events))
+            changed.append("events")
+        if active is not None:
+            values.update(_activation(_active(active)))
+            changed.append("active")
         secrets: tuple[str | None] | None = None
-        if "auth" in changes:
-            kind, secret, username, password = _auth_values(changes["auth"])
+        if auth is not KEEP:
+            kind, secret, username, password = _auth_values(auth)
             values.update(auth=kind, basic_username=username, basic_password=password)
             secrets = (secret,)
+            changed.append("auth")
         webhook = self._store.update_webhook(webhook_id, values, secrets=secrets)
         if webhook is None:
             raise _not_found(webhook_id)
-        log.info("webhook %s changed: %s", webhook_id, ", ".join(sorted(changes)))
+        log.info("webhook %s changed: %s", webhook_id, ", ".join(sorted(changed)))
         return webhook
 
     def delete(self, webhook_id: str) -> None:
@@ -248,11 +289,15 @@ class Webhooks:
         log.info("webhook %s deleted", webhook_id)
 
     def retire(self, webhook_id: str) -> Webhook:
-        """Switch a webhook off: nothing is queued for it or sent to it until activated."""
+        """Switch a webhook off: nothing is queued for it or sent to it until activated.
+
+        A person's act: ``active`` becomes False and ``disabled_reason`` None
+        (also for a webhook the sender had disabled).
+        """
         return self.update(webhook_id, active=False)
 
     def activate(self, webhook_id: str) -> Webhook:
-        """Switch a webhook on again (also after the sender disabled it)."""
+        """Switch a webhook on again, also one the sender disabled (its reason is cleared)."""
         return self.update(webhook_id, active=True)
 
     def rotate_secret(self, webhook_id: str, grace: timedelta | None = None) -> Webhook:
@@ -267,10 +312,12 @@ class Webhooks:
         log.info("webhook %s secret rotated (old one valid for %s)", webhook_id, period)
         return self._store.update_webhook(webhook_id, {"updated_at": now}) or webhook
 
-    def signature_file(self, webhook_id: str) -> dict[str, Any]:
-        """The downloadable signature JSON a listener verifies with (see ``hookwire.Receiver``).
+    def signature_file(self, webhook_id: str) -> SignatureFile:
+        """The signature file a listener verifies with: give it to ``hookwire.Receiver``.
 
-        During a rotation an HMAC file lists every valid secret, newest first.
+        ``.to_json()`` is the downloadable JSON and ``.write(path)`` saves it
+        owner-only. During a rotation an HMAC file lists every valid secret,
+        newest first.
         """
         webhook = self.get(webhook_id)
         if webhook.auth not in ("signature", "signature-ed25519"):
@@ -282,10 +329,8 @@ class Webhooks:
         keys = self._store.valid_secrets([webhook_id], now=now).get(webhook_id, [])
         created = self._store.secrets_created_at(webhook_id) or webhook.created_at
         if webhook.auth == "signature-ed25519":
-            sig = SignatureFile(webhook_id, SCHEME_ED25519, (public_key_of(keys[0]),), created)
-        else:
-            sig = SignatureFile(webhook_id, SCHEME_HMAC, tuple(keys), created)
-        return sig.to_dict()
+            return SignatureFile(webhook_id, SCHEME_ED25519, (public_key_of(keys[0]),), created)
+        return SignatureFile(webhook_id, SCHEME_HMAC, tuple(keys), created)
 
     async def test(self, webhook_id: str) -> Attempt:
         """Send a signed test delivery now (even to a retired webhook) and return its attempt."""
@@ -293,6 +338,8 @@ class Webhooks:
 
 
 def _activation(active: bool) -> dict[str, Any]:
+    """The columns a person's switch sets: activating clears the sender's reason and
+    failure run; retiring leaves no reason, since the sender did not switch it off."""
     if active:
         return {"active": True, "disabled_reason": None, "failing_since": None}
-    return {"active": False}
+    return {"active": False, "disabled_reason": None}

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from ..errors import ConfigurationError
 from .deliveries import Deliveries
 from .dispatcher import Dispatcher, DispatcherSettings, Wakers
-from .models import Attempt, Publication, Webhook
+from .models import Attempt, Publication, Published, Webhook
 from .outbox import DEFAULT_MAX_EVENT_BYTES, Events, Outbox, wire_timestamp
 from .registry import Webhooks
 from .retry import RetryPolicy
@@ -185,12 +185,17 @@ class Sender:
         event_id: str | None = None,
         timestamp: datetime | None = None,
         connection: Connection | None = None,
-    ) -> str:
-        """Store an event for delivery to every active subscribed webhook; return its id.
+    ) -> Published:
+        """Store an event for delivery to every active subscribed webhook; say what was queued.
 
-        Raises :class:`~hookwire.errors.UnknownEventError` for a name outside the
-        catalogue and :class:`~hookwire.errors.PayloadError` for invalid ``data``.
-        See :meth:`Outbox.publish <hookwire.sender.outbox.Outbox.publish>`.
+        Returns a :class:`Published` record: the event id, the webhooks this call
+        queued a delivery for (in order), and ``duplicate=True`` (no webhooks)
+        when ``event_id`` was stored already, so nothing was stored or queued
+        again. Raises :class:`~hookwire.errors.PayloadError` for an event it
+        cannot send: its subclass :class:`~hookwire.errors.UnknownEventError`
+        for a name outside the catalogue, ``PayloadError`` itself for invalid
+        ``data``, ``account_id``, ``event_id`` or ``timestamp``. See
+        :meth:`Outbox.publish <hookwire.sender.outbox.Outbox.publish>`.
         """
         return self._outbox.publish(
             event_name,
@@ -206,15 +211,18 @@ class Sender:
         events: Iterable[Publication | Mapping[str, Any]],
         *,
         connection: Connection | None = None,
-    ) -> list[str]:
-        """Store many events in one transaction, all or nothing; return their ids in order.
+    ) -> list[Published]:
+        """Store many events in one transaction, all or nothing; a :class:`Published` per item.
 
         Each item is a :class:`Publication` or a mapping of :meth:`publish`'s
         keyword arguments (``event_name``, ``data``, ``account_id``, optional
         ``event_id`` and ``timestamp``). Every item is validated first; an
         invalid one raises the error :meth:`publish` would, naming its index
         (``events.3``), and nothing is stored. Each webhook receives the events
-        in input order; an id repeated or already stored is stored once. See
+        in input order; an id repeated or already stored is stored once. The
+        records come in input order: a new id's first place holds the webhooks
+        it was queued for; its later places, and every place of an id stored
+        before the call, hold ``duplicate=True`` and no webhooks. See
         :meth:`Outbox.publish_many <hookwire.sender.outbox.Outbox.publish_many>`.
         """
         return self._outbox.publish_many(events, connection=connection)

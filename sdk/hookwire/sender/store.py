@@ -132,7 +132,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "handle_error", _first_line_only)
         return engine
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
-        from .._extras import install_hint, is_missing
+        from ..extras import install_hint, is_missing
 
         if is_missing(exc, ("psycopg",)):
             hint = install_hint("a postgresql+psycopg:// URL", "postgres")

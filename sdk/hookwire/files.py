@@ -1,12 +1,26 @@
-"""Files that hold secrets or recorded payloads: readable and writable by their owner only."""
+"""Files that hold secrets or recorded payloads: readable and writable by their owner only.
+
+hookwire writes its recordings and signature files through :func:`open_private`,
+and so does the ``hookwire`` command; code of your own that writes a secret or a
+payload can use it too::
+
+    import os
+    from hookwire.files import open_private
+
+    fd = open_private("secret.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+"""
 
 from __future__ import annotations
 
 import os
 import stat
 
-#: Owner read and write, nobody else.
+__all__ = ["PRIVATE_MODE", "open_private"]
+
 PRIVATE_MODE = 0o600
+"""The mode of every file :func:`open_private` creates: owner read and write, nobody else."""
 
 
 def open_private(path: str | os.PathLike[str], flags: int) -> int:
