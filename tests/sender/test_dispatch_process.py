@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from hookwire.sender import Sender
-from hookwire.sender.dispatcher import _Checkpoints
+from hookwire.sender.checkpoints import Checkpoints
 from hookwire.sender.store import Store
 from hookwire.sender.work import Outcome
 
@@ -87,7 +87,7 @@ async def test_a_dispatcher_checkpoints_the_sqlite_log_while_it_runs(
 ) -> None:
     # The automatic checkpoint waits for 10,000 pages: a few events stay in the log
     # until a checkpoint copies them into the file.
-    monkeypatch.setattr(_Checkpoints, "INTERVAL", 0.0)
+    monkeypatch.setattr(Checkpoints, "INTERVAL", 0.0)
     sender = make_sender()
     hook_for(sender, sink)
     marker = "evt_checkpointed_into_the_file"
@@ -107,7 +107,7 @@ async def test_a_failing_checkpoint_does_not_stop_delivery(
         calls.append(True)
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(_Checkpoints, "INTERVAL", 0.0)
+    monkeypatch.setattr(Checkpoints, "INTERVAL", 0.0)
     monkeypatch.setattr(Store, "checkpoint", failing)
     sender = make_sender()
     hook_for(sender, sink)

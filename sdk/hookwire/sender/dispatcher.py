@@ -16,7 +16,6 @@ import dataclasses
 import logging
 import os
 import socket
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..errors import InvalidSecretError
 from ..signing import Signer
 from . import http, verdict
+from .checkpoints import Checkpoints
 from .guard import GuardedResolver, guarded_socket
 from .retry import RetryPolicy
 from .rows import new_id
@@ -119,7 +119,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         signals = _Signals(loop, stop, self._wakers)
         executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
-        checkpoints = _Checkpoints(self._store, loop)
+        checkpoints = Checkpoints(self._store, loop)
         in_flight: dict[str, asyncio.Task[Outcome]] = {}
         finished: list[Outcome] = []
         claim: Future[list[Job]] | None = None
@@ -328,50 +328,6 @@ class _Signals:
         self._wakers.discard(self._waker)
         if self._stopped is not None:
             self._stopped.cancel()
-
-
-class _Checkpoints:
-    """Passive SQLite checkpoints in a thread of their own while a dispatcher runs.
-
-    SQLite copies its write-ahead log into the database file in the commit that
-    fills the log (``wal_autocheckpoint``, 10,000 pages here): about 40 ms in
-    which that commit's thread, a dispatcher turn or a ``publish``, waited, and
-    every event behind it. Checkpointing from a thread that nobody waits for,
-    at most every ``INTERVAL`` seconds, keeps the log from filling while work
-    flows; the automatic checkpoint remains for when no dispatcher runs.
-    """
-
-    INTERVAL = 0.1
-
-    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop) -> None:
-        self._store = store
-        self._loop = loop
-        self._executor: ThreadPoolExecutor | None = None
-        if not store.is_postgres:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-checkpoint")
-        self._running: Future[None] | None = None
-        self._last = loop.time()
-
-    def due(self) -> None:
-        """Start a checkpoint unless one runs or the last started under ``INTERVAL`` ago."""
-        if self._executor is None or (self._running is not None and not self._running.done()):
-            return
-        now = self._loop.time()
-        if now - self._last < self.INTERVAL:
-            return
-        self._last = now
-        self._running = self._executor.submit(self._checkpoint)
-
-    def _checkpoint(self) -> None:
-        try:
-            self._store.checkpoint()
-        except (SQLAlchemyError, sqlite3.Error) as exc:  # a turn reports a database that is down
-            log.debug("checkpoint failed: %s", _first_line(exc))
-
-    def close(self) -> None:
-        """Wait for a running checkpoint to end."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
 
 
 def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome) -> None:

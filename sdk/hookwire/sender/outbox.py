@@ -21,11 +21,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Connection, event
 
 from ..errors import NotFoundError, PayloadError, QueryError, UnknownEventError
-from ..events import EventSpec, event_spec
 from .models import (
     Publication,
     Published,
@@ -35,6 +33,14 @@ from .models import (
     check_limit,
     is_possible_id,
     shown_id,
+)
+from .publication import (
+    event_spec_of,
+    payload_error,
+    publish_arguments,
+    publish_many_items,
+    validated_data,
+    wire_payload,
 )
 from .store import Store
 
@@ -81,26 +87,6 @@ def _event_names(stored: str) -> frozenset[str]:
     return frozenset(json.loads(stored))
 
 
-def _payload_error(location: str) -> Callable[[str], PayloadError]:
-    return lambda message: PayloadError(message, location=location)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeEncodeError):
-        return "text with a lone surrogate, which is not valid Unicode"
-    if isinstance(exc, RecursionError):
-        return "nested too deeply"
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-
-
-# json.dumps with these options, without building an encoder per event.
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
-# publish's keyword arguments, as publish_many takes them per event.
-_ARGUMENTS = ("event_name", "data", "account_id", "event_id", "timestamp")
-_REQUIRED = ("event_name", "data", "account_id")
-
-
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """One validated event: its ``hookwire_events`` row, its wire size and when it is due."""
@@ -111,69 +97,6 @@ class _Prepared:
     row: dict[str, Any]
     size: int
     due: datetime
-
-
-def _spec(event_name: object) -> EventSpec:
-    """The catalogue entry of a published event's name; :class:`UnknownEventError` if none."""
-    if not isinstance(event_name, str):
-        raise UnknownEventError(
-            f"unknown event name {shown_id(event_name)}; event names are strings, "
-            "see hookwire.CATALOGUE",
-            event_name=shown_id(event_name),
-            location="eventName",
-        )
-    try:
-        return event_spec(event_name)
-    except UnknownEventError as exc:
-        raise UnknownEventError(str(exc), event_name=exc.event_name, location="eventName") from None
-
-
-def _items(events: Iterable[object]) -> list[object]:
-    """``publish_many``'s ``events`` as a list; a single event or a non-iterable is refused."""
-    if not isinstance(events, str | bytes | bytearray | Mapping | Publication):
-        try:
-            iterator = iter(events)
-        except TypeError:
-            pass
-        else:
-            return list(iterator)
-    raise PayloadError(
-        "events must be an iterable of mappings or Publication records, not "
-        f"{type(events).__name__}",
-        location="events",
-    )
-
-
-def _arguments(item: object, where: str) -> tuple[Any, Any, Any, Any, Any]:
-    """An item of ``publish_many``'s ``events`` as ``publish``'s arguments, in order."""
-    if isinstance(item, Publication):
-        return (item.event_name, item.data, item.account_id, item.event_id, item.timestamp)
-    if not isinstance(item, Mapping):
-        raise PayloadError(
-            f"{where} must be a mapping of publish's keyword arguments or a Publication, "
-            f"not {type(item).__name__}",
-            location=where,
-        )
-    unknown = [repr(key)[:40] for key in item if key not in _ARGUMENTS]
-    if unknown:
-        raise PayloadError(
-            f"{where} has unknown key(s) {', '.join(sorted(unknown)[:3])}; an event takes "
-            "event_name, data, account_id, event_id and timestamp",
-            location=where,
-        )
-    missing = [key for key in _REQUIRED if key not in item]
-    if missing:
-        raise PayloadError(
-            f"{where} lacks {', '.join(missing)}; an event needs event_name, data and account_id",
-            location=where,
-        )
-    return (
-        item["event_name"],
-        item["data"],
-        item["account_id"],
-        item.get("event_id"),
-        item.get("timestamp"),
-    )
 
 
 class Outbox:
@@ -214,20 +137,12 @@ class Outbox:
         now: datetime,
     ) -> _Prepared:
         """Validate one event as ``publish`` takes it; its row, wire size and due time."""
-        spec = _spec(event_name)
-        check_account_id(account_id, _payload_error("accountId"))
-        try:
-            model = spec.data_model.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False, include_input=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise PayloadError(
-                f"data for {event_name} is invalid: {where}: {first['msg']}",
-                location=f"data.{where}" if where else "data",
-            ) from exc
+        spec = event_spec_of(event_name)
+        check_account_id(account_id, payload_error("accountId"))
+        model = validated_data(spec, data)
         moment = now
         if timestamp is not None:
-            moment = check_aware(timestamp, "timestamp", _payload_error("timestamp"))
+            moment = check_aware(timestamp, "timestamp", payload_error("timestamp"))
         event_id = event_id if event_id is not None else _new_event_id(now)
         if not is_possible_id(event_id):
             raise PayloadError(
@@ -243,22 +158,7 @@ class Outbox:
                     "timestamp is out of range once converted to UTC", location="timestamp"
                 ) from None
             self._stamped = (moment, stamp)  # one object swapped: safe across threads
-        try:
-            wire = {
-                "eventId": event_id,
-                "eventName": event_name,
-                "timestamp": stamp,
-                "data": model.model_dump(mode="json", by_alias=True, exclude_none=True),
-            }
-            payload = _to_json(wire)
-            size = len(payload.encode())
-        except (ValueError, TypeError, RecursionError) as exc:
-            # Extra fields are kept as given; some values have no JSON form.
-            raise PayloadError(
-                f"data for {event_name} cannot be sent as JSON ({_reason(exc)}); use only "
-                "strings, numbers, booleans, null, lists and objects",
-                location="data",
-            ) from None
+        payload, size = wire_payload(event_id, event_name, stamp, model)
         if size > self._max_event_bytes:
             # Refused here, not by every retry: a listener that answers 413 would block
             # the webhook's queue behind this event.
@@ -282,7 +182,7 @@ class Outbox:
     def _prepare_item(self, index: int, item: object, now: datetime) -> _Prepared:
         """``_prepare`` for ``events[index]``, whose errors name the item."""
         where = f"events.{index}"
-        arguments = _arguments(item, where)
+        arguments = publish_arguments(item, where)
         try:
             return self._prepare(*arguments, now=now)
         except PayloadError as exc:
@@ -401,7 +301,7 @@ class Outbox:
         for, and every other place of it, like every place of an id stored
         before this call, gets ``duplicate=True`` and no webhooks.
         """
-        items = _items(events)
+        items = publish_many_items(events)
         if not items:
             return []
         now = self._clock()

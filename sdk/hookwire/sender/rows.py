@@ -1,4 +1,4 @@
-"""Turning database rows into the sender's records, and making ids."""
+"""Turning database rows into the sender's records, the claim's typed rows, and making ids."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import json
 import os
 import random
 import time
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from .models import Attempt, Delivery, StoredEvent, Webhook
 
 __all__ = [
+    "Queued",
+    "Request",
     "attempt_from_row",
     "delivery_from_row",
     "delivery_id",
@@ -134,3 +138,30 @@ def delivery_from_row(row: Any, attempts: tuple[Attempt, ...] = ()) -> Delivery:
         updated_at=row.updated_at,
         attempts=attempts,
     )
+
+
+@dataclass(slots=True)
+class Request:
+    """An open request as a job needs it; ``seqs`` are its deliveries, in order."""
+
+    id: str
+    body: str
+    event_ids: tuple[str, ...]
+    attempts: int
+    oldest_event_at: datetime
+    seqs: list[int]
+
+
+class Queued(NamedTuple):
+    """A queued delivery as the claim reads it (``QUEUED_LATERAL``, ``QUEUED_SQLITE``).
+
+    ``due_at`` is as stored: a datetime on PostgreSQL, SQLite's text elsewhere
+    (both compare in time order against a cutoff of the same kind).
+    """
+
+    seq: int
+    event_id: str
+    webhook_id: str
+    size: int
+    due_at: Any
+    payload: str

@@ -50,6 +50,32 @@ def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
         raise ConfigurationError(f"{name} must be a finite number of seconds, {least}")
 
 
+def _check_settings(
+    *,
+    counts: dict[str, object],
+    seconds: dict[str, object],
+    batch_interval: object,
+    rotation_grace: object,
+    retention: object,
+    retry: object,
+    clock: object,
+) -> None:
+    """Refuse a :class:`Sender` setting of the wrong type or range, naming it."""
+    for name, count in counts.items():
+        _check_count(name, count)
+    for name, value in seconds.items():
+        _check_seconds(name, value, allow_zero=False)
+    _check_seconds("batch_interval", batch_interval, allow_zero=True)
+    if not isinstance(rotation_grace, timedelta) or rotation_grace < timedelta(0):
+        raise ConfigurationError("rotation_grace must be a timedelta of zero or more")
+    if not isinstance(retention, timedelta) or retention <= timedelta(0):
+        raise ConfigurationError("retention must be a positive timedelta")
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry must be a hookwire.sender.RetryPolicy")
+    if clock is not None and not callable(clock):
+        raise ConfigurationError("clock must be a function returning an aware datetime")
+
+
 class Sender:
     """The sending side: webhooks, a durable outbox and the dispatcher.
 
@@ -95,30 +121,26 @@ class Sender:
     ) -> None:
         if not isinstance(url, str | Engine):
             raise ConfigurationError("url must be a database URL string or a SQLAlchemy Engine")
-        for name, count in [
-            ("max_batch", max_batch),
-            ("max_batch_bytes", max_batch_bytes),
-            ("max_event_bytes", max_event_bytes),
-            ("max_webhooks_per_account", max_webhooks_per_account),
-            ("concurrency", concurrency),
-        ]:
-            _check_count(name, count)
-        for name, seconds in [
-            ("lease_seconds", lease_seconds),
-            ("connect_timeout", connect_timeout),
-            ("read_timeout", read_timeout),
-            ("poll_interval", poll_interval),
-        ]:
-            _check_seconds(name, seconds, allow_zero=False)
-        _check_seconds("batch_interval", batch_interval, allow_zero=True)
-        if not isinstance(rotation_grace, timedelta) or rotation_grace < timedelta(0):
-            raise ConfigurationError("rotation_grace must be a timedelta of zero or more")
-        if not isinstance(retention, timedelta) or retention <= timedelta(0):
-            raise ConfigurationError("retention must be a positive timedelta")
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ConfigurationError("retry must be a hookwire.sender.RetryPolicy")
-        if clock is not None and not callable(clock):
-            raise ConfigurationError("clock must be a function returning an aware datetime")
+        _check_settings(
+            counts={
+                "max_batch": max_batch,
+                "max_batch_bytes": max_batch_bytes,
+                "max_event_bytes": max_event_bytes,
+                "max_webhooks_per_account": max_webhooks_per_account,
+                "concurrency": concurrency,
+            },
+            seconds={
+                "lease_seconds": lease_seconds,
+                "connect_timeout": connect_timeout,
+                "read_timeout": read_timeout,
+                "poll_interval": poll_interval,
+            },
+            batch_interval=batch_interval,
+            rotation_grace=rotation_grace,
+            retention=retention,
+            retry=retry,
+            clock=clock,
+        )
         if lease_seconds <= connect_timeout + 2 * read_timeout:
             raise ConfigurationError(
                 f"lease_seconds ({lease_seconds:g}) must exceed connect_timeout + 2 * "

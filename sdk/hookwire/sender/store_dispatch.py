@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from . import store_dispatch_sql as sql
-from .rows import new_id
+from .rows import Queued, Request, new_id
 from .schema import (
     sqlite_text,
     stored_time,
@@ -101,13 +101,13 @@ class DispatchQueries(ResultQueries):
         _warn_expired(expired, expire_before)  # once the turn has committed
         return [_job(row, found) for row in rows if (found := requests.get(row.id)) is not None]
 
-    def _open_requests(self, conn: Connection, rows: Sequence[Any]) -> dict[str, sql.Request]:
+    def _open_requests(self, conn: Connection, rows: Sequence[Any]) -> dict[str, Request]:
         """The open request of each claimed webhook that has one (a retry or a takeover)."""
         retried = [row.id for row in rows if row.open_request is not None]
         if not retried:
             return {}
         found = {
-            row.webhook_id: sql.Request(
+            row.webhook_id: Request(
                 row.id,
                 row.body,
                 tuple(json.loads(row.event_ids)),
@@ -162,7 +162,7 @@ class DispatchQueries(ResultQueries):
         *,
         expire_before: datetime | None,
         expired: list[tuple[int, list[str]]],
-    ) -> dict[str, sql.Request]:
+    ) -> dict[str, Request]:
         """Group each webhook's oldest due deliveries into a new request.
 
         Deliveries queued at or before ``expire_before`` die instead (noted in
@@ -173,11 +173,11 @@ class DispatchQueries(ResultQueries):
             queued = self._expire_queued(
                 conn, queued, before=expire_before, now=now, max_batch=max_batch, expired=expired
             )
-        made: dict[str, sql.Request] = {}
+        made: dict[str, Request] = {}
         for row in fresh:
             chosen = _first_fitting(queued.get(row.id, ()), max_batch_bytes)
             if chosen:
-                made[row.id] = sql.Request(
+                made[row.id] = Request(
                     new_id("msg"),
                     request_body(row.account_id, [item.payload for item in chosen]),
                     tuple([item.event_id for item in chosen]),
@@ -191,7 +191,7 @@ class DispatchQueries(ResultQueries):
 
     def _queued_by_webhook(
         self, conn: Connection, ids: list[str], now: datetime, max_batch: int
-    ) -> dict[str, list[sql.Queued]]:
+    ) -> dict[str, list[Queued]]:
         """Up to ``max_batch`` oldest due queued deliveries of each webhook of ``ids``.
 
         A delivery's age counts from ``due_at``, when it was queued: its publish (a
@@ -203,22 +203,22 @@ class DispatchQueries(ResultQueries):
         else:
             params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
             found = sqlite_connection(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
-        queued: dict[str, list[sql.Queued]] = {}
+        queued: dict[str, list[Queued]] = {}
         for row in found:
-            item = sql.Queued._make(row)
+            item = Queued._make(row)
             queued.setdefault(item.webhook_id, []).append(item)
         return queued
 
     def _expire_queued(
         self,
         conn: Connection,
-        queued: dict[str, list[sql.Queued]],
+        queued: dict[str, list[Queued]],
         *,
         before: datetime,
         now: datetime,
         max_batch: int,
         expired: list[tuple[int, list[str]]],
-    ) -> dict[str, list[sql.Queued]]:
+    ) -> dict[str, list[Queued]]:
         """Kill the queued deliveries queued at or before ``before`` of the webhooks whose
         oldest queued item is that old, and read those webhooks' queues again."""
         # Stored values compare as they are: SQLite's text sorts as the time it spells.
@@ -235,9 +235,7 @@ class DispatchQueries(ResultQueries):
         fresh.update(self._queued_by_webhook(conn, stale, now, max_batch))
         return fresh
 
-    def _insert_requests(
-        self, conn: Connection, made: dict[str, sql.Request], now: datetime
-    ) -> None:
+    def _insert_requests(self, conn: Connection, made: dict[str, Request], now: datetime) -> None:
         """Store new requests (their deliveries point at them once an attempt finishes)."""
         if self.is_postgres:
             rows = [
@@ -266,9 +264,9 @@ class DispatchQueries(ResultQueries):
         )
 
 
-def _first_fitting(queued: Sequence[sql.Queued], max_bytes: int) -> list[sql.Queued]:
+def _first_fitting(queued: Sequence[Queued], max_bytes: int) -> list[Queued]:
     """The oldest queued deliveries, in order, that fit in ``max_bytes`` (at least one)."""
-    chosen: list[sql.Queued] = []
+    chosen: list[Queued] = []
     total = 0
     for item in sorted(queued, key=attrgetter("seq")):
         if chosen and total + item.size > max_bytes:
@@ -278,7 +276,7 @@ def _first_fitting(queued: Sequence[sql.Queued], max_bytes: int) -> list[sql.Que
     return chosen
 
 
-def _job(row: Any, request: sql.Request) -> Job:
+def _job(row: Any, request: Request) -> Job:
     """The job of a claimed webhook (a :class:`~.store_dispatch_sql.DueWebhook`) and its request."""
     return Job(
         webhook_id=row.id,

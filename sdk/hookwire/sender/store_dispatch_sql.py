@@ -9,7 +9,6 @@ The SQLite statements are text, run on the driver's own connection.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -58,8 +57,6 @@ __all__ = [
     "RELEASE_SQLITE",
     "REQUEST_STATUS",
     "DueWebhook",
-    "Queued",
-    "Request",
     "secrets_of",
 ]
 
@@ -359,33 +356,6 @@ MEMBERS = select(deliveries.c.seq, deliveries.c.event_id, deliveries.c.webhook_i
     deliveries.c.event_id.in_(bindparam("events", expanding=True)),
     deliveries.c.webhook_id.in_(bindparam("webhooks", expanding=True)),
 )
-
-
-@dataclass(slots=True)
-class Request:
-    """An open request as a job needs it; ``seqs`` are its deliveries, in order."""
-
-    id: str
-    body: str
-    event_ids: tuple[str, ...]
-    attempts: int
-    oldest_event_at: datetime
-    seqs: list[int]
-
-
-class Queued(NamedTuple):
-    """A queued delivery as the claim reads it (``QUEUED_LATERAL``, ``QUEUED_SQLITE``).
-
-    ``due_at`` is as stored: a datetime on PostgreSQL, SQLite's text elsewhere
-    (both compare in time order against a cutoff of the same kind).
-    """
-
-    seq: int
-    event_id: str
-    webhook_id: str
-    size: int
-    due_at: Any
-    payload: str
 
 
 DELIVERY_STATUS = {
