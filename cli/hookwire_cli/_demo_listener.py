@@ -17,7 +17,7 @@ from aiohttp import web
 from hookwire import Envelope, Receiver, WebhookError
 from hookwire.listening import DEFAULT_MAX_BODY, BodyReader, ListeningCore
 
-from .listen import read_body, to_response
+from ._aiohttp_adapter import read_body, to_response
 
 __all__ = ["RETRY_AFTER", "DemoListener", "Seen", "start_listener"]
 

@@ -26,7 +26,8 @@ from typing import Any, Final
 
 import aiohttp
 
-from ._common import USER_AGENT, RequestAuth
+from ._auth import RequestAuth
+from ._common import USER_AGENT
 
 __all__ = [
     "DEFAULT_HEADERS",

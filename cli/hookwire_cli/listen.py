@@ -2,7 +2,8 @@
 
 Its answers come from :class:`hookwire.listening.ListeningCore`, exactly as the
 Flask listener's do; :func:`respond` is the aiohttp adapter (the demo's listener
-uses it too).
+uses it too). It lives in :mod:`hookwire_cli._aiohttp_adapter`; this module
+re-exports it with :func:`read_body` and :func:`to_response`.
 """
 
 from __future__ import annotations
@@ -20,76 +21,21 @@ from typing import Final
 import aiohttp
 import click
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
 from hookwire import Receiver, RecordingError
 from hookwire.files import open_private
-from hookwire.listening import DEFAULT_MAX_BODY, Answer, BodyReader, ListeningCore
+from hookwire.listening import DEFAULT_MAX_BODY, Answer, ListeningCore
 from hookwire.recording import RecordedRequest, Recorder
 
-from ._common import (
-    URL,
-    RequestAuth,
-    auth_options,
-    build_receiver,
-    build_request_auth,
-    json_option,
-    one_line,
-    tolerance_option,
-)
+from ._aiohttp_adapter import read_body, respond, to_response
+from ._auth import RequestAuth, auth_options, build_receiver, build_request_auth, tolerance_option
+from ._common import URL, json_option, one_line
 from ._sending import DEFAULT_HEADERS, describe_client_error
 
 __all__ = ["CaptureServer", "listen", "read_body", "respond", "to_response"]
 
 _PASS_THROUGH: Final = ("webhook-id", "webhook-timestamp", "webhook-signature", "authorization")
 _FORWARD_DRAIN_SECONDS: Final = 10.0
-
-
-async def read_body(core: ListeningCore, request: web.Request) -> bytes | BodyReader:
-    """The request's body as ``core.handle`` takes it, read only if the core would read it.
-
-    At most ``max_body + 1`` bytes are read: enough for the core to tell that a
-    body is too large. A body that cannot be read becomes a reader that says why.
-    """
-    if not core.reads_body(request.method, request.headers):
-        return b""
-    wanted = core.max_body + 1
-    parts: list[bytes] = []
-    size = 0
-    try:
-        while size < wanted and (chunk := await request.content.read(wanted - size)):
-            parts.append(chunk)
-            size += len(chunk)
-    except (OSError, ValueError, HttpProcessingError) as exc:
-        reason = one_line(str(exc)) or type(exc).__name__
-
-        def unreadable(_limit: int, _declared: int | None) -> bytes:
-            raise OSError(reason)
-
-        return unreadable
-    return b"".join(parts)
-
-
-def to_response(answer: Answer) -> web.Response:
-    """The core's answer as an aiohttp response."""
-    response = web.Response(
-        body=answer.content,
-        status=answer.status,
-        headers=answer.headers,
-        content_type="application/json",
-    )
-    if answer.close_connection:
-        response.force_close()
-    return response
-
-
-async def respond(core: ListeningCore, request: web.Request) -> tuple[Answer, web.Response]:
-    """Answer ``request`` through ``core``: the core's answer, and the response to send."""
-    body = await read_body(core, request)
-    answer = core.handle(
-        request.method, request.headers, body, path=request.path, query=request.query_string
-    )
-    return answer, to_response(answer)
 
 
 class CaptureServer:
@@ -306,6 +252,54 @@ def _describe_setup(
     return lines
 
 
+def _check_options(*, path: str, forward_to: str | None, forward_secret: str | None) -> None:
+    """Refuse, as usage errors, the option combinations ``listen`` cannot serve."""
+    if not path.startswith("/"):
+        raise click.UsageError(f"--path must start with '/', like /webhooks (got {path!r})")
+    if forward_secret is not None and forward_to is None:
+        raise click.UsageError("--forward-secret needs --forward-to")
+
+
+def _capture_server(
+    *,
+    receiver: Receiver | None,
+    path: str,
+    max_body: int,
+    record: str | None,
+    forward_to: str | None,
+    forward_secret: str | None,
+    as_json: bool,
+) -> CaptureServer:
+    """The server ``listen`` runs: forwarding credentials first, then the record file."""
+    forward_auth = (
+        build_request_auth(secret=forward_secret, signature_file=None, basic_auth=None)
+        if forward_secret is not None
+        else None
+    )
+    if record is not None:
+        # Fail now, in one line, rather than on the first request; the file is owner-only.
+        os.close(open_private(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT))
+    recorder = Recorder(record) if record is not None else None
+    return CaptureServer(
+        receiver=receiver,
+        path=path,
+        max_body=max_body,
+        recorder=recorder,
+        forward_url=forward_to,
+        forward_auth=forward_auth,
+        as_json=as_json,
+    )
+
+
+def _run(server: CaptureServer, host: str, port: int) -> None:
+    """Serve until Ctrl-C or SIGTERM, then close the server's recorder."""
+    try:
+        asyncio.run(_serve(server, host, port))
+    finally:
+        if server.recorder is not None:
+            server.recorder.close()
+
+
 @click.command(short_help="Receive webhooks locally: verify, print, record, forward.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
@@ -366,10 +360,7 @@ def listen(
           --forward-to http://127.0.0.1:5000/webhooks --forward-secret "$APP_SECRET"
       hookwire trigger COURSE_COMPLETED --to http://127.0.0.1:8000/webhooks --secret "$S"
     """
-    if not path.startswith("/"):
-        raise click.UsageError(f"--path must start with '/', like /webhooks (got {path!r})")
-    if forward_secret is not None and forward_to is None:
-        raise click.UsageError("--forward-secret needs --forward-to")
+    _check_options(path=path, forward_to=forward_to, forward_secret=forward_secret)
     receiver = build_receiver(
         secret=secret,
         signature_file=signature_file,
@@ -377,32 +368,19 @@ def listen(
         tolerance=tolerance,
         required=False,
     )
-    forward_auth = (
-        build_request_auth(secret=forward_secret, signature_file=None, basic_auth=None)
-        if forward_secret is not None
-        else None
-    )
-    if record is not None:
-        # Fail now, in one line, rather than on the first request; the file is owner-only.
-        os.close(open_private(record, os.O_WRONLY | os.O_APPEND | os.O_CREAT))
-    recorder = Recorder(record) if record is not None else None
-    server = CaptureServer(
+    server = _capture_server(
         receiver=receiver,
         path=path,
         max_body=max_body,
-        recorder=recorder,
-        forward_url=forward_to,
-        forward_auth=forward_auth,
+        record=record,
+        forward_to=forward_to,
+        forward_secret=forward_secret,
         as_json=as_json,
     )
     if not as_json:
         for line in _describe_setup(receiver, record, forward_to):
             click.echo(line)
-    try:
-        asyncio.run(_serve(server, host, port))
-    finally:
-        if recorder is not None:
-            recorder.close()
+    _run(server, host, port)
     if not as_json:
         noun = "request" if server.handled == 1 else "requests"
         click.echo(f"Stopped after {server.handled} {noun}.")

@@ -17,15 +17,8 @@ import click
 
 from hookwire import RecordingError
 
-from ._common import (
-    TIME,
-    URL,
-    RequestAuth,
-    auth_options,
-    build_request_auth,
-    echo_json,
-    json_option,
-)
+from ._auth import RequestAuth, auth_options, build_request_auth
+from ._common import TIME, URL, echo_json, json_option
 from ._replay_load import LoadResult, ReplayFilter, body_events, load_requests
 from ._sending import OutgoingRequest, SendResult, SendSummary, send_requests
 
@@ -142,12 +135,36 @@ def replay(
         include_rejected=include_rejected,
     )
     auth = build_request_auth(secret=secret, signature_file=signature_file, basic_auth=basic_auth)
-    loaded = load_requests(recording, flt, new_ids=new_ids)
-    if not loaded.requests and not loaded.skipped:
-        raise RecordingError(f"{recording} holds no requests; record some with `hookwire listen`")
+    loaded = _load(recording, flt, new_ids=new_ids)
     if dry_run:
         _dry_run(loaded, url, as_json)
         return
+    summary = _replay_all(
+        loaded, url, auth, concurrency=concurrency, rate=rate, verbose=verbose, as_json=as_json
+    )
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+def _load(recording: str, flt: ReplayFilter, *, new_ids: bool) -> LoadResult:
+    """The requests of ``recording`` that pass ``flt``; a recording of none is an error."""
+    loaded = load_requests(recording, flt, new_ids=new_ids)
+    if not loaded.requests and not loaded.skipped:
+        raise RecordingError(f"{recording} holds no requests; record some with `hookwire listen`")
+    return loaded
+
+
+def _replay_all(
+    loaded: LoadResult,
+    url: str,
+    auth: RequestAuth,
+    *,
+    concurrency: int,
+    rate: float | None,
+    verbose: bool,
+    as_json: bool,
+) -> SendSummary:
+    """Send the loaded requests to ``url`` and print how it went (text or JSON)."""
     if not as_json:
         click.echo(
             f"Replaying {_plural(len(loaded.requests), 'request')} to {url} "
@@ -166,8 +183,7 @@ def replay(
         echo_json({"url": url, "dryRun": False, "skipped": loaded.skipped, **summary.to_dict()})
     else:
         _print_summary(summary, loaded.skipped, url)
-    if summary.failed:
-        raise click.exceptions.Exit(1)
+    return summary
 
 
 def _send(

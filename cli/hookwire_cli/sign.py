@@ -9,17 +9,8 @@ from typing import BinaryIO, Final
 
 import click
 
-from ._common import (
-    URL,
-    USER_AGENT,
-    InputFile,
-    build_request_auth,
-    echo_json,
-    header_lines,
-    json_option,
-    secret_option,
-    signature_file_option,
-)
+from ._auth import build_request_auth, secret_option, signature_file_option
+from ._common import URL, USER_AGENT, InputFile, echo_json, header_lines, json_option
 
 #: The option each header's value comes from, to name when it is refused.
 _HEADER_OPTIONS: Final = {"webhook-id": "--id"}

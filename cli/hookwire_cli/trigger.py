@@ -12,7 +12,8 @@ import click
 from hookwire import CATALOGUE, UnknownEventError
 from hookwire.samples import sample_envelope
 
-from ._common import URL, auth_options, build_request_auth, echo_json, json_option
+from ._auth import auth_options, build_request_auth
+from ._common import URL, echo_json, json_option
 from ._sending import OutgoingRequest, SendResult, send_requests
 
 
@@ -39,6 +40,25 @@ def _result_json(result: SendResult) -> dict[str, Any]:
         "error": result.error,
         "elapsedMs": round(result.elapsed * 1000, 1),
     }
+
+
+def _sample_requests(
+    event: str, *, account: int, count: int, seed: int | None
+) -> list[OutgoingRequest]:
+    """``count`` requests, each an envelope of one sample ``event`` (seeded by ``seed``)."""
+    rng = random.Random(seed)
+    requests = []
+    for _ in range(count):
+        envelope = sample_envelope([event], account, rng)
+        first = envelope["events"][0]
+        requests.append(
+            OutgoingRequest(
+                body=json.dumps(envelope, separators=(",", ":")).encode(),
+                label=f"{event}  {first['eventId']}",
+                info={"eventName": event, "eventId": first["eventId"]},
+            )
+        )
+    return requests
 
 
 @click.command(short_help="Send signed sample events to a URL.")
@@ -99,18 +119,7 @@ def trigger(
             event_name=event,
         )
     auth = build_request_auth(secret=secret, signature_file=signature_file, basic_auth=basic_auth)
-    rng = random.Random(seed)
-    requests = []
-    for _ in range(count):
-        envelope = sample_envelope([event], account, rng)
-        first = envelope["events"][0]
-        requests.append(
-            OutgoingRequest(
-                body=json.dumps(envelope, separators=(",", ":")).encode(),
-                label=f"{event}  {first['eventId']}",
-                info={"eventName": event, "eventId": first["eventId"]},
-            )
-        )
+    requests = _sample_requests(event, account=account, count=count, seed=seed)
     results: list[SendResult] = []
 
     def report(result: SendResult) -> None:

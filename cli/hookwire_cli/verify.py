@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import click
 
 from hookwire import PayloadError, VerificationError
 from hookwire.recording import REDACTED, read_recording_line
 
-from ._common import (
-    InputFile,
-    auth_options,
-    build_receiver,
-    echo_json,
-    json_option,
-    read_stdin,
-    tolerance_option,
-)
+from ._auth import auth_options, build_receiver, tolerance_option
+from ._common import InputFile, echo_json, json_option, read_stdin
+
+if TYPE_CHECKING:
+    from hookwire import Receiver
 
 
 def read_headers(text: str) -> dict[str, str]:
@@ -116,6 +112,39 @@ def verify(
       hookwire verify event.json -H 'webhook-id: msg_1' -H 'webhook-timestamp: 1764349200' \\
           -H 'webhook-signature: v1,...' --secret "$S" --json
     """
+    raw, headers, now = _read_request(
+        body=body,
+        headers_file=headers_file,
+        header_flags=header_flags,
+        recording=recording,
+        line=line,
+        now=now,
+    )
+    receiver = build_receiver(
+        secret=secret, signature_file=signature_file, basic_auth=basic_auth, tolerance=tolerance
+    )
+    report = _check(receiver, raw, headers, now)
+    if as_json:
+        echo_json(report)
+    else:
+        _print_report(report)
+    if not report["valid"]:
+        raise click.exceptions.Exit(1)
+
+
+def _read_request(
+    *,
+    body: BinaryIO | None,
+    headers_file: TextIO | None,
+    header_flags: tuple[str, ...],
+    recording: str | None,
+    line: int,
+    now: float | None,
+) -> tuple[bytes, dict[str, str], float | None]:
+    """The body, headers and clock to check: from a recording line, or from BODY and headers.
+
+    With a recording and no ``now``, the clock is when the request was received.
+    """
     if recording is not None:
         if body is not None or headers_file is not None or header_flags:
             raise click.UsageError(
@@ -130,9 +159,13 @@ def verify(
         headers = read_headers(_read_text(headers_file)) if headers_file is not None else {}
         for flag in header_flags:
             headers.update(_header_flag(flag, f"-H {flag.partition(':')[0]!r}"))
-    receiver = build_receiver(
-        secret=secret, signature_file=signature_file, basic_auth=basic_auth, tolerance=tolerance
-    )
+    return raw, headers, now
+
+
+def _check(
+    receiver: Receiver, raw: bytes, headers: dict[str, str], now: float | None
+) -> dict[str, Any]:
+    """Verify the request and say how it went, as ``verify --json`` prints it."""
     report: dict[str, Any] = {
         "verified": False,
         "valid": False,
@@ -153,12 +186,7 @@ def verify(
     else:
         wire = envelope.to_wire()
         report.update(verified=True, valid=True, accountId=wire["accountId"], events=wire["events"])
-    if as_json:
-        echo_json(report)
-    else:
-        _print_report(report)
-    if not report["valid"]:
-        raise click.exceptions.Exit(1)
+    return report
 
 
 def _read_text(headers_file: TextIO) -> str:

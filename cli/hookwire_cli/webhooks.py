@@ -10,26 +10,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Final
 
 import click
 
-from hookwire.sender import KEEP, BasicAuth, Sender, Webhook
+from hookwire.sender import KEEP, Sender, Webhook
 
-from ._common import basic_auth_option, echo_json, json_option
+from ._common import echo_json, json_option
 from ._store import (
-    DURATION,
     allow_private_option,
     cli_message,
     db_option,
     open_sender,
     print_table,
-    when,
 )
+from ._webhook_options import (
+    AUTH_KINDS,
+    auth_choice,
+    event_names,
+    webhook_basic_auth_option,
+    webhook_credentials,
+)
+from ._webhook_secrets import rotate_secret, signature_file
 from ._webhook_view import (
     new_key,
-    print_new_key,
     print_webhook,
     report_changed,
     state,
@@ -38,36 +41,6 @@ from ._webhook_view import (
 from .deliveries import attempt_dict
 
 __all__ = ["webhooks"]
-
-_AUTH_KINDS: Final = ("signature", "signature-ed25519", "basic", "none")
-
-
-_basic_auth_option = basic_auth_option("USER:PASSWORD for --auth basic.")
-
-
-def _event_names(values: tuple[str, ...]) -> list[str]:
-    """Names from repeated ``--event`` options, each of which may hold a comma list."""
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
-
-
-def _credentials(auth: str, basic_auth: tuple[str, str] | None) -> str | BasicAuth | None:
-    if auth == "basic":
-        if basic_auth is None:
-            raise click.UsageError(
-                "--auth basic needs --basic-auth USER:PASSWORD (or HOOKWIRE_BASIC_AUTH)"
-            )
-        return BasicAuth(*basic_auth)
-    return None if auth == "none" else auth
-
-
-def _auth_choice(ctx: click.Context, auth: str | None, basic_auth: object) -> str | None:
-    """The auth kind asked for; ``--basic-auth`` typed on the command line implies basic."""
-    typed = ctx.get_parameter_source("basic_auth") == click.core.ParameterSource.COMMANDLINE
-    if auth is None:
-        return "basic" if typed else None
-    if typed and basic_auth is not None and auth != "basic":
-        raise click.UsageError(f"--basic-auth goes with --auth basic, not --auth {auth}")
-    return auth
 
 
 @click.group()
@@ -99,10 +72,10 @@ def webhooks() -> None:
 @click.option("--account", type=int, default=1010, show_default=True, help="The accountId.")
 @click.option(
     "--auth",
-    type=click.Choice(_AUTH_KINDS),
+    type=click.Choice(AUTH_KINDS),
     help="How requests are authenticated [default: signature; basic with --basic-auth].",
 )
-@_basic_auth_option
+@webhook_basic_auth_option
 @click.option("--description", default="", help="A note for people reading the list.")
 @click.option(
     "--retired", is_flag=True, help="Create it retired (nothing is sent until activated)."
@@ -140,13 +113,13 @@ def add(
       hookwire webhooks add legacy --url https://old.example.com/in \\
           --event CI_STATS --auth basic --basic-auth hooks:s3cret
     """
-    kind = _auth_choice(ctx, auth, basic_auth) or "signature"
-    credentials = _credentials(kind, basic_auth)
+    kind = auth_choice(ctx, auth, basic_auth) or "signature"
+    credentials = webhook_credentials(kind, basic_auth)
     with open_sender(db, allow_private=allow_private) as sender:
         webhook = sender.webhooks.create(
             name=name,
             target_url=target_url,
-            events=_event_names(events),
+            events=event_names(events),
             account_id=account,
             auth=credentials,
             description=description,
@@ -223,10 +196,10 @@ def show(*, webhook_id: str, db: str, as_json: bool) -> None:
 )
 @click.option(
     "--auth",
-    type=click.Choice(_AUTH_KINDS),
+    type=click.Choice(AUTH_KINDS),
     help="Replace the credentials now (a new secret is printed once).",
 )
-@_basic_auth_option
+@webhook_basic_auth_option
 @allow_private_option
 @db_option
 @json_option
@@ -256,7 +229,7 @@ def edit(
       hookwire webhooks edit wh_0123 --event COURSE_COMPLETED,LEARNER_PROGRESS
       hookwire webhooks edit wh_0123 --auth basic --basic-auth hooks:n3w
     """
-    kind = _auth_choice(ctx, auth, basic_auth)
+    kind = auth_choice(ctx, auth, basic_auth)
     given = {
         "name": name is not None,
         "description": description is not None,
@@ -274,8 +247,8 @@ def edit(
             name=name,
             description=description,
             target_url=target_url,
-            events=_event_names(events) if events else None,
-            auth=KEEP if kind is None else _credentials(kind, basic_auth),
+            events=event_names(events) if events else None,
+            auth=KEEP if kind is None else webhook_credentials(kind, basic_auth),
         )
         key = new_key(sender, webhook) if kind is not None else {}
     headline = f"Changed {', '.join(sorted(field for field, on in given.items() if on))}."
@@ -394,64 +367,6 @@ def test(*, webhook_id: str, allow_private: bool, db: str, as_json: bool) -> Non
         raise click.exceptions.Exit(1)
 
 
-@webhooks.command("rotate-secret")
-@click.argument("webhook_id", metavar="ID")
-@click.option(
-    "--grace",
-    type=DURATION,
-    default="24h",
-    show_default=True,
-    help="How long the old secret keeps signing beside the new one.",
-)
-@db_option
-@json_option
-def rotate_secret(*, webhook_id: str, grace: timedelta, db: str, as_json: bool) -> None:
-    """Make a new secret and print it once; the old one stays valid for --grace.
-
-    During the grace period every request carries a signature for each valid
-    secret, so the listener can switch to the new secret at its own pace.
-
-    \b
-    Examples:
-      hookwire webhooks rotate-secret wh_0123456789abcdef
-      hookwire webhooks rotate-secret wh_0123456789abcdef --grace 0s   # old one dies now
-    """
-    with open_sender(db) as sender:
-        webhook = sender.webhooks.rotate_secret(webhook_id, grace=grace)
-        key = new_key(sender, webhook)
-    until = datetime.now(UTC) + grace
-    if as_json:
-        echo_json({"webhookId": webhook.id, **key, "previousValidUntil": until})
-        return
-    click.echo(f"Rotated the secret of {webhook.id}; the old one signs too until {when(until)}.")
-    print_new_key(webhook, key)
-
-
-@webhooks.command("signature-file")
-@click.argument("webhook_id", metavar="ID")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to FILE (mode 0600) instead of printing.",
-)
-@db_option
-def signature_file(*, webhook_id: str, output: str | None, db: str) -> None:
-    """Write the webhook's signature file: the JSON a listener verifies with.
-
-    It holds the secret (or the ed25519 public key), so it is written readable
-    by its owner only. Give it to `hookwire listen --signature-file` or
-    `hookwire.Receiver(signature_file=...)`.
-
-    \b
-    Examples:
-      hookwire webhooks signature-file wh_0123456789abcdef -o signature.json
-      hookwire listen --signature-file signature.json
-    """
-    with open_sender(db) as sender:
-        file = sender.webhooks.signature_file(webhook_id)
-    if output is None:
-        click.echo(file.to_json(), nl=False)
-        return
-    file.write(output)
-    click.echo(f"Wrote the signature file of {webhook_id} to {output} (mode 0600).", err=True)
+# The secret commands live in ._webhook_secrets.
+webhooks.add_command(rotate_secret)
+webhooks.add_command(signature_file)

@@ -34,6 +34,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError, core_schema
 
+from ._event_names import BATCH as _BATCH
+from ._event_names import FAMILY_OF_NAME as _FAMILY_OF_NAME
+from ._event_names import GENERIC as _GENERIC
+from ._event_names import KNOWN as _KNOWN
+from ._event_names import KNOWN_NAME_ERROR as _KNOWN_NAME_ERROR
+from ._event_names import REALTIME as _REALTIME
+from ._payload_errors import payload_error
 from .errors import PayloadError, UnknownEventError
 
 __all__ = [
@@ -279,43 +286,6 @@ _FAMILIES: Final[dict[str, type[Event]]] = {
     "user_group": UserGroupEvent,
 }
 
-_REALTIME: Final[dict[str, str]] = {
-    "CI_STATS": "ci_stats",
-    "COURSE_ENROLLMENT": "enrollment",
-    "COURSE_COMPLETED": "completion",
-    "LEARNING_PATH_ENROLLMENT": "enrollment",
-    "LEARNING_PATH_COMPLETED": "completion",
-    "CERTIFICATION_ENROLLMENT": "enrollment",
-    "CERTIFICATION_COMPLETED": "completion",
-    "COURSE_UNENROLLMENT": "unenrollment",
-    "LEARNING_PATH_UNENROLLMENT": "unenrollment",
-    "CERTIFICATION_UNENROLLMENT": "unenrollment",
-    "LEARNING_OBJECT_DRAFT": "learning_object",
-    "LEARNING_OBJECT_DELETION": "learning_object",
-    "LEARNING_OBJECT_MODIFICATION": "learning_object",
-    "LEARNING_OBJECT_INSTANCE_MODIFICATION": "instance",
-    "LEARNING_OBJECT_INSTANCE_DELETION": "instance",
-    "LEARNING_PATH_COMPLETION_ROLLBACK": "enrollment",
-    "RESPONSE:ASYNCAPI_USERGROUP_USER_ADDED": "user_group",
-    "RESPONSE:ASYNCAPI_USERGROUP_USER_REMOVED": "user_group",
-}
-
-_BATCH: Final[dict[str, str]] = {
-    "COURSE_ENROLLMENT_BATCH": "enrollment",
-    "COURSE_COMPLETED_BATCH": "completion",
-    "LEARNING_PATH_ENROLLMENT_BATCH": "enrollment",
-    "LEARNING_PATH_COMPLETED_BATCH": "completion",
-    "CERTIFICATION_ENROLLMENT_BATCH": "enrollment",
-    "CERTIFICATION_COMPLETED_BATCH": "completion",
-    "LEARNER_PROGRESS": "progress",
-    "COURSE_UNENROLLMENT_BATCH": "unenrollment",
-    "LEARNING_PATH_UNENROLLMENT_BATCH": "unenrollment",
-    "CERTIFICATION_UNENROLLMENT_BATCH": "unenrollment",
-    "LEARNING_OBJECT_MODIFICATION_BATCH": "learning_object",
-    "LEARNING_OBJECT_INSTANCE_MODIFICATION_BATCH": "instance",
-    "LEARNING_PATH_COMPLETION_ROLLBACK_BATCH": "enrollment",
-}
-
 CATALOGUE: Final[Mapping[str, EventSpec]] = {
     name: EventSpec(name, family, realtime, _FAMILIES[family])
     for realtime, table in ((True, _REALTIME), (False, _BATCH))
@@ -333,12 +303,6 @@ def event_spec(name: str) -> EventSpec:
             event_name=name,
         )
     return spec
-
-
-_FAMILY_OF_NAME: Final[dict[str, str]] = {**_REALTIME, **_BATCH}
-_KNOWN = "known"
-_GENERIC = "generic"
-_KNOWN_NAME_ERROR = "known_event_name"
 
 
 def _only_unknown_names(event: GenericEvent) -> GenericEvent:
@@ -380,12 +344,6 @@ class _ByEventName:
 AnyEvent = Annotated[Event, _ByEventName]
 """Any event, typed by its name: a catalogued name gives its family's class, others GenericEvent."""
 
-# Parts of an error location and error types that only name the dispatch by event name.
-_DISPATCH_LOCATIONS: Final[frozenset[str]] = frozenset({_KNOWN, _GENERIC, *_FAMILY_OF_NAME})
-_DISPATCH_ERRORS: Final[frozenset[str]] = frozenset(
-    {"union_tag_invalid", "union_tag_not_found", _KNOWN_NAME_ERROR}
-)
-
 
 class Envelope(WireModel):
     """One delivery: an account and its events, in the order they must be handled."""
@@ -404,28 +362,6 @@ class Envelope(WireModel):
 
 event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 """Validates one event dict into its typed class (used by senders to check data)."""
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc if part not in _DISPATCH_LOCATIONS)
-
-
-def payload_error(exc: ValidationError) -> PayloadError:
-    """Turn pydantic's error into a :class:`PayloadError` naming the first bad field."""
-    errors = exc.errors(include_url=False, include_input=False)
-    # Both dispatch branches may report one fault: count each (location, message) once.
-    faults = {
-        (_location(tuple(e["loc"])), e["msg"]): e["type"]
-        for e in errors
-        if e["type"] not in _DISPATCH_ERRORS
-    } or {(_location(tuple(errors[0]["loc"])), errors[0]["msg"]): errors[0]["type"]}
-    (location, message), kind = next(iter(faults.items()))
-    if kind == "json_invalid":
-        return PayloadError(f"the body is not JSON: {message.removeprefix('Invalid JSON: ')}")
-    if not location:
-        return PayloadError(f"the body is not an envelope: {message}")
-    extra = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
-    return PayloadError(f"{location}: {message}{extra}", location=location)
 
 
 def parse_envelope(body: bytes | str) -> Envelope:

@@ -5,7 +5,8 @@ Signatures follow Standard Webhooks 1.0. The signed bytes are
 base64 HMAC-SHA256 of them under a ``whsec_`` secret, a ``v1a`` signature the
 base64 ed25519 signature under a ``whsk_`` key (verified with its ``whpk_``
 public key). Nothing here reads the clock unless a caller leaves a timestamp
-out of :func:`sign_headers`.
+out of :func:`sign_headers`. Basic auth lives in
+:mod:`hookwire.basic_auth`; this module re-exports it.
 
 Example::
 
@@ -28,8 +29,15 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ._hmac import hmac_pads as _hmac_pads
+from ._hmac import hmac_sha256 as _hmac_sha256
+from ._key_bytes import b64decode_key as _b64decode
+from ._key_bytes import ed25519_bytes as _ed25519_bytes
+from ._key_bytes import nonempty as _nonempty
+
+# Basic auth lives in .basic_auth; its names stay importable from here.
+from .basic_auth import basic_auth_header, check_basic_auth
 from .errors import (
-    BasicAuthError,
     HeaderError,
     InvalidSecretError,
     SignatureMismatchError,
@@ -63,21 +71,6 @@ MAX_SECRET_BYTES = 64
 """The most bytes of a ``whsec_`` secret hookwire signs with; verifying takes any length."""
 MAX_SIGNATURES = 16
 """The most entries one ``webhook-signature`` header may carry (rotations need two or three)."""
-_ED25519_BYTES = 32
-
-
-def _b64decode(text: str, what: str) -> bytes:
-    """Decode standard or URL-safe base64, padded or not."""
-    if not text.isascii():
-        raise InvalidSecretError(f"the {what} is not base64; copy it again from its source")
-    cleaned = text.strip().replace("-", "+").replace("_", "/")
-    cleaned += "=" * (-len(cleaned) % 4)
-    try:
-        return base64.b64decode(cleaned, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidSecretError(
-            f"the {what} is not base64; copy it again from its source"
-        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +117,6 @@ def parse_key(value: str | bytes | Key) -> Key:
     return Key("v1", _nonempty(_b64decode(text, "secret")))
 
 
-def _nonempty(raw: bytes) -> bytes:
-    if not raw:
-        raise InvalidSecretError("the secret is 0 bytes long; pass a whsec_... secret")
-    return raw
-
-
 def _check_signing_length(raw: bytes) -> None:
     """Refuse to sign with a secret outside the Standard Webhooks range of 24 to 64 bytes."""
     if len(raw) < MIN_SECRET_BYTES:
@@ -141,16 +128,6 @@ def _check_signing_length(raw: bytes) -> None:
         raise InvalidSecretError(
             f"the secret is {len(raw)} bytes long; signing takes at most {MAX_SECRET_BYTES}"
         )
-
-
-def _ed25519_bytes(text: str, what: str) -> bytes:
-    raw = _b64decode(text, what)
-    # libsodium-style 64-byte secret keys carry the seed followed by the public key.
-    if what == "signing key" and len(raw) == 2 * _ED25519_BYTES:
-        raw = raw[:_ED25519_BYTES]
-    if len(raw) != _ED25519_BYTES:
-        raise InvalidSecretError(f"an ed25519 {what} is {_ED25519_BYTES} bytes, not {len(raw)}")
-    return raw
 
 
 def generate_secret() -> str:
@@ -185,33 +162,6 @@ def new_message_id() -> str:
 
 def _signed_content(msg_id: str, timestamp: int | str, body: bytes) -> bytes:
     return f"{msg_id}.{timestamp}.".encode() + body
-
-
-_SHA256_BLOCK = 64
-_IPAD = bytes(byte ^ 0x36 for byte in range(256))
-_OPAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
-def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """Return HMAC-SHA256's keyed inner and outer hash states (RFC 2104).
-
-    Copying these per message skips the key setup that :func:`hmac.digest`
-    repeats on every call, which is about half the cost of a short message.
-    """
-    if len(key) > _SHA256_BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_SHA256_BLOCK, b"\0")
-    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
-
-
-def _hmac_sha256(pads: tuple[hashlib._Hash, hashlib._Hash], content: bytes) -> bytes:
-    """HMAC-SHA256 of ``content`` from the key's precomputed pads (equal to :func:`hmac.digest`)."""
-    inner_pad, outer_pad = pads
-    inner = inner_pad.copy()
-    inner.update(content)
-    outer = outer_pad.copy()
-    outer.update(inner.digest())
-    return outer.digest()
 
 
 def sign(secret: str | bytes | Key, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -427,31 +377,3 @@ def verify_signature(
     should build a :class:`~hookwire.Receiver` once instead.
     """
     Verifier(keys, tolerance=tolerance).check(msg_id, timestamp, signature, body, now=now)
-
-
-def basic_auth_header(username: str, password: str) -> str:
-    """Return the ``Authorization`` header value for HTTP basic auth."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return f"Basic {token}"
-
-
-def check_basic_auth(header: str | None, username: str, password: str) -> None:
-    """Raise :class:`BasicAuthError` unless ``header`` carries exactly these credentials.
-
-    Both parts are compared in constant time, and both always are, so the
-    time taken does not tell which one was wrong.
-    """
-    if not header:
-        raise BasicAuthError("the Authorization header is missing; send basic credentials")
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic" or not token.strip().isascii():
-        raise BasicAuthError("the Authorization header is not Basic credentials")
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BasicAuthError("the Authorization header is not valid base64") from exc
-    given_user, sep, given_password = decoded.partition(b":")
-    user_ok = hmac.compare_digest(given_user, username.encode())
-    password_ok = hmac.compare_digest(given_password, password.encode())
-    if not (sep and user_ok and password_ok):
-        raise BasicAuthError("the basic auth username or password is wrong")
