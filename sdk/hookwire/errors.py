@@ -194,3 +194,12 @@ class RecordingError(WebhookError):
     def __init__(self, message: str, *, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+
+def error_line(exc: BaseException) -> str:
+    """The first line of an exception's text, or its class name when it has none.
+
+    How hookwire quotes another library's error in one line: a driver's or
+    SQLAlchemy's later lines carry statements, parameters and quoted rows.
+    """
+    return (str(exc).splitlines() or [type(exc).__name__])[0]

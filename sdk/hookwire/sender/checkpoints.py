@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..errors import error_line
 from .store import Store
 
 __all__ = ["Checkpoints"]
@@ -52,7 +53,7 @@ class Checkpoints:
         try:
             self._store.checkpoint()
         except (SQLAlchemyError, sqlite3.Error) as exc:  # a turn reports a database that is down
-            log.debug("checkpoint failed: %s", (str(exc).splitlines() or [type(exc).__name__])[0])
+            log.debug("checkpoint failed: %s", error_line(exc))
 
     def close(self) -> None:
         """Wait for a running checkpoint to end."""

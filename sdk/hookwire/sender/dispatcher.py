@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import InvalidSecretError
+from ..errors import InvalidSecretError, error_line
 from ..signing import Signer
 from . import http, verdict
 from .checkpoints import Checkpoints
@@ -142,9 +142,9 @@ class Dispatcher:
                             raise
                         if stopping and not in_flight:
                             # Unrecorded attempts are resent after their leases end.
-                            log.warning("stopping with the database down: %s", _first_line(exc))
+                            log.warning("stopping with the database down: %s", error_line(exc))
                             return
-                        log.warning("the sender's database failed; retrying: %s", _first_line(exc))
+                        log.warning("the sender's database failed; retrying: %s", error_line(exc))
                         finished = outcomes + finished
                         jobs = []
                         await asyncio.sleep(self._poll_interval)
@@ -176,7 +176,7 @@ class Dispatcher:
             try:
                 self._store.release(held, owner=self.owner, now=self._clock())
             except SQLAlchemyError as exc:
-                log.warning("could not release leases (they will expire): %s", _first_line(exc))
+                log.warning("could not release leases (they will expire): %s", error_line(exc))
 
     def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
         now = self._clock()
@@ -357,7 +357,3 @@ def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome
             }
         },
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]

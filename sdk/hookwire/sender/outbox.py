@@ -36,7 +36,7 @@ from .models import (
 )
 from .publication import (
     event_spec_of,
-    payload_error,
+    payload_error_at,
     publish_arguments,
     publish_many_items,
     validated_data,
@@ -138,11 +138,11 @@ class Outbox:
     ) -> _Prepared:
         """Validate one event as ``publish`` takes it; its row, wire size and due time."""
         spec = event_spec_of(event_name)
-        check_account_id(account_id, payload_error("accountId"))
+        check_account_id(account_id, payload_error_at("accountId"))
         model = validated_data(spec, data)
         moment = now
         if timestamp is not None:
-            moment = check_aware(timestamp, "timestamp", payload_error("timestamp"))
+            moment = check_aware(timestamp, "timestamp", payload_error_at("timestamp"))
         event_id = event_id if event_id is not None else _new_event_id(now)
         if not is_possible_id(event_id):
             raise PayloadError(

@@ -22,7 +22,7 @@ __all__ = [
     "ARGUMENTS",
     "REQUIRED",
     "event_spec_of",
-    "payload_error",
+    "payload_error_at",
     "publish_arguments",
     "publish_many_items",
     "validated_data",
@@ -38,7 +38,7 @@ REQUIRED = ("event_name", "data", "account_id")
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
-def payload_error(location: str) -> Callable[[str], PayloadError]:
+def payload_error_at(location: str) -> Callable[[str], PayloadError]:
     """A factory of :class:`PayloadError` at ``location``, for the checks that take one."""
     return lambda message: PayloadError(message, location=location)
 

@@ -35,7 +35,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, error_line
 from . import schema
 from .store_base import sqlite_connection
 from .store_dispatch import DispatchQueries
@@ -72,7 +72,7 @@ def _first_line_only(context: ExceptionContext) -> None:
     both are rewritten. ``diag`` keeps the detail for code that reads it on purpose.
     """
     original = context.original_exception
-    first = (str(original).splitlines() or [type(original).__name__])[0]
+    first = error_line(original)
     original.args = (first,)
     if context.sqlalchemy_exception is not None:
         kind = type(original)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ..errors import error_line
 from .http import Response
 from .retry import RetryPolicy, parse_retry_after
 from .rows import new_id
@@ -78,14 +79,13 @@ def unexpected(job: Job, exc: Exception, *, now: datetime, retry: RetryPolicy) -
 
     Built from the job and the clock alone: nothing the target sent is read again.
     """
-    text = (str(exc).splitlines() or [type(exc).__name__])[0]
     return Outcome(
         job=job,
         attempt_id=new_id("att"),
         started_at=now,
         status_code=None,
         latency_ms=0.0,
-        error=f"unexpected error: {text}"[:500],
+        error=f"unexpected error: {error_line(exc)}"[:500],
         response_body="",
         verdict="retry",
         next_attempt_at=now + timedelta(seconds=retry.delay(job.attempts + 1)),
