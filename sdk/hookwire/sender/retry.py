@@ -87,7 +87,4 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    try:
-        return max((when - now).total_seconds(), 0.0)
-    except OverflowError:
-        return None
+    return max((when - now).total_seconds(), 0.0)
