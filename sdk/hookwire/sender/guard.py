@@ -2,9 +2,11 @@
 
 A target is checked at registration and again at every send. At registration
 its URL must be an absolute http(s) URL without credentials, and every address
-its host resolves to must be public. At send time three checks run, each on
-the host as the HTTP client itself spells it (:func:`target_host`: IDNA and
-Unicode digits and dots folded, so ``１２７.０.０.１`` is ``127.0.0.1``):
+its host resolves to must be public. Both times the host is judged as the HTTP
+client itself reads it, through yarl (IDNA, with Unicode digits and dots folded,
+so ``１２７.０.０.１`` is ``127.0.0.1``): :func:`target_host` at registration, and
+the very ``URL`` the dispatcher hands aiohttp at send time. At send time three
+checks run:
 
 - :func:`check_literal_host` refuses a private IP literal before anything else;
 - :class:`GuardedResolver` refuses a name that resolves to a private address,
