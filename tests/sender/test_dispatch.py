@@ -225,13 +225,19 @@ async def test_redirect_is_a_failure_and_not_followed(sender: Sender, sink: Sink
     assert (delivery.status, delivery.attempts[0].status_code) == ("failed", 302)
 
 
-async def test_gone_disables_the_webhook_and_kills_its_deliveries(
-    sender: Sender, sink: Sink
-) -> None:
+async def disabled_by_gone(sender: Sender, sink: Sink) -> str:
+    """A webhook whose target answered its first request 410 Gone; its id."""
     hook_id = hook_for(sender, sink)
     sink.answer(web.Response(status=410))
     publish(sender)
     await sender.drain()
+    return hook_id
+
+
+async def test_gone_disables_the_webhook_and_kills_its_deliveries(
+    sender: Sender, sink: Sink
+) -> None:
+    hook_id = await disabled_by_gone(sender, sink)
     hook = sender.webhooks.get(hook_id)
     assert not hook.active
     assert hook.disabled_reason is not None
@@ -242,10 +248,7 @@ async def test_gone_disables_the_webhook_and_kills_its_deliveries(
 async def test_retiring_a_disabled_webhook_leaves_no_reason_and_activating_clears_it(
     sender: Sender, sink: Sink
 ) -> None:
-    hook_id = hook_for(sender, sink)
-    sink.answer(web.Response(status=410))
-    publish(sender)
-    await sender.drain()
+    hook_id = await disabled_by_gone(sender, sink)
     assert sender.webhooks.get(hook_id).disabled_reason is not None
     retired = sender.webhooks.retire(hook_id)
     assert (retired.active, retired.disabled_reason) == (False, None)

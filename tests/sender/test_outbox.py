@@ -21,15 +21,21 @@ def outbox_sender(make_sender: Callable[..., Sender], store_url: str) -> Sender:
     return make_sender(store_url)
 
 
+def subscribed_among_others(sender: Sender, sink: Sink) -> tuple[str, str]:
+    """Two active webhooks of account 1 subscribed to COURSE_COMPLETED, and three that are
+    not (subscribed to another name, of another account, retired); the two's ids."""
+    first = hook_for(sender, sink)
+    second = hook_for(sender, sink, auth=None)
+    hook_for(sender, sink, events=["CI_STATS"])
+    hook_for(sender, sink, account_id=2)
+    sender.webhooks.retire(hook_for(sender, sink))
+    return first, second
+
+
 def test_event_fans_out_to_each_active_subscribed_webhook_of_the_account(
     outbox_sender: Sender, sink: Sink
 ) -> None:
-    first = hook_for(outbox_sender, sink)
-    second = hook_for(outbox_sender, sink, auth=None)
-    hook_for(outbox_sender, sink, events=["CI_STATS"])
-    hook_for(outbox_sender, sink, account_id=2)
-    retired = hook_for(outbox_sender, sink)
-    outbox_sender.webhooks.retire(retired)
+    first, second = subscribed_among_others(outbox_sender, sink)
     outbox_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
     assert {d.webhook_id for d in outbox_sender.deliveries.list()} == {first, second}
 
@@ -91,12 +97,7 @@ def queued_for(sender: Sender, event_id: str) -> tuple[str, ...]:
 def test_publish_returns_the_webhooks_it_queued_the_event_for_in_delivery_order(
     outbox_sender: Sender, sink: Sink
 ) -> None:
-    first = hook_for(outbox_sender, sink)
-    second = hook_for(outbox_sender, sink, auth=None)
-    hook_for(outbox_sender, sink, events=["CI_STATS"])
-    hook_for(outbox_sender, sink, account_id=2)
-    retired = hook_for(outbox_sender, sink)
-    outbox_sender.webhooks.retire(retired)
+    first, second = subscribed_among_others(outbox_sender, sink)
     published = outbox_sender.publish(
         "COURSE_COMPLETED", data=COMPLETED, account_id=1, event_id="evt-fan"
     )
