@@ -30,6 +30,8 @@ DECLARED_PUBLIC = frozenset(
         "hookwire.events",
         "hookwire.files",
         "hookwire.flask",
+        "hookwire.hints",
+        "hookwire.outgoing",
         "hookwire.recording",
         "hookwire.samples",
         "hookwire.sender",

@@ -17,8 +17,10 @@ from flask import Flask
 from hookwire import ConfigurationError, Receiver, RecordingError, sign_headers
 from hookwire.flask import WebhookListener
 from hookwire.recording import (
+    FileFormat,
     RecordedRequest,
     Recorder,
+    detect_format,
     read_json_lines,
     read_lines,
     read_recording,
@@ -289,3 +291,47 @@ def test_a_tab_in_a_recorded_header_value_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "rec.jsonl"
     path.write_text(make(**{"user-agent": "a\tb"}).to_json_line())
     assert [r.headers["user-agent"] for r in read_recording(path)] == ["a\tb"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", FileFormat.EMPTY),
+        ("\n  \n", FileFormat.EMPTY),
+        (make().to_json_line() + "\n", FileFormat.RECORDING),
+        (
+            '\n{"accountId": 1, "events": []}\n{"accountId": 2, "events": []}\n',
+            FileFormat.ENVELOPE_LINES,
+        ),
+        ('[{"accountId": 1, "events": []}]', FileFormat.DOCUMENT),
+        ('{\n  "accountId": 1,\n  "events": []\n}\n', FileFormat.DOCUMENT),
+        ("not json at all\n", FileFormat.DOCUMENT),
+    ],
+    ids=["empty", "blank", "recording", "envelope-lines", "array", "pretty-envelope", "not-json"],
+)
+def test_detect_format_tells_the_forms_apart(
+    tmp_path: Path, text: str, expected: FileFormat
+) -> None:
+    path = tmp_path / "input.jsonl"
+    path.write_text(text)
+    assert detect_format(path) is expected
+
+
+def test_detect_format_reads_only_the_first_line(tmp_path: Path) -> None:
+    # The second line is over the limit: reading it would raise.
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(make().to_json_line().encode() + b"\n" + b"x" * 1000 + b"\n")
+    assert detect_format(path, max_line_bytes=500) is FileFormat.RECORDING
+
+
+def test_detect_format_names_a_first_line_nested_too_deeply(tmp_path: Path) -> None:
+    path = tmp_path / "input.jsonl"
+    path.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(RecordingError, match="line 1: nested too deeply") as caught:
+        detect_format(path)
+    assert caught.value.line == 1
+
+
+def test_detect_format_of_a_missing_file_is_a_recording_error(tmp_path: Path) -> None:
+    with pytest.raises(RecordingError, match="cannot open recording"):
+        detect_format(tmp_path / "missing.jsonl")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hmac
+from typing import Any
 
 import pytest
 
 from hookwire import (
     BasicAuthError,
+    HeaderError,
     InvalidSecretError,
     SignatureMismatchError,
     basic_auth_header,
@@ -20,7 +22,7 @@ from hookwire import (
     sign_headers,
     verify_signature,
 )
-from hookwire.signing import Signer, parse_key
+from hookwire.signing import Signer, Verifier, parse_key
 
 KAT_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 KAT_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -57,9 +59,9 @@ def test_sign_headers_carries_the_vector() -> None:
 def test_standard_webhooks_vector_verifies() -> None:
     verify_signature(
         [KAT_SECRET],
+        KAT_ID,
+        str(KAT_TIMESTAMP),
         KAT_BODY,
-        msg_id=KAT_ID,
-        timestamp=str(KAT_TIMESTAMP),
         signature=KAT_SIGNATURE,
         now=KAT_TIMESTAMP,
     )
@@ -70,9 +72,9 @@ def test_one_changed_body_byte_fails() -> None:
     with pytest.raises(SignatureMismatchError):
         verify_signature(
             [KAT_SECRET],
+            KAT_ID,
+            str(KAT_TIMESTAMP),
             body,
-            msg_id=KAT_ID,
-            timestamp=str(KAT_TIMESTAMP),
             signature=KAT_SIGNATURE,
             now=KAT_TIMESTAMP,
         )
@@ -83,9 +85,9 @@ def test_one_changed_signature_byte_fails() -> None:
     with pytest.raises(SignatureMismatchError):
         verify_signature(
             [KAT_SECRET],
+            KAT_ID,
+            str(KAT_TIMESTAMP),
             KAT_BODY,
-            msg_id=KAT_ID,
-            timestamp=str(KAT_TIMESTAMP),
             signature=signature,
             now=KAT_TIMESTAMP,
         )
@@ -102,9 +104,9 @@ def test_v1a_public_key_of_seed() -> None:
 def test_v1a_vector_verifies_with_public_key() -> None:
     verify_signature(
         [V1A_PUBLIC],
+        V1A_ID,
+        str(V1A_TIMESTAMP),
         V1A_BODY,
-        msg_id=V1A_ID,
-        timestamp=str(V1A_TIMESTAMP),
         signature=V1A_SIGNATURE,
         now=V1A_TIMESTAMP,
     )
@@ -114,9 +116,9 @@ def test_v1a_changed_body_fails() -> None:
     with pytest.raises(SignatureMismatchError):
         verify_signature(
             [V1A_PUBLIC],
+            V1A_ID,
+            str(V1A_TIMESTAMP),
             V1A_BODY + b" ",
-            msg_id=V1A_ID,
-            timestamp=str(V1A_TIMESTAMP),
             signature=V1A_SIGNATURE,
             now=V1A_TIMESTAMP,
         )
@@ -132,9 +134,9 @@ def test_generated_keypair_round_trips() -> None:
     assert public_key_of(signing_key) == public_key
     verify_signature(
         [public_key],
+        "m",
+        "5",
         b"{}",
-        msg_id="m",
-        timestamp="5",
         signature=sign(signing_key, "m", 5, b"{}"),
         now=5,
     )
@@ -240,9 +242,9 @@ def test_verifying_takes_a_secret_of_any_nonzero_length(raw: bytes, spelling: st
     assert parse_key(secret).material == raw
     verify_signature(
         [secret],
+        KAT_ID,
+        str(KAT_TIMESTAMP),
         KAT_BODY,
-        msg_id=KAT_ID,
-        timestamp=str(KAT_TIMESTAMP),
         signature=_hmac_entry(raw),
         now=KAT_TIMESTAMP,
     )
@@ -310,9 +312,9 @@ def test_verifier_matches_stdlib_hmac_for_every_key_length(length: int) -> None:
     signature = "v1," + base64.b64encode(hmac.digest(key, content, "sha256")).decode()
     verify_signature(
         [key],
+        KAT_ID,
+        str(KAT_TIMESTAMP),
         KAT_BODY,
-        msg_id=KAT_ID,
-        timestamp=str(KAT_TIMESTAMP),
         signature=signature,
         now=KAT_TIMESTAMP,
     )
@@ -333,3 +335,36 @@ def test_signer_refuses_a_public_key() -> None:
 
 def test_signer_repr_holds_no_secret() -> None:
     assert "MfKQ9r8G" not in repr(Signer([KAT_SECRET]))
+
+
+def test_verifier_check_takes_the_message_in_signing_order() -> None:
+    Verifier([KAT_SECRET]).check(
+        KAT_ID, str(KAT_TIMESTAMP), KAT_BODY, signature=KAT_SIGNATURE, now=KAT_TIMESTAMP
+    )
+
+
+def test_verifier_check_takes_the_signature_only_by_keyword() -> None:
+    check: Any = Verifier([KAT_SECRET]).check
+    with pytest.raises(TypeError):
+        check(KAT_ID, str(KAT_TIMESTAMP), KAT_BODY, KAT_SIGNATURE, now=KAT_TIMESTAMP)
+
+
+def test_swapped_id_and_timestamp_fail_closed() -> None:
+    with pytest.raises(HeaderError, match="webhook-timestamp"):
+        verify_signature(
+            [KAT_SECRET],
+            str(KAT_TIMESTAMP),
+            KAT_ID,
+            KAT_BODY,
+            signature=KAT_SIGNATURE,
+            now=KAT_TIMESTAMP,
+        )
+
+
+def test_sign_and_verify_take_the_same_order() -> None:
+    signature = sign(KAT_SECRET, KAT_ID, KAT_TIMESTAMP, KAT_BODY)
+    assert signature == KAT_SIGNATURE
+    assert Signer([KAT_SECRET]).signature(KAT_ID, KAT_TIMESTAMP, KAT_BODY) == signature
+    verify_signature(
+        [KAT_SECRET], KAT_ID, str(KAT_TIMESTAMP), KAT_BODY, signature=signature, now=KAT_TIMESTAMP
+    )

@@ -4,25 +4,24 @@
 (or all three with :func:`auth_options`) read ``HOOKWIRE_SECRET``,
 ``HOOKWIRE_SIGNATURE_FILE`` and ``HOOKWIRE_BASIC_AUTH`` when the flag is left
 out; :func:`build_receiver` makes a :class:`~hookwire.Receiver` (checking side)
-and :func:`build_request_auth` a :class:`RequestAuth` (sending side) from them.
+and :func:`build_request_auth` a :class:`~hookwire.outgoing.RequestAuth` (sending
+side, the library's one builder of outgoing headers, as the sender's) from them.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 import click
 
 from hookwire.errors import InvalidSecretError
+from hookwire.outgoing import RequestAuth
 
 # The receiving and signing modules (pydantic, cryptography) load inside the functions
 # that use them, so `hookwire --help` and `--version` start without them.
 if TYPE_CHECKING:
     from hookwire import Receiver
-    from hookwire.signing import Key, Signer
 
 __all__ = [
     "BASIC_AUTH",
@@ -161,61 +160,6 @@ def build_receiver(
     )
 
 
-@dataclass(frozen=True)
-class RequestAuth:
-    """How the CLI authenticates the requests it sends, as the sender would.
-
-    ``keys`` sign (``webhook-signature`` gets one entry per key);
-    ``authorization`` is a ready ``Authorization`` header value. Neither ever
-    appears in a repr.
-    """
-
-    keys: tuple[Key, ...] = field(default=(), repr=False)
-    authorization: str | None = field(default=None, repr=False)
-    _signer: Signer | None = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        from hookwire.signing import Signer
-
-        # Built once: replay signs thousands of requests with the same keys.
-        object.__setattr__(self, "_signer", Signer(self.keys) if self.keys else None)
-
-    def __repr__(self) -> str:
-        return f"RequestAuth(keys={len(self.keys)}, basic_auth={self.authorization is not None})"
-
-    @property
-    def description(self) -> str:
-        """What the requests carry, for a start-up line (never the secret itself)."""
-        parts = []
-        if self.keys:
-            parts.append("signed")
-        if self.authorization:
-            parts.append("basic auth")
-        return " + ".join(parts) or "no authentication"
-
-    def headers(
-        self, body: bytes, *, msg_id: str | None = None, timestamp: int | None = None
-    ) -> dict[str, str]:
-        """The authentication headers for one request: ``webhook-*`` and ``authorization``.
-
-        ``webhook-id`` and ``webhook-timestamp`` are always set (a fresh id and
-        the current time unless given); ``webhook-signature`` only with keys,
-        one entry per key, exactly as :func:`hookwire.sign_headers` makes them.
-        """
-        if self._signer is not None:
-            headers = self._signer.headers(body, msg_id=msg_id, timestamp=timestamp)
-        else:
-            from hookwire.signing import new_message_id
-
-            headers = {
-                "webhook-id": new_message_id() if msg_id is None else msg_id,
-                "webhook-timestamp": str(int(time.time()) if timestamp is None else timestamp),
-            }
-        if self.authorization is not None:
-            headers["authorization"] = self.authorization
-        return headers
-
-
 def build_request_auth(
     *,
     secret: str | None,
@@ -228,7 +172,6 @@ def build_request_auth(
     only the public key and is refused with a message saying what to pass.
     """
     from hookwire.signature_file import SCHEME_ED25519, read_signature_file
-    from hookwire.signing import basic_auth_header, parse_key
 
     secrets: list[str] = []
     if secret is not None:
@@ -240,6 +183,5 @@ def build_request_auth(
                 "this signature file holds only the public key; sign with --secret whsk_..."
             )
         secrets.extend(loaded.keys)
-    authorization = basic_auth_header(*basic_auth) if basic_auth is not None else None
-    # Signer refuses a whpk_ public key with a message that says what to pass instead.
-    return RequestAuth(keys=tuple(map(parse_key, secrets)), authorization=authorization)
+    # A whpk_ public key is refused with a message that says what to pass instead.
+    return RequestAuth.build(secrets=secrets, basic_auth=basic_auth)

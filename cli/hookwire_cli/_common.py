@@ -7,13 +7,14 @@ Commands build on these so they all behave alike:
 
 - :class:`HookwireGroup` (the class of ``main``) turns any
   :class:`~hookwire.WebhookError` or :class:`OSError` raised by a command into
-  ``Error: <one line>`` on stderr with exit status 1, and usage errors into one
-  line with exit status 2: never a traceback.
+  ``Error: <one line>`` on stderr with exit status 1 (an error's hint worded for
+  the command line, by :func:`~hookwire_cli._hints.cli_message`), and usage
+  errors into one line with exit status 2: never a traceback.
 - :func:`secret_option`, :func:`signature_file_option`, :func:`basic_auth_option`
   (or all three with :func:`auth_options`) read ``HOOKWIRE_SECRET``,
   ``HOOKWIRE_SIGNATURE_FILE`` and ``HOOKWIRE_BASIC_AUTH`` when the flag is left
   out; :func:`build_receiver` makes a :class:`~hookwire.Receiver` (checking side)
-  and :func:`build_request_auth` a :class:`RequestAuth` (sending side) from them.
+  and :func:`build_request_auth` a :class:`~hookwire.outgoing.RequestAuth` (sending side).
 - :data:`URL` validates http(s) URLs, :data:`TIME` reads ISO times or ``15m``-style
   ages, :func:`json_option` and :func:`echo_json` give every command its ``--json``.
 
@@ -59,6 +60,7 @@ from ._auth import (
     tolerance_option,
 )
 from ._durations import DURATION_FORMS, parse_duration
+from ._hints import cli_message
 
 __all__ = [
     "BASIC_AUTH",
@@ -124,7 +126,7 @@ class HookwireGroup(click.Group):
         try:
             return super().invoke(ctx)
         except WebhookError as exc:
-            raise click.ClickException(one_line(str(exc))) from exc
+            raise click.ClickException(one_line(cli_message(exc))) from exc
         except OSError as exc:
             raise click.ClickException(one_line(_describe_os_error(exc))) from exc
         except click.UsageError as exc:

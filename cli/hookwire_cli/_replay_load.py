@@ -2,7 +2,8 @@
 
 The input is a recording (``hookwire listen --record``, the Flask listener's
 recorder) or an export of envelopes: JSON Lines of envelope objects, a JSON
-array of them, or one JSON envelope. :func:`load_requests` turns it into
+array of them, or one JSON envelope; :func:`hookwire.recording.detect_format`
+tells which. :func:`load_requests` turns it into
 :class:`~hookwire_cli._sending.OutgoingRequest` objects (bodies kept byte for
 byte unless ``--new-ids``). Bodies are parsed only when a filter or
 ``--new-ids`` needs their events.
@@ -19,7 +20,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from hookwire import RecordingError
-from hookwire.recording import MAX_LINE_BYTES, read_json_lines, read_lines, read_recording
+from hookwire.recording import (
+    MAX_LINE_BYTES,
+    FileFormat,
+    detect_format,
+    read_json_lines,
+    read_recording,
+)
 
 from ._sending import DEFAULT_HEADERS, OutgoingRequest
 
@@ -32,8 +39,6 @@ MAX_DOCUMENT_BYTES: Final = MAX_LINE_BYTES
 _NOT_AN_INPUT: Final = (
     "{path} is not a recording, JSON Lines of envelopes, or a JSON envelope{reason}"
 )
-#: What _first_value returns for a file with no line but blank ones.
-_EMPTY: Final = object()
 
 
 @dataclass(frozen=True)
@@ -86,44 +91,17 @@ def _envelope_source(value: Any, where: str) -> _Source:
     return _Source(body=body, content_type=DEFAULT_CONTENT_TYPE)
 
 
-def _first_value(path: Path) -> Any:
-    """The first non-blank line parsed, None when it is not JSON, _EMPTY when there is none.
-
-    A first line nested too deeply is an error at once: read as part of one
-    document, it would be nested as deeply.
-    """
-    lines = read_lines(path)
-    try:
-        first = next(lines, None)
-    finally:
-        lines.close()
-    if first is None:
-        return _EMPTY
-    line_no, raw = first
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except ValueError:
-        # UnicodeDecodeError is a ValueError too; the whole file is tried as one document.
-        return None
-    except RecursionError:
-        raise RecordingError(
-            f"line {line_no}: nested too deeply to read as JSON", line=line_no
-        ) from None
-
-
 def _sources(path: Path) -> Iterator[_Source]:
     """Read the input's requests, whichever of the accepted forms it is in."""
-    head = _first_value(path)
-    if head is _EMPTY:
-        # An empty recording: a listener that received nothing yet.
-        return
-    if isinstance(head, dict) and "version" in head and "body" in head:
+    found = detect_format(path)
+    if found is FileFormat.RECORDING:
         yield from _recorded_sources(path)
-    elif isinstance(head, dict) and "events" in head:
+    elif found is FileFormat.ENVELOPE_LINES:
         for line_no, value in read_json_lines(path):
             yield _envelope_source(value, f"line {line_no}")
-    else:
+    elif found is FileFormat.DOCUMENT:
         yield from _document_sources(path)
+    # FileFormat.EMPTY: a recording of a listener that received nothing yet.
 
 
 def _recorded_sources(path: Path) -> Iterator[_Source]:

@@ -26,8 +26,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from ._auth import RequestAuth
-from ._common import USER_AGENT
+from hookwire.outgoing import BASE_HEADERS, RequestAuth
 
 __all__ = [
     "DEFAULT_HEADERS",
@@ -38,11 +37,8 @@ __all__ = [
     "send_requests",
 ]
 
-#: Headers every request carries unless the request sets its own.
-DEFAULT_HEADERS: Final[Mapping[str, str]] = {
-    "content-type": "application/json",
-    "user-agent": USER_AGENT,
-}
+#: Headers every request carries unless the request sets its own (as the sender's do).
+DEFAULT_HEADERS: Final[Mapping[str, str]] = BASE_HEADERS
 #: 10 s to connect, as the sender; then the whole request must be answered within 15 s.
 CONNECT_TIMEOUT: Final = 10.0
 TOTAL_TIMEOUT: Final = 15.0
@@ -193,7 +189,7 @@ async def send_requests(
                 if pacer is not None:
                     await pacer.wait()
                 msg_id = request.msg_id
-                headers = {**request.headers, **auth.headers(request.body, msg_id=msg_id)}
+                headers = auth.headers(request.body, msg_id=msg_id, base=request.headers)
                 begin = time.perf_counter()
                 status: int | None = None
                 error: str | None = None

@@ -30,7 +30,7 @@ from typing import Any, Final, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from hookwire.errors import ConfigurationError, WebhookError
+from hookwire.errors import ConfigurationError
 from hookwire.sender import Sender
 
 from ._common import one_line
@@ -42,7 +42,6 @@ __all__ = [
     "DurationType",
     "allow_private_option",
     "check_database_url",
-    "cli_message",
     "database_error_message",
     "database_errors",
     "db_option",
@@ -94,24 +93,6 @@ def allow_private_option(func: F) -> F:
         show_envvar=True,
         help="Allow targets on loopback and private addresses (local listeners, tests).",
     )(func)
-
-
-_CLI_HINTS: Final = {
-    "sender.webhooks.list()": "`hookwire webhooks list`",
-    "sender.deliveries.list()": "`hookwire deliveries list`",
-    "sender.events.list()": "`hookwire events list`",
-    "see hookwire.CATALOGUE for the known names": "`hookwire trigger --list` shows the known names",
-    "create the Sender with allow_private_targets=True for local tests": (
-        "pass --allow-private for a local listener"
-    ),
-}
-
-
-def cli_message(text: str) -> str:
-    """Reword a library message that names a Python call with the matching CLI command."""
-    for hint, command in _CLI_HINTS.items():
-        text = text.replace(hint, command)
-    return text
 
 
 # Driver messages meaning the database took no write, each with what to do about it.
@@ -170,8 +151,8 @@ def open_sender(db: str, *, allow_private: bool = False, **options: Any) -> Iter
     ``options`` go to :class:`~hookwire.sender.Sender` as they are. A URL that
     is not SQLite or PostgreSQL, or a database that cannot be opened, raises
     :class:`~hookwire.ConfigurationError` (one line, never the password).
-    Errors whose message tells a Python caller what to call instead are
-    reworded with the matching ``hookwire`` command. A database error during
+    Library errors pass through: the command group words their hints for the
+    command line (:mod:`hookwire_cli._hints`). A database error during
     the command (the write refused, the disk full) becomes one line too
     (:func:`database_errors`).
     """
@@ -180,11 +161,6 @@ def open_sender(db: str, *, allow_private: bool = False, **options: Any) -> Iter
         sender = Sender(url, allow_private_targets=allow_private, **options)
         try:
             yield sender
-        except WebhookError as exc:
-            message = cli_message(str(exc))
-            if message == str(exc):
-                raise
-            raise click.ClickException(message) from exc
         finally:
             sender.close()
 

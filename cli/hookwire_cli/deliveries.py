@@ -10,7 +10,8 @@ import click
 from hookwire.sender import DELIVERY_STATUSES, Attempt, Delivery, DeliveryStatus
 
 from ._common import TIME, echo_json, json_option
-from ._store import cli_message, db_option, open_sender, print_table, when
+from ._hints import cli_text
+from ._store import db_option, open_sender, print_table, when
 
 __all__ = ["attempt_dict", "deliveries", "delivery_dict"]
 
@@ -86,7 +87,7 @@ def _print_delivery(delivery: Delivery) -> None:
                 f"{a.latency_ms:.0f} ms",
                 a.request_id,
                 str(len(a.event_ids)),
-                cli_message(a.error or ""),
+                cli_text(a.error or ""),
             )
             for number, a in enumerate(delivery.attempts, start=1)
         ],

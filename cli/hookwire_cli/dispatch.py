@@ -27,7 +27,8 @@ import click
 from hookwire.sender import ATTEMPT_LOG_FIELD, Sender
 
 from ._common import json_option
-from ._store import allow_private_option, cli_message, db_option, open_sender
+from ._hints import cli_text
+from ._store import allow_private_option, db_option, open_sender
 
 __all__ = ["dispatch"]
 
@@ -46,7 +47,7 @@ def _attempt_fields(record: logging.LogRecord) -> dict[str, Any] | None:
     if not isinstance(fields, dict):
         return None
     error = fields.get("error")
-    return {**fields, "error": cli_message(str(error)) if error else None}
+    return {**fields, "error": cli_text(str(error)) if error else None}
 
 
 def _attempt_text(fields: dict[str, Any]) -> str:
@@ -73,7 +74,7 @@ class _LineHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Print the record (a failure to print must not stop the dispatcher)."""
         try:
-            message = cli_message(record.getMessage())
+            message = cli_text(record.getMessage())
             fields = _attempt_fields(record)
             if fields is not None:
                 self.verdicts[str(fields["verdict"])] += 1

@@ -178,7 +178,8 @@ class CaptureServer:
         headers = {**DEFAULT_HEADERS}
         headers["content-type"] = original.get("content-type") or DEFAULT_HEADERS["content-type"]
         if self.forward_auth is not None and self.forward_auth.keys:
-            headers.update(self.forward_auth.headers(body, msg_id=original.get("webhook-id")))
+            msg_id = original.get("webhook-id")
+            headers = self.forward_auth.headers(body, msg_id=msg_id, base=headers)
         else:
             headers.update({k: original[k] for k in _PASS_THROUGH if k in original})
         status: int | None = None

@@ -57,6 +57,7 @@ class LazyCommand(NamedTuple):
 
 #: Every command: its name -> its module and short help, sorted by name.
 COMMANDS: Final[dict[str, LazyCommand]] = {
+    "console": LazyCommand("console", "Serve the management console and manage who may use it."),
     "deliveries": LazyCommand(
         "deliveries", "Inspect the delivery log and send failed deliveries again."
     ),

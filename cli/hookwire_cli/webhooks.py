@@ -16,9 +16,9 @@ import click
 from hookwire.sender import KEEP, Sender, Webhook
 
 from ._common import echo_json, json_option
+from ._hints import cli_text
 from ._store import (
     allow_private_option,
-    cli_message,
     db_option,
     open_sender,
     print_table,
@@ -361,7 +361,7 @@ def test(*, webhook_id: str, allow_private: bool, db: str, as_json: bool) -> Non
         outcome = str(attempt.status_code) if attempt.status_code is not None else "no answer"
         line = f"{outcome}  {attempt.latency_ms:.0f} ms  request {attempt.request_id}"
         if attempt.error:
-            line += f"  {cli_message(attempt.error)}"
+            line += f"  {cli_text(attempt.error)}"
         click.secho(line, fg="green" if attempt.succeeded else "red")
     if not attempt.succeeded:
         raise click.exceptions.Exit(1)

@@ -11,7 +11,9 @@ Listening::
 Sending lives in :mod:`hookwire.sender`, the Flask integration in
 :mod:`hookwire.flask`; neither is imported here, so verification stays light.
 De-duplication stores are in :mod:`hookwire.dedupe`, the recording format in
-:mod:`hookwire.recording`, sample events in :mod:`hookwire.samples` and
+:mod:`hookwire.recording`, the headers of an outgoing request in
+:mod:`hookwire.outgoing`, what to do after an error (``error.hint``) in
+:mod:`hookwire.hints`, sample events in :mod:`hookwire.samples` and
 owner-only files (:func:`~hookwire.files.open_private`) in :mod:`hookwire.files`,
 and the extras that install each optional part in :mod:`hookwire.extras`.
 

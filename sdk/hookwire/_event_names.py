@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["BATCH", "FAMILY_OF_NAME", "GENERIC", "KNOWN", "KNOWN_NAME_ERROR", "REALTIME"]
+__all__ = [
+    "BATCH",
+    "FAMILY_OF_NAME",
+    "GENERIC",
+    "KNOWN",
+    "KNOWN_NAME_ERROR",
+    "REALTIME",
+    "WHEN",
+]
 
 REALTIME: Final[dict[str, str]] = {
     "CI_STATS": "ci_stats",
@@ -51,6 +59,56 @@ BATCH: Final[dict[str, str]] = {
 
 FAMILY_OF_NAME: Final[dict[str, str]] = {**REALTIME, **BATCH}
 """Every catalogued event name and its family."""
+
+
+_WHEN_REALTIME: Final[dict[str, str]] = {
+    "CI_STATS": "The seats of a course instance changed: enrollments, waitlist or seat limit.",
+    "COURSE_ENROLLMENT": "A learner was enrolled in a course, by themselves or by an admin.",
+    "COURSE_COMPLETED": "A learner completed a course; hasPassed says whether they passed.",
+    "LEARNING_PATH_ENROLLMENT": (
+        "A learner was enrolled in a learning path, by themselves or by an admin."
+    ),
+    "LEARNING_PATH_COMPLETED": (
+        "A learner completed a learning path; hasPassed says whether they passed."
+    ),
+    "CERTIFICATION_ENROLLMENT": (
+        "A learner was enrolled in a certification, by themselves or by an admin."
+    ),
+    "CERTIFICATION_COMPLETED": "A learner completed a certification.",
+    "COURSE_UNENROLLMENT": "A learner was unenrolled from a course.",
+    "LEARNING_PATH_UNENROLLMENT": "A learner was unenrolled from a learning path.",
+    "CERTIFICATION_UNENROLLMENT": "A learner was unenrolled from a certification.",
+    "LEARNING_OBJECT_DRAFT": "A learning object was created as a draft.",
+    "LEARNING_OBJECT_DELETION": "A learning object was deleted.",
+    "LEARNING_OBJECT_MODIFICATION": "A learning object was modified (edited or published).",
+    "LEARNING_OBJECT_INSTANCE_MODIFICATION": "An instance of a learning object was modified.",
+    "LEARNING_OBJECT_INSTANCE_DELETION": "An instance of a learning object was deleted.",
+    "LEARNING_PATH_COMPLETION_ROLLBACK": (
+        "A learner's completion of a learning path was undone; the enrollment stands again."
+    ),
+    "RESPONSE:ASYNCAPI_USERGROUP_USER_ADDED": (
+        "The answer to an asynchronous request to add users to a user group."
+    ),
+    "RESPONSE:ASYNCAPI_USERGROUP_USER_REMOVED": (
+        "The answer to an asynchronous request to remove users from a user group."
+    ),
+}
+
+
+def _when_batch(name: str) -> str:
+    if name == "LEARNER_PROGRESS":
+        return (
+            "A learner's progress in a learning object, as a whole percentage; sent in "
+            "batches at set times, and may lag up to 15 minutes."
+        )
+    return f"As {name.removesuffix('_BATCH')}, collected and sent in batches at set times."
+
+
+WHEN: Final[dict[str, str]] = {
+    **_WHEN_REALTIME,
+    **{name: _when_batch(name) for name in BATCH},
+}
+"""When each catalogued event is sent, in one line."""
 
 KNOWN = "known"
 """The dispatch branch of catalogued event names."""

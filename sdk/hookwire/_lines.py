@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Generator, Iterator
+from enum import StrEnum
 from typing import Any, BinaryIO, Final
 
 from .errors import RecordingError
 
 __all__ = [
     "MAX_LINE_BYTES",
+    "FileFormat",
     "decode_line",
+    "detect_format",
     "line_prefix",
     "lines",
     "open_for_reading",
@@ -138,3 +141,53 @@ def read_json_lines(
     """
     for line_no, raw in read_lines(path, max_line_bytes=max_line_bytes):
         yield line_no, parse_line(decode_line(raw, line_no), line_no)
+
+
+# --- telling the forms apart -------------------------------------------------------------
+
+
+class FileFormat(StrEnum):
+    """What a file of webhook requests holds, as :func:`detect_format` judges it."""
+
+    EMPTY = "empty"
+    """No line but blank ones (a listener that received nothing yet)."""
+    RECORDING = "recording"
+    """A recording: its first line is a recorded request (it has ``version`` and ``body``)."""
+    ENVELOPE_LINES = "envelope-lines"
+    """JSON Lines of envelopes: its first line is an object with ``events``."""
+    DOCUMENT = "document"
+    """Anything else, to be read whole: a JSON array of envelopes, or one envelope."""
+
+
+def detect_format(
+    path: str | os.PathLike[str], *, max_line_bytes: int = MAX_LINE_BYTES
+) -> FileFormat:
+    """Tell which form a file of requests is in, from its first non-blank line only.
+
+    A first line that is not JSON (or not UTF-8) makes it a :attr:`~FileFormat.DOCUMENT`,
+    whose reader then says what is wrong with the whole. Raises
+    :class:`RecordingError` if the file cannot be opened, or (with ``line`` set)
+    when the first line is longer than ``max_line_bytes`` or nested too deeply to
+    read as JSON: read as part of one document, it would be nested as deeply.
+    """
+    found = read_lines(path, max_line_bytes=max_line_bytes)
+    try:
+        first = next(found, None)
+    finally:
+        found.close()
+    if first is None:
+        return FileFormat.EMPTY
+    line_no, raw = first
+    try:
+        head = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError too
+        return FileFormat.DOCUMENT
+    except RecursionError:
+        raise RecordingError(
+            f"line {line_no}: nested too deeply to read as JSON", line=line_no
+        ) from None
+    if isinstance(head, dict) and "version" in head and "body" in head:
+        return FileFormat.RECORDING
+    if isinstance(head, dict) and "events" in head:
+        return FileFormat.ENVELOPE_LINES
+    return FileFormat.DOCUMENT

@@ -22,8 +22,8 @@ __all__ = ["basic_auth_header", "check_basic_auth"]
 
 def basic_auth_header(username: str, password: str) -> str:
     """Return the ``Authorization`` header value for HTTP basic auth."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return f"Basic {token}"
+    # binascii directly: the sender builds this header for every basic-auth attempt.
+    return "Basic " + binascii.b2a_base64(f"{username}:{password}".encode(), newline=False).decode()
 
 
 def check_basic_auth(header: str | None, username: str, password: str) -> None:

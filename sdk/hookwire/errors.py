@@ -28,9 +28,15 @@ handle one kind of failure. Each class means one thing wherever it is raised::
 
 Messages say what went wrong and what to do next. They never contain a secret,
 a password or a signature: context that is safe to show is kept as attributes.
+Where what to do next is a call to make, the error carries it as a
+:class:`~hookwire.hints.Hint`: ``str(error)`` words it for Python (``list them
+with sender.webhooks.list()``), and a front end such as the ``hookwire`` command
+words the same key its own way after ``error.message``, the text without it.
 """
 
 from __future__ import annotations
+
+from .hints import Hint
 
 __all__ = [
     "BasicAuthError",
@@ -55,7 +61,20 @@ __all__ = [
 
 
 class WebhookError(Exception):
-    """The base of every error hookwire raises."""
+    """The base of every error hookwire raises.
+
+    ``message`` is the text without advice; ``hint`` the :class:`~hookwire.hints.Hint` saying
+    what to do next, or None. ``str(error)`` is the message followed by the
+    hint's Python wording.
+    """
+
+    message: str
+    hint: Hint | None
+
+    def __init__(self, message: str = "", *, hint: Hint | None = None) -> None:
+        super().__init__(message + hint.python if hint is not None else message)
+        self.message = message
+        self.hint = hint
 
 
 class VerificationError(WebhookError):
@@ -105,8 +124,8 @@ class PayloadError(WebhookError):
     as a whole is at fault.
     """
 
-    def __init__(self, message: str, *, location: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, location: str = "", hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.location = location
 
 
@@ -152,8 +171,10 @@ class UnknownEventError(PayloadError, RegistryError):
     (``"eventName"``, ``"events.3.eventName"``), or ``""``.
     """
 
-    def __init__(self, message: str, *, event_name: str, location: str = "") -> None:
-        super().__init__(message, location=location)
+    def __init__(
+        self, message: str, *, event_name: str, location: str = "", hint: Hint | None = None
+    ) -> None:
+        super().__init__(message, location=location, hint=hint)
         self.event_name = event_name
 
 
@@ -167,8 +188,8 @@ class TargetBlockedError(RegistryError):
     ``address`` is the offending IP address.
     """
 
-    def __init__(self, message: str, *, address: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, address: str, hint: Hint | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.address = address
 
 

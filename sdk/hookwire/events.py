@@ -29,7 +29,6 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     TypeAdapter,
-    ValidationError,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError, core_schema
@@ -40,8 +39,9 @@ from ._event_names import GENERIC as _GENERIC
 from ._event_names import KNOWN as _KNOWN
 from ._event_names import KNOWN_NAME_ERROR as _KNOWN_NAME_ERROR
 from ._event_names import REALTIME as _REALTIME
-from ._payload_errors import payload_error
-from .errors import PayloadError, UnknownEventError
+from ._event_names import WHEN as _WHEN
+from .errors import UnknownEventError
+from .hints import Hint
 
 __all__ = [
     "CATALOGUE",
@@ -66,7 +66,6 @@ __all__ = [
     "UserGroupData",
     "UserGroupEvent",
     "event_spec",
-    "parse_envelope",
 ]
 
 
@@ -267,6 +266,8 @@ class EventSpec:
     family: str
     realtime: bool
     event_type: type[Event]
+    description: str = ""
+    """When the event is sent, in one line."""
 
     @property
     def data_model(self) -> type[WireModel]:
@@ -287,7 +288,7 @@ _FAMILIES: Final[dict[str, type[Event]]] = {
 }
 
 CATALOGUE: Final[Mapping[str, EventSpec]] = {
-    name: EventSpec(name, family, realtime, _FAMILIES[family])
+    name: EventSpec(name, family, realtime, _FAMILIES[family], _WHEN[name])
     for realtime, table in ((True, _REALTIME), (False, _BATCH))
     for name, family in table.items()
 }
@@ -299,8 +300,9 @@ def event_spec(name: str) -> EventSpec:
     spec = CATALOGUE.get(name)
     if spec is None:
         raise UnknownEventError(
-            f"unknown event name {name!r}; see hookwire.CATALOGUE for the known names",
+            f"unknown event name {name!r}",
             event_name=name,
+            hint=Hint.EVENT_NAMES,
         )
     return spec
 
@@ -362,16 +364,3 @@ class Envelope(WireModel):
 
 event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 """Validates one event dict into its typed class (used by senders to check data)."""
-
-
-def parse_envelope(body: bytes | str) -> Envelope:
-    """Parse an envelope without checking any signature; raise only :class:`PayloadError`.
-
-    Use :meth:`hookwire.Receiver.verify` for requests from the network.
-    """
-    try:
-        return Envelope.model_validate_json(body)
-    except ValidationError as exc:
-        raise payload_error(exc) from exc
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise PayloadError(f"the body is not an envelope: {type(exc).__name__}") from exc

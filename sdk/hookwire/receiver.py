@@ -24,8 +24,11 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
+from ._payload_errors import payload_error
 from .errors import ConfigurationError, HeaderError, PayloadError
-from .events import Envelope, parse_envelope
+from .events import Envelope
 from .signature_file import SignatureFile, read_signature_file
 from .signing import Key, Verifier, check_basic_auth
 
@@ -266,8 +269,8 @@ class Receiver:
                 self._verifier.check(
                     msg_id,
                     timestamp,
-                    signature,
                     _body_bytes(body),
+                    signature=signature,
                     now=time.time() if now is None else now,
                 )
         except (AttributeError, TypeError) as exc:
@@ -283,12 +286,18 @@ class Receiver:
         Raises :class:`VerificationError` (answer 401) or :class:`PayloadError` (answer 400).
         """
         self.authenticate(body, headers, now=now)
-        return parse_envelope(_body_bytes(body))
+        return parse_unverified(body)
 
 
 def parse_unverified(body: bytes | str) -> Envelope:
     """Parse an envelope WITHOUT checking who sent it: only for input you already trust.
 
-    Raises only :class:`PayloadError`.
+    Raises only :class:`PayloadError`. Use :meth:`Receiver.verify` for requests
+    from the network.
     """
-    return parse_envelope(_body_bytes(body))
+    try:
+        return Envelope.model_validate_json(_body_bytes(body))
+    except ValidationError as exc:
+        raise payload_error(exc) from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise PayloadError(f"the body is not an envelope: {type(exc).__name__}") from exc

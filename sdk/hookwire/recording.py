@@ -2,7 +2,8 @@
 
 This one format is written by ``hookwire listen`` and by the Flask listener's
 recorder, and read by ``hookwire replay`` and ``hookwire verify`` through the
-readers here, which take a file a line at a time and at most
+readers here (:func:`detect_format` tells a recording from an export of
+envelopes), which take a file a line at a time and at most
 :data:`MAX_LINE_BYTES` of a line, so their memory stays bounded whatever the
 file holds. Each line is::
 
@@ -42,7 +43,9 @@ from typing import Any, Final
 
 from ._lines import (
     MAX_LINE_BYTES,
+    FileFormat,
     decode_line,
+    detect_format,
     line_prefix,
     lines,
     open_for_reading,
@@ -59,8 +62,10 @@ __all__ = [
     "MAX_LINE_BYTES",
     "REDACTED",
     "REDACTED_HEADERS",
+    "FileFormat",
     "RecordedRequest",
     "Recorder",
+    "detect_format",
     "read_json_lines",
     "read_lines",
     "read_recording",

@@ -294,11 +294,15 @@ class Verifier:
         )
 
     def check(
-        self, msg_id: str, timestamp: str, signature: str, body: bytes, *, now: float
+        self, msg_id: str, timestamp: str, body: bytes, *, signature: str, now: float
     ) -> None:
         """Raise a :class:`VerificationError` unless one signature matches.
 
-        ``msg_id``, ``timestamp`` and ``signature`` are the raw header values.
+        The message comes in the order it is signed: ``msg_id`` and
+        ``timestamp`` (the raw ``webhook-id`` and ``webhook-timestamp`` header
+        values), then the raw ``body``. ``signature`` is the raw
+        ``webhook-signature`` value, by keyword so that it cannot be swapped
+        with another header value.
         """
         if not msg_id or not msg_id.isascii() or len(msg_id) > 256:
             raise HeaderError("webhook-id must be 1 to 256 ASCII characters", header="webhook-id")
@@ -363,17 +367,20 @@ class Verifier:
 
 def verify_signature(
     keys: Iterable[str | bytes | Key],
-    body: bytes,
-    *,
     msg_id: str,
     timestamp: str,
+    body: bytes,
+    *,
     signature: str,
     now: float,
     tolerance: float = 300,
 ) -> None:
     """Check one set of ``webhook-*`` header values; raise a :class:`VerificationError` if bad.
 
-    A one-shot form of :class:`Verifier` for scripts and tests; a listener
-    should build a :class:`~hookwire.Receiver` once instead.
+    Arguments come as :func:`sign` takes them: the keys, then the message
+    (``webhook-id``, ``webhook-timestamp``, body); the ``webhook-signature``
+    value to check and the clock by keyword. A one-shot form of
+    :class:`Verifier` for scripts and tests; a listener should build a
+    :class:`~hookwire.Receiver` once instead.
     """
-    Verifier(keys, tolerance=tolerance).check(msg_id, timestamp, signature, body, now=now)
+    Verifier(keys, tolerance=tolerance).check(msg_id, timestamp, body, signature=signature, now=now)

@@ -12,8 +12,9 @@ import pytest
 from aiohttp import web
 from sender_support import COMPLETED, PROGRESS, FakeClock, Sink, hook_for
 
-from hookwire.sender import Sender, store_dispatch
+from hookwire.sender import Sender
 from hookwire.sender.store import Store
+from hookwire.sender.store import dispatch as store_dispatch
 
 MakeSender = Callable[..., Sender]
 LEASE = timedelta(seconds=30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,7 +33,7 @@ class Checkpoints:
         self._store = store
         self._loop = loop
         self._executor: ThreadPoolExecutor | None = None
-        if not store.is_postgres:
+        if store.checkpoints:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-checkpoint")
         self._running: Future[None] | None = None
         self._last = loop.time()
@@ -52,7 +51,7 @@ class Checkpoints:
     def _checkpoint(self) -> None:
         try:
             self._store.checkpoint()
-        except (SQLAlchemyError, sqlite3.Error) as exc:  # a turn reports a database that is down
+        except SQLAlchemyError as exc:  # a turn reports a database that is down
             log.debug("checkpoint failed: %s", error_line(exc))
 
     def close(self) -> None:

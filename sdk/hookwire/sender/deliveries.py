@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..errors import NotFoundError, QueryError
+from ..hints import Hint
+from . import log_queries
 from .models import (
     DELIVERY_STATUSES,
     Delivery,
@@ -58,9 +60,7 @@ class Deliveries:
         """One delivery with all its attempts; :class:`~hookwire.errors.NotFoundError` if none."""
         found = self._store.get_delivery(delivery_id) if is_possible_id(delivery_id) else None
         if found is None:
-            raise NotFoundError(
-                f"no delivery {shown_id(delivery_id)}; list them with sender.deliveries.list()"
-            )
+            raise NotFoundError(f"no delivery {shown_id(delivery_id)}", hint=Hint.LIST_DELIVERIES)
         return found
 
     def counts(self, webhook_id: str | None = None) -> dict[str, int]:
@@ -81,14 +81,72 @@ class Deliveries:
         """Resend a webhook's failed and dead deliveries created since ``since``; count them."""
         check_aware(since, "since", QueryError)
         if not is_possible_id(webhook_id) or self._store.get_webhook(webhook_id) is None:
-            raise NotFoundError(
-                f"no webhook {shown_id(webhook_id)}; list them with sender.webhooks.list()"
-            )
+            raise NotFoundError(f"no webhook {shown_id(webhook_id)}", hint=Hint.LIST_WEBHOOKS)
         count = self._store.resend(webhook_id=webhook_id, since=since, now=self._clock())
         if count:
             log.info("webhook %s: %d deliveries queued again", webhook_id, count)
             self._wake()
         return count
+
+    def page(
+        self,
+        *,
+        account_id: int | None = None,
+        webhook_id: str | None = None,
+        event_name: str | None = None,
+        status: DeliveryStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> log_queries.DeliveryPage:
+        """One page of deliveries, newest first; pass ``next_cursor`` back for the next.
+
+        Each filter given narrows the page: the account's webhooks, one
+        webhook, one event name, one status, created in ``[since, until)``.
+        Paging is by key, so a deep page costs what the first costs and
+        deliveries published meanwhile do not shift the pages. ``limit`` is 1
+        to 1000. A bad filter, or a ``cursor`` this method did not give, is a
+        :class:`~hookwire.errors.QueryError`.
+
+        Example::
+
+            cursor = None
+            while True:
+                page = sender.deliveries.page(account_id=1010, status="dead", cursor=cursor)
+                for delivery in page.items:
+                    print(delivery.id, page.attempt_counts[delivery.id])
+                if (cursor := page.next_cursor) is None:
+                    break
+        """
+        wanted = log_queries.DeliveryFilter.checked(
+            account_id=account_id,
+            webhook_id=webhook_id,
+            event_name=event_name,
+            status=status,
+            since=since,
+            until=until,
+        )
+        size = log_queries.check_page_limit(limit)
+        with self._store.engine.connect() as conn:
+            return log_queries.delivery_page(conn, wanted, cursor=cursor, limit=size)
+
+    def stats(
+        self, webhook_id: str, *, window: timedelta = timedelta(hours=24)
+    ) -> log_queries.WebhookStats:
+        """How a webhook has been doing: its attempts' success rate over the last ``window``
+        (see :class:`~hookwire.sender.WebhookStats`), its last attempt, since when it has
+        been failing, and how many deliveries wait; NotFoundError if there is no such webhook."""
+        log_queries.check_window(window)
+        found = None
+        if is_possible_id(webhook_id):
+            with self._store.engine.connect() as conn:
+                found = log_queries.webhook_stats(
+                    conn, webhook_id, now=self._clock(), window=window
+                )
+        if found is None:
+            raise NotFoundError(f"no webhook {shown_id(webhook_id)}", hint=Hint.LIST_WEBHOOKS)
+        return found
 
 
 def _check_filter(webhook_id: object) -> None:

@@ -29,6 +29,7 @@ from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
 from ..errors import InvalidTargetError, TargetBlockedError
+from ..hints import Hint
 
 __all__ = [
     "GuardedResolver",
@@ -82,8 +83,9 @@ def is_blocked_address(address: str | IPAddress) -> bool:
 def _blocked(address: str) -> TargetBlockedError:
     return TargetBlockedError(
         f"the target resolves to {address}, a private or reserved address; point the webhook "
-        "at a public host (or create the Sender with allow_private_targets=True for local tests)",
+        "at a public host",
         address=address,
+        hint=Hint.ALLOW_PRIVATE,
     )
 
 

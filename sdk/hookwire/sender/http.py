@@ -14,6 +14,7 @@ from yarl import URL
 
 from .._version import USER_AGENT
 from ..errors import TargetBlockedError
+from ..outgoing import BASE_HEADERS, request_headers
 from ..signing import Signer, basic_auth_header
 from .guard import BlockedAddressOSError, check_literal_host
 from .work import Job
@@ -43,18 +44,24 @@ def build_headers(job: Job, *, timestamp: int, signer: Signer | None = None) -> 
     ``webhook-id`` is the request's id, so it stays the same on every retry;
     the timestamp and signatures are fresh. Every valid secret signs (during a
     rotation both the new and the old one). ``signer`` holds the job's secrets
-    already parsed, so that a dispatcher keys each secret only once.
+    already parsed, so that a dispatcher keys each secret only once. The
+    headers come from :func:`hookwire.outgoing.request_headers`, as the
+    ``hookwire`` commands' do.
     """
-    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
-    if job.secrets:
-        signer = signer or Signer(job.secrets)
-        headers.update(signer.headers(job.body, msg_id=job.request_id, timestamp=timestamp))
-    else:
-        headers["webhook-id"] = job.request_id
-        headers["webhook-timestamp"] = str(timestamp)
-    if job.auth == "basic" and job.basic_username is not None:
-        headers["authorization"] = basic_auth_header(job.basic_username, job.basic_password or "")
-    return headers
+    if not job.secrets:
+        signer = None
+    elif signer is None:
+        signer = Signer(job.secrets)
+    return request_headers(
+        job.request_id,
+        timestamp,
+        job.body,
+        signer=signer,
+        authorization=basic_auth_header(job.basic_username, job.basic_password or "")
+        if job.auth == "basic" and job.basic_username is not None
+        else None,
+        base=BASE_HEADERS,
+    )
 
 
 def _storable(text: str) -> str:

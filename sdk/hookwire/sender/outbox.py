@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, event
 
 from ..errors import NotFoundError, PayloadError, QueryError, UnknownEventError
+from ..hints import Hint
+from . import log_queries
 from .models import (
     Publication,
     Published,
@@ -189,9 +191,12 @@ class Outbox:
             location = f"{where}.{exc.location}" if exc.location else where
             if isinstance(exc, UnknownEventError):
                 raise UnknownEventError(
-                    f"{where}: {exc}", event_name=exc.event_name, location=location
+                    f"{where}: {exc.message}",
+                    event_name=exc.event_name,
+                    location=location,
+                    hint=exc.hint,
                 ) from exc
-            raise PayloadError(f"{where}: {exc}", location=location) from exc
+            raise PayloadError(f"{where}: {exc.message}", location=location, hint=exc.hint) from exc
 
     def _deliveries(
         self, conn: Connection, stored: Sequence[_Prepared]
@@ -354,7 +359,30 @@ class Events:
         """One stored event; :class:`~hookwire.errors.NotFoundError` if none."""
         found = self._store.get_event(event_id) if is_possible_id(event_id) else None
         if found is None:
-            raise NotFoundError(
-                f"no event {shown_id(event_id)}; list them with sender.events.list()"
-            )
+            raise NotFoundError(f"no event {shown_id(event_id)}", hint=Hint.LIST_EVENTS)
         return found
+
+    def page(
+        self,
+        *,
+        account_id: int | None = None,
+        name: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> log_queries.EventPage:
+        """One page of stored events, newest first; pass ``next_cursor`` back for the next.
+
+        Each filter given narrows the page: one account, one event name,
+        created in ``[since, until)``. Paging is by key (``created_at``, then
+        id), so a deep page costs what the first costs. ``limit`` is 1 to
+        1000. A bad filter, or a ``cursor`` this method did not give, is a
+        :class:`~hookwire.errors.QueryError`.
+        """
+        wanted = log_queries.EventFilter.checked(
+            account_id=account_id, name=name, since=since, until=until
+        )
+        size = log_queries.check_page_limit(limit)
+        with self._store.engine.connect() as conn:
+            return log_queries.event_page(conn, wanted, cursor=cursor, limit=size)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import PayloadError, UnknownEventError
 from ..events import EventSpec, event_spec
+from ..hints import Hint
 from .models import Publication, shown_id
 
 __all__ = [
@@ -97,15 +98,17 @@ def event_spec_of(event_name: object) -> EventSpec:
     """The catalogue entry of a published event's name; :class:`UnknownEventError` if none."""
     if not isinstance(event_name, str):
         raise UnknownEventError(
-            f"unknown event name {shown_id(event_name)}; event names are strings, "
-            "see hookwire.CATALOGUE",
+            f"unknown event name {shown_id(event_name)}; event names are strings",
             event_name=shown_id(event_name),
             location="eventName",
+            hint=Hint.EVENT_NAMES,
         )
     try:
         return event_spec(event_name)
     except UnknownEventError as exc:
-        raise UnknownEventError(str(exc), event_name=exc.event_name, location="eventName") from None
+        raise UnknownEventError(
+            exc.message, event_name=exc.event_name, location="eventName", hint=exc.hint
+        ) from None
 
 
 def publish_many_items(events: Iterable[object]) -> list[object]:

@@ -16,6 +16,7 @@ from ..errors import (
     WebhookLimitError,
 )
 from ..events import event_spec
+from ..hints import Hint
 from ..signature_file import SCHEME_ED25519, SCHEME_HMAC, SignatureFile
 from ..signing import generate_keypair, generate_secret, public_key_of
 from .guard import check_resolved_target, validate_target_url
@@ -33,7 +34,18 @@ from .models import (
 from .rows import new_id
 from .store import Store
 
-__all__ = ["KEEP", "Webhooks"]
+__all__ = [
+    "KEEP",
+    "MAX_CREDENTIAL",
+    "MAX_DESCRIPTION",
+    "MAX_NAME",
+    "Webhooks",
+    "check_basic_password",
+    "check_basic_username",
+    "check_description",
+    "check_event_names",
+    "check_name",
+]
 
 log = logging.getLogger("hookwire.sender")
 
@@ -52,9 +64,12 @@ class _Keep(enum.Enum):
 KEEP: Final = _Keep.KEEP
 """``Webhooks.update``'s default for ``auth`` (where None means no auth): keep the credentials."""
 
-_MAX_NAME = 200
-_MAX_DESCRIPTION = 2000
-_MAX_CREDENTIAL = 1000
+MAX_NAME = 200
+"""The longest webhook name, in characters."""
+MAX_DESCRIPTION = 2000
+"""The longest description, in characters."""
+MAX_CREDENTIAL = 1000
+"""The longest basic-auth username or password, in characters."""
 
 
 def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | None]:
@@ -66,17 +81,8 @@ def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | No
     if auth == "signature-ed25519":
         return "signature-ed25519", generate_keypair()[0], None, None
     if isinstance(auth, BasicAuth):
-        username = check_text(
-            auth.username, "the basic auth username", RegistryError, max_length=_MAX_CREDENTIAL
-        )
-        if not username or ":" in username:
-            raise RegistryError("the basic auth username must be non-empty and contain no ':'")
-        # The password's own value never goes into a message.
-        password = check_text(
-            auth.password, "the basic auth password", RegistryError, max_length=_MAX_CREDENTIAL
-        )
-        if not password:
-            raise RegistryError("the basic auth password is empty; give one")
+        username = check_basic_username(auth.username)
+        password = check_basic_password(auth.password)
         return "basic", None, username, password
     raise RegistryError(
         f"unknown auth {type(auth).__name__ if not isinstance(auth, str) else repr(auth)}; use "
@@ -84,7 +90,26 @@ def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | No
     )
 
 
-def _event_names(names: Iterable[str]) -> list[str]:
+def check_basic_username(username: object) -> str:
+    """A basic-auth username as the registry keeps it; :class:`~hookwire.errors.RegistryError`
+    if it is empty, holds ':' or control characters, or is too long."""
+    text = check_text(username, "the basic auth username", RegistryError, max_length=MAX_CREDENTIAL)
+    if not text or ":" in text:
+        raise RegistryError("the basic auth username must be non-empty and contain no ':'")
+    return text
+
+
+def check_basic_password(password: object) -> str:
+    """A basic-auth password as the registry keeps it; the refusal never quotes its value."""
+    text = check_text(password, "the basic auth password", RegistryError, max_length=MAX_CREDENTIAL)
+    if not text:
+        raise RegistryError("the basic auth password is empty; give one")
+    return text
+
+
+def check_event_names(names: Iterable[str]) -> list[str]:
+    """The event names a webhook triggers on, without repeats; a
+    :class:`~hookwire.errors.RegistryError` names what is wrong."""
     if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
         raise RegistryError(
             f"events must be a list of event names, not {type(names).__name__}; "
@@ -100,21 +125,23 @@ def _event_names(names: Iterable[str]) -> list[str]:
     return chosen
 
 
-def _name(name: object) -> str:
-    text = check_text(name, "the webhook name", RegistryError, max_length=_MAX_NAME).strip()
+def check_name(name: object) -> str:
+    """A webhook name as the registry keeps it (stripped); refused when empty or too long."""
+    text = check_text(name, "the webhook name", RegistryError, max_length=MAX_NAME).strip()
     if not text:
         raise RegistryError("the webhook name is empty; give it a name")
     return text
 
 
-def _description(description: object) -> str:
+def check_description(description: object) -> str:
+    """A description as the registry keeps it ("" for None); refused when too long."""
     if description is None:
         return ""
     return check_text(
         description,
         "the description",
         RegistryError,
-        max_length=_MAX_DESCRIPTION,
+        max_length=MAX_DESCRIPTION,
         multiline=True,
     )
 
@@ -126,9 +153,7 @@ def _active(active: object) -> bool:
 
 
 def _not_found(webhook_id: object) -> NotFoundError:
-    return NotFoundError(
-        f"no webhook {shown_id(webhook_id)}; list them with sender.webhooks.list()"
-    )
+    return NotFoundError(f"no webhook {shown_id(webhook_id)}", hint=Hint.LIST_WEBHOOKS)
 
 
 class Webhooks:
@@ -165,6 +190,11 @@ class Webhooks:
         self._grace = rotation_grace
         self._send_test = send_test
 
+    @property
+    def limit(self) -> int:
+        """The most webhooks one account may have (``max_webhooks_per_account``)."""
+        return self._max
+
     def _target(self, url: str) -> str:
         if self._allow_private:
             validate_target_url(url)
@@ -186,16 +216,16 @@ class Webhooks:
         """Register a webhook; a :class:`~hookwire.errors.RegistryError` says what to fix."""
         check_account_id(account_id, RegistryError)
         values: dict[str, Any] = {
-            "name": _name(name),
+            "name": check_name(name),
             "target_url": self._target(target_url),
-            "events": json.dumps(_event_names(events)),
+            "events": json.dumps(check_event_names(events)),
         }
         kind, secret, username, password = _auth_values(auth)
         now = self._clock()
         values.update(
             id=new_id("wh"),
             account_id=account_id,
-            description=_description(description),
+            description=check_description(description),
             auth=kind,
             basic_username=username,
             basic_password=password,
@@ -256,16 +286,16 @@ class Webhooks:
         values: dict[str, Any] = {"updated_at": self._clock()}
         changed: list[str] = []
         if name is not None:
-            values["name"] = _name(name)
+            values["name"] = check_name(name)
             changed.append("name")
         if description is not None:
-            values["description"] = _description(description)
+            values["description"] = check_description(description)
             changed.append("description")
         if target_url is not None:
             values["target_url"] = self._target(target_url)
             changed.append("target_url")
         if events is not None:
-            values["events"] = json.dumps(_event_names(events))
+            values["events"] = json.dumps(check_event_names(events))
             changed.append("events")
         if active is not None:
             values.update(_activation(_active(active)))

@@ -1,11 +1,4 @@
-"""The store: the one place that talks SQL (SQLite in WAL mode, or PostgreSQL).
-
-Every query has a name, as a method of :class:`Store`; the registry, the outbox,
-the delivery log and the dispatcher call those methods and never build SQL
-themselves. The queries are grouped by concept in ``store_registry``,
-``store_outbox``, ``store_dispatch`` (claims; its prebuilt statements live in
-``store_dispatch_sql``) and ``store_results`` (what attempts did, expiry); this module
-holds the engine, the transactions and the schema setup.
+"""Connecting: the engine for a URL, SQLite's pragmas, a private SQLite file, error texts cut.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and
 every transaction starts with ``BEGIN IMMEDIATE``: SQLite has one writer, and
@@ -20,32 +13,16 @@ import os
 import stat
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    create_engine,
-    event,
-    insert,
-    make_url,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import ExceptionContext
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from ..errors import ConfigurationError, error_line
-from . import schema
-from .store_base import sqlite_connection
-from .store_dispatch import DispatchQueries
-from .store_outbox import OutboxQueries
+from ...errors import ConfigurationError, error_line
 
-__all__ = ["Store", "make_engine"]
+__all__ = ["make_engine"]
 
 log = logging.getLogger("hookwire.sender")
-
-_ADVISORY_LOCK = 0x686F6F6B  # "hook": serialises schema setup across PostgreSQL clients
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -132,7 +109,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "handle_error", _first_line_only)
         return engine
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
-        from ..extras import install_hint, is_missing
+        from ...extras import install_hint, is_missing
 
         if is_missing(exc, ("psycopg",)):
             hint = install_hint("a postgresql+psycopg:// URL", "postgres")
@@ -141,79 +118,3 @@ def make_engine(url: str) -> Engine:
             f"cannot use the database URL ({type(exc).__name__}); give sqlite:///path.db "
             "or postgresql+psycopg://user@host/db"
         ) from exc
-
-
-class Store(DispatchQueries, OutboxQueries):
-    """Every query of the sender, by name, over one SQLAlchemy engine.
-
-    The schema is created (or migrated) the first time the store is opened.
-    """
-
-    def __init__(self, url: str | Engine) -> None:
-        self.engine = url if isinstance(url, Engine) else make_engine(url)
-        self.dialect = self.engine.dialect.name
-        try:
-            self._setup()
-        except ConfigurationError:
-            if not isinstance(url, Engine):  # an engine we made: leave no connection open
-                self.engine.dispose()
-            raise
-
-    def close(self) -> None:
-        """Close every pooled connection."""
-        self.engine.dispose()
-
-    def _setup(self) -> None:
-        try:
-            with self.engine.begin() as conn:
-                if self.is_postgres:
-                    conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}
-                    )
-                schema.metadata.create_all(conn, checkfirst=True)
-                self._migrate(conn)
-        except DatabaseError as exc:
-            # OperationalError (cannot connect) and DatabaseError (a file that is no database).
-            raise ConfigurationError(
-                f"cannot open the sender's database: {exc.orig or exc}".splitlines()[0]
-            ) from exc
-
-    def _migrate(self, conn: Connection) -> None:
-        key = schema.meta.c.key == "schema_version"
-        found = conn.execute(select(schema.meta.c.value).where(key)).scalar()
-        if found is None:
-            conn.execute(
-                insert(schema.meta).values(key="schema_version", value=str(schema.SCHEMA_VERSION))
-            )
-            return
-        version = int(found)
-        if version > schema.SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"the database has sender schema version {version}, newer than this hookwire "
-                f"understands ({schema.SCHEMA_VERSION}); upgrade hookwire"
-            )
-        for step in range(version + 1, schema.SCHEMA_VERSION + 1):
-            for statement in schema.MIGRATIONS.get(step, ()):
-                conn.execute(text(statement))
-        if version < schema.SCHEMA_VERSION:
-            conn.execute(update(schema.meta).where(key).values(value=str(schema.SCHEMA_VERSION)))
-
-    def checkpoint(self) -> None:
-        """SQLite: copy what the write-ahead log holds into the database file, without
-        waiting for readers or writers (a passive checkpoint). Nothing on PostgreSQL.
-
-        A running dispatcher calls this from a thread of its own, so the commit that
-        fills the log (``wal_autocheckpoint``) does not stall on the copy itself.
-        """
-        if self.is_postgres:
-            return
-        with self.engine.connect() as conn:
-            sqlite_connection(conn).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def schema_version(self) -> int:
-        """The schema version recorded in the database."""
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-            ).scalar()
-        return int(found or 0)

@@ -1,4 +1,4 @@
-"""Store queries of the outbox: events, their deliveries, and the delivery log."""
+"""The outbox: events and their deliveries; the delivery log: listing, resending, purging."""
 
 from __future__ import annotations
 
@@ -7,37 +7,25 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    and_,
-    bindparam,
-    delete,
-    exists,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
-from . import store_dispatch_sql as sql
-from .models import Attempt, Delivery, DeliveryStatus, StoredEvent
-from .rows import attempt_from_row, delivery_from_row, delivery_seq, event_from_row
-from .schema import (
+from ..models import Attempt, Delivery, DeliveryStatus, StoredEvent
+from ..rows import attempt_from_row, delivery_from_row, delivery_seq, event_from_row
+from ..schema import (
     attempts,
     deliveries,
     events,
     request_deliveries,
     requests,
     sqlite_text,
-    webhooks,
 )
-from .store_base import StoreBase
+from . import sql_common as common
+from . import sql_postgres as pg
+from . import sql_sqlite as lite
+from .runner import Database
 
-__all__ = ["OutboxQueries"]
+__all__ = ["Outbox"]
 
 _DELIVERY_COLUMNS = (
     deliveries.c.seq,
@@ -51,49 +39,8 @@ _DELIVERY_COLUMNS = (
     deliveries.c.due_at,
     deliveries.c.updated_at,
 )
-
-
-# Built once: publish is a hot path, and building a statement costs more than running it.
-_SUBSCRIBERS = select(webhooks.c.id, webhooks.c.events).where(
-    webhooks.c.account_id == bindparam("a"), webhooks.c.active.is_(True)
-)
-_SUBSCRIBERS_SQLITE = "SELECT id, events FROM hookwire_webhooks WHERE account_id = ? AND active = 1"
-_INSERT_EVENT_SQLITE = (
-    sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
-)
-_INSERT_EVENT_PG = (
-    postgresql.insert(events).on_conflict_do_nothing(index_elements=["id"]).returning(events.c.id)
-)
-_INSERT_EVENTS_SQLITE = (
-    "INSERT INTO hookwire_events (id, account_id, name, timestamp, realtime, payload, "
-    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-)
-_STORED_EVENTS_SQLITE = "SELECT id FROM hookwire_events WHERE id IN ({})"
 _IDS_PER_LOOKUP = 500  # bound parameters per statement: far below any SQLite's limit
-# PostgreSQL: many rows as one statement over one JSON array of rows. The driver
-# sends one text parameter (encoded by json's C encoder) instead of a placeholder
-# or an array element per value, each adapted in Python.
-_INSERT_EVENTS_PG = text(
-    'INSERT INTO hookwire_events (id, account_id, name, "timestamp", realtime, payload, '
-    "created_at) SELECT v->>0, CAST(v->>1 AS BIGINT), v->>2, CAST(v->>3 AS TIMESTAMPTZ), "
-    "CAST(v->>4 AS BOOLEAN), v->>5, CAST(v->>6 AS TIMESTAMPTZ) "
-    "FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS given (v, n) "
-    "ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
-)
-# ORDER BY n: seq (the column's default) is drawn in the rows' order.
-_INSERT_DELIVERIES_PG = text(
-    "INSERT INTO hookwire_deliveries (event_id, webhook_id, status, request_id, size, "
-    "created_at, due_at, updated_at) SELECT v->>0, v->>1, v->>2, v->>3, "
-    "CAST(v->>4 AS INTEGER), CAST(v->>5 AS TIMESTAMPTZ), CAST(v->>6 AS TIMESTAMPTZ), "
-    "CAST(v->>7 AS TIMESTAMPTZ) "
-    "FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS given (v, n) "
-    "ORDER BY n"
-)
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_INSERT_DELIVERIES_SQLITE = (
-    "INSERT INTO hookwire_deliveries (event_id, webhook_id, status, request_id, size, "
-    "created_at, due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 def _formatted_once(form: Callable[[datetime], str]) -> Callable[[datetime], str]:
@@ -109,21 +56,28 @@ def _formatted_once(form: Callable[[datetime], str]) -> Callable[[datetime], str
     return formatted
 
 
-class OutboxQueries(StoreBase):
-    """Store events and fan them out; list, resend and purge deliveries."""
+class Outbox:
+    """Store events and fan them out; list, resend and purge deliveries.
+
+    Publishing is a hot path: its statements are prebuilt (``sql_sqlite``,
+    ``sql_postgres``), and SQLite's run as SQL text with plain tuples.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def subscribers(self, conn: Connection, account_id: int) -> list[tuple[str, str]]:
         """The account's active webhooks as ``(id, events JSON)`` pairs."""
-        if self.is_postgres:
-            return [(row.id, row.events) for row in conn.execute(_SUBSCRIBERS, {"a": account_id})]
-        # SQLite: plain tuples from the driver (see sqlite_connection).
-        found = conn.exec_driver_sql(_SUBSCRIBERS_SQLITE, (account_id,)).fetchall()
+        if self._db.is_postgres:
+            found = self._db.run(conn, pg.SUBSCRIBERS, {"a": account_id})
+        else:
+            found = self._db.run(conn, lite.SUBSCRIBERS, (account_id,))
         return [(webhook_id, names) for webhook_id, names in found]
 
     def insert_event(self, conn: Connection, values: dict[str, Any]) -> bool:
         """Insert an event unless its id is stored already; True when it was new."""
-        statement = _INSERT_EVENT_PG if self.is_postgres else _INSERT_EVENT_SQLITE
-        return conn.execute(statement, values).first() is not None
+        statement = pg.INSERT_EVENT if self._db.is_postgres else lite.INSERT_EVENT
+        return self._db.run(conn, statement, values).first() is not None
 
     def insert_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Insert events (distinct ids) in one statement, skipping stored ids; the new ids.
@@ -138,7 +92,7 @@ class OutboxQueries(StoreBase):
         """
         if not rows:
             return set()
-        if self.is_postgres:
+        if self._db.is_postgres:
             # In id order, so that concurrent calls with shared ids lock them in one order.
             ordered = sorted(rows, key=lambda row: str(row["id"]))
             iso = _formatted_once(datetime.isoformat)
@@ -154,14 +108,15 @@ class OutboxQueries(StoreBase):
                 )
                 for row in ordered
             ]
-            return set(conn.execute(_INSERT_EVENTS_PG, {"rows": _to_json(values)}).scalars())
+            return set(self._db.run(conn, pg.INSERT_EVENTS, {"rows": _to_json(values)}).scalars())
         ids = [row["id"] for row in rows]
         stored_ids: set[str] = set()
         for start in range(0, len(ids), _IDS_PER_LOOKUP):
             chunk = ids[start : start + _IDS_PER_LOOKUP]
-            lookup = _STORED_EVENTS_SQLITE.format(", ".join("?" * len(chunk)))
-            stored_ids.update(found for (found,) in conn.exec_driver_sql(lookup, tuple(chunk)))
+            lookup = lite.STORED_EVENTS.format(", ".join("?" * len(chunk)))
+            stored_ids.update(self._db.run(conn, lookup, tuple(chunk)).scalars())
         stored = _formatted_once(sqlite_text)
+        fresh_ids = [row["id"] for row in rows if row["id"] not in stored_ids]
         fresh = [
             (
                 row["id"],
@@ -176,14 +131,14 @@ class OutboxQueries(StoreBase):
             if row["id"] not in stored_ids
         ]
         if fresh:
-            conn.exec_driver_sql(_INSERT_EVENTS_SQLITE, fresh)
-        return {values[0] for values in fresh}
+            self._db.run(conn, lite.INSERT_EVENTS, fresh)
+        return set(fresh_ids)
 
     def insert_deliveries(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert deliveries in one statement, in the given order (which ``seq`` keeps)."""
         if not rows:
             return
-        if self.is_postgres:
+        if self._db.is_postgres:
             iso = _formatted_once(datetime.isoformat)
             values = [
                 (
@@ -198,13 +153,13 @@ class OutboxQueries(StoreBase):
                 )
                 for row in rows
             ]
-            conn.execute(_INSERT_DELIVERIES_PG, {"rows": _to_json(values)})
+            self._db.run(conn, pg.INSERT_DELIVERIES, {"rows": _to_json(values)})
             return
-        # SQLite: plain tuples to the driver (see sqlite_connection); the rows share
-        # their few datetimes, formatted once.
+        # SQLite: plain tuples; the rows share their few datetimes, formatted once.
         stored = _formatted_once(sqlite_text)
-        conn.exec_driver_sql(
-            _INSERT_DELIVERIES_SQLITE,
+        self._db.run(
+            conn,
+            lite.INSERT_DELIVERIES,
             [
                 (
                     row["event_id"],
@@ -225,13 +180,13 @@ class OutboxQueries(StoreBase):
         query = select(events).order_by(events.c.created_at.desc(), events.c.id).limit(limit)
         if account_id is not None:
             query = query.where(events.c.account_id == account_id)
-        with self.transaction() as conn:
-            return [event_from_row(row) for row in conn.execute(query)]
+        with self._db.transaction() as conn:
+            return [event_from_row(row) for row in self._db.run(conn, query)]
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """One stored event, or ``None``."""
-        with self.transaction() as conn:
-            row = conn.execute(select(events).where(events.c.id == event_id)).one_or_none()
+        with self._db.transaction() as conn:
+            row = self._db.run(conn, select(events).where(events.c.id == event_id)).one_or_none()
         return event_from_row(row) if row is not None else None
 
     def list_deliveries(
@@ -248,19 +203,20 @@ class OutboxQueries(StoreBase):
             query = query.where(deliveries.c.webhook_id == webhook_id)
         if status is not None:
             query = query.where(deliveries.c.status == status)
-        with self.transaction() as conn:
-            return [delivery_from_row(row) for row in conn.execute(query)]
+        with self._db.transaction() as conn:
+            return [delivery_from_row(row) for row in self._db.run(conn, query)]
 
     def get_delivery(self, public_id: str) -> Delivery | None:
         """One delivery with every attempt of every request it travelled in."""
         seq = delivery_seq(public_id)
         if seq is None:
             return None
-        with self.transaction() as conn:
-            row = conn.execute(
+        with self._db.transaction() as conn:
+            row = self._db.run(
+                conn,
                 select(*_DELIVERY_COLUMNS)
                 .join(events, events.c.id == deliveries.c.event_id)
-                .where(deliveries.c.seq == seq)
+                .where(deliveries.c.seq == seq),
             ).one_or_none()
             if row is None:
                 return None
@@ -272,11 +228,12 @@ class OutboxQueries(StoreBase):
             )
             if row.request_id is not None:
                 carried = or_(carried, attempts.c.request_id == row.request_id)
-            found = conn.execute(
+            found = self._db.run(
+                conn,
                 select(attempts, requests.c.event_ids)
                 .join(requests, requests.c.id == attempts.c.request_id)
                 .where(carried)
-                .order_by(attempts.c.started_at, attempts.c.id)
+                .order_by(attempts.c.started_at, attempts.c.id),
             )
             history: tuple[Attempt, ...] = tuple(attempt_from_row(a) for a in found)
         return delivery_from_row(row, history)
@@ -287,8 +244,8 @@ class OutboxQueries(StoreBase):
         if webhook_id is not None:
             query = query.where(deliveries.c.webhook_id == webhook_id)
         counts = {"pending": 0, "succeeded": 0, "failed": 0, "dead": 0}
-        with self.transaction() as conn:
-            for status, count in conn.execute(query):
+        with self._db.transaction() as conn:
+            for status, count in self._db.run(conn, query):
                 counts[status] = int(count)
         return counts
 
@@ -315,61 +272,68 @@ class OutboxQueries(StoreBase):
                 deliveries.c.status.in_(["failed", "dead"]),
                 deliveries.c.created_at >= since,
             )
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             failing = select(deliveries.c.request_id).where(chosen, deliveries.c.status == "failed")
-            conn.execute(
+            self._db.run(
+                conn,
                 update(requests)
                 .where(requests.c.id.in_(failing), requests.c.status == "open")
-                .values(next_attempt_at=now, updated_at=now)
+                .values(next_attempt_at=now, updated_at=now),
             )
-            hurried = conn.execute(
+            hurried = self._db.run(
+                conn,
                 select(func.count())
                 .select_from(deliveries)
-                .where(chosen, deliveries.c.status == "failed")
+                .where(chosen, deliveries.c.status == "failed"),
             ).scalar_one()
             # Keep the history: the request each re-queued delivery leaves.
             leaving = and_(chosen, deliveries.c.status != "failed")
-            conn.execute(
+            self._db.run(
+                conn,
                 insert(request_deliveries).from_select(
                     ["request_id", "delivery_seq"],
                     select(deliveries.c.request_id, deliveries.c.seq).where(
                         leaving, deliveries.c.request_id.is_not(None)
                     ),
-                )
+                ),
             )
-            queued = conn.execute(
+            queued = self._db.run(
+                conn,
                 update(deliveries)
                 .where(leaving)
-                .values(status="pending", request_id=None, due_at=now, updated_at=now)
+                .values(status="pending", request_id=None, due_at=now, updated_at=now),
             ).rowcount
         return int(hurried) + int(queued)
 
     def purge(self, *, before: datetime) -> dict[str, int]:
         """Drop finished deliveries, requests, attempts and events older than ``before``."""
-        finished = sql.FINISHED_REQUEST_STATUSES
-        with self.transaction() as conn:
-            attempt_count = conn.execute(
-                delete(attempts).where(attempts.c.started_at < before)
+        finished = common.FINISHED_REQUEST_STATUSES
+        with self._db.transaction() as conn:
+            attempt_count = self._db.run(
+                conn, delete(attempts).where(attempts.c.started_at < before)
             ).rowcount
             old_requests = select(requests.c.id).where(
                 requests.c.status.in_(finished), requests.c.updated_at < before
             )
-            conn.execute(
-                delete(request_deliveries).where(request_deliveries.c.request_id.in_(old_requests))
+            self._db.run(
+                conn,
+                delete(request_deliveries).where(request_deliveries.c.request_id.in_(old_requests)),
             )
-            request_count = conn.execute(
+            request_count = self._db.run(
+                conn,
                 delete(requests).where(
                     requests.c.status.in_(finished), requests.c.updated_at < before
-                )
+                ),
             ).rowcount
-            delivery_count = conn.execute(
+            delivery_count = self._db.run(
+                conn,
                 delete(deliveries).where(
                     deliveries.c.status.in_(finished), deliveries.c.updated_at < before
-                )
+                ),
             ).rowcount
             still_needed = exists().where(deliveries.c.event_id == events.c.id)
-            event_count = conn.execute(
-                delete(events).where(events.c.created_at < before, ~still_needed)
+            event_count = self._db.run(
+                conn, delete(events).where(events.c.created_at < before, ~still_needed)
             ).rowcount
         return {
             "events": int(event_count),

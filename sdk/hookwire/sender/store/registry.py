@@ -1,4 +1,4 @@
-"""Store queries about webhooks and their secrets."""
+"""Webhooks and their signing secrets."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
-from .models import Webhook
-from .rows import webhook_from_row
-from .schema import (
+from ..models import Webhook
+from ..rows import webhook_from_row
+from ..schema import (
     UtcDateTime,
     attempts,
     deliveries,
@@ -19,9 +19,9 @@ from .schema import (
     webhook_secrets,
     webhooks,
 )
-from .store_base import StoreBase
+from .runner import Database
 
-__all__ = ["RegistryQueries"]
+__all__ = ["Registry"]
 
 _PUBLIC_COLUMNS = [c for c in webhooks.c if c.name != "basic_password"]
 
@@ -40,16 +40,20 @@ _VALID_SECRETS = (
 )
 
 
-class RegistryQueries(StoreBase):
+class Registry:
     """Create, read, change and delete webhooks; keep their signing secrets."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def count_webhooks(self, account_id: int) -> int:
         """How many webhooks the account has, active or not."""
-        with self.transaction() as conn:
-            count = conn.execute(
+        with self._db.transaction() as conn:
+            count = self._db.run(
+                conn,
                 select(func.count())
                 .select_from(webhooks)
-                .where(webhooks.c.account_id == account_id)
+                .where(webhooks.c.account_id == account_id),
             ).scalar_one()
         return int(count)
 
@@ -61,29 +65,33 @@ class RegistryQueries(StoreBase):
         Returns ``None`` when the limit is reached; the count and the insert
         happen in one transaction.
         """
-        with self.transaction() as conn:
-            count = conn.execute(
+        with self._db.transaction() as conn:
+            count = self._db.run(
+                conn,
                 select(func.count())
                 .select_from(webhooks)
-                .where(webhooks.c.account_id == values["account_id"])
+                .where(webhooks.c.account_id == values["account_id"]),
             ).scalar_one()
             if count >= limit:
                 return None
-            conn.execute(insert(webhooks).values(**values))
+            self._db.run(conn, insert(webhooks).values(**values))
             if secret is not None:
-                conn.execute(
+                self._db.run(
+                    conn,
                     insert(webhook_secrets).values(
                         webhook_id=values["id"], secret=secret, created_at=values["created_at"]
-                    )
+                    ),
                 )
-            row = conn.execute(select(*_PUBLIC_COLUMNS).where(webhooks.c.id == values["id"])).one()
+            row = self._db.run(
+                conn, select(*_PUBLIC_COLUMNS).where(webhooks.c.id == values["id"])
+            ).one()
         return webhook_from_row(row)
 
     def get_webhook(self, webhook_id: str) -> Webhook | None:
         """The webhook with this id, or ``None``."""
-        with self.transaction() as conn:
-            row = conn.execute(
-                select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)
+        with self._db.transaction() as conn:
+            row = self._db.run(
+                conn, select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)
             ).one_or_none()
         return webhook_from_row(row) if row is not None else None
 
@@ -92,8 +100,8 @@ class RegistryQueries(StoreBase):
         query = select(*_PUBLIC_COLUMNS).order_by(webhooks.c.created_at, webhooks.c.id)
         if account_id is not None:
             query = query.where(webhooks.c.account_id == account_id)
-        with self.transaction() as conn:
-            return [webhook_from_row(row) for row in conn.execute(query)]
+        with self._db.transaction() as conn:
+            return [webhook_from_row(row) for row in self._db.run(conn, query)]
 
     def update_webhook(
         self,
@@ -108,38 +116,43 @@ class RegistryQueries(StoreBase):
         it holds (none for ``(None,)``) in the same transaction, so a refused write
         leaves both the auth kind and its secrets as they were.
         """
-        with self.transaction() as conn:
-            changed = conn.execute(
-                update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
+        with self._db.transaction() as conn:
+            changed = self._db.run(
+                conn, update(webhooks).where(webhooks.c.id == webhook_id).values(**values)
             ).rowcount
             if not changed:
                 return None
             if secrets is not None:
                 self._replace_secrets(conn, webhook_id, secrets[0], now=values["updated_at"])
-            row = conn.execute(select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)).one()
+            row = self._db.run(
+                conn, select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)
+            ).one()
         return webhook_from_row(row)
 
     def delete_webhook(self, webhook_id: str) -> bool:
         """Delete a webhook with its secrets, deliveries, requests and attempts."""
-        with self.transaction() as conn:
-            found = conn.execute(delete(webhooks).where(webhooks.c.id == webhook_id)).rowcount
+        with self._db.transaction() as conn:
+            found = self._db.run(conn, delete(webhooks).where(webhooks.c.id == webhook_id)).rowcount
             if not found:
                 return False
             request_ids = select(requests.c.id).where(requests.c.webhook_id == webhook_id)
-            conn.execute(
-                delete(request_deliveries).where(request_deliveries.c.request_id.in_(request_ids))
+            self._db.run(
+                conn,
+                delete(request_deliveries).where(request_deliveries.c.request_id.in_(request_ids)),
             )
-            conn.execute(delete(attempts).where(attempts.c.request_id.in_(request_ids)))
-            conn.execute(delete(requests).where(requests.c.webhook_id == webhook_id))
-            conn.execute(delete(deliveries).where(deliveries.c.webhook_id == webhook_id))
-            conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
+            self._db.run(conn, delete(attempts).where(attempts.c.request_id.in_(request_ids)))
+            self._db.run(conn, delete(requests).where(requests.c.webhook_id == webhook_id))
+            self._db.run(conn, delete(deliveries).where(deliveries.c.webhook_id == webhook_id))
+            self._db.run(
+                conn, delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id)
+            )
         return True
 
     def basic_password(self, webhook_id: str) -> str | None:
         """The stored basic auth password of a webhook (to send it, never to show it)."""
-        with self.transaction() as conn:
-            value = conn.execute(
-                select(webhooks.c.basic_password).where(webhooks.c.id == webhook_id)
+        with self._db.transaction() as conn:
+            value = self._db.run(
+                conn, select(webhooks.c.basic_password).where(webhooks.c.id == webhook_id)
             ).scalar()
         return str(value) if value is not None else None
 
@@ -147,19 +160,25 @@ class RegistryQueries(StoreBase):
         self, conn: Connection, webhook_id: str, secret: str | None, *, now: datetime
     ) -> None:
         """Drop every secret of a webhook and keep only ``secret`` (when auth changes)."""
-        conn.execute(delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id))
+        self._db.run(
+            conn, delete(webhook_secrets).where(webhook_secrets.c.webhook_id == webhook_id)
+        )
         if secret is not None:
-            conn.execute(
-                insert(webhook_secrets).values(webhook_id=webhook_id, secret=secret, created_at=now)
+            self._db.run(
+                conn,
+                insert(webhook_secrets).values(
+                    webhook_id=webhook_id, secret=secret, created_at=now
+                ),
             )
 
     def rotate_secret(
         self, webhook_id: str, secret: str, *, now: datetime, expires: datetime
     ) -> None:
         """Add a new secret; secrets still valid keep signing until ``expires`` at the latest."""
-        with self.transaction() as conn:
+        with self._db.transaction() as conn:
             live = webhook_secrets.c.webhook_id == webhook_id
-            conn.execute(
+            self._db.run(
+                conn,
                 update(webhook_secrets)
                 .where(
                     live,
@@ -168,10 +187,13 @@ class RegistryQueries(StoreBase):
                         webhook_secrets.c.expires_at > expires,
                     ),
                 )
-                .values(expires_at=expires)
+                .values(expires_at=expires),
             )
-            conn.execute(
-                insert(webhook_secrets).values(webhook_id=webhook_id, secret=secret, created_at=now)
+            self._db.run(
+                conn,
+                insert(webhook_secrets).values(
+                    webhook_id=webhook_id, secret=secret, created_at=now
+                ),
             )
 
     def valid_secrets(
@@ -182,17 +204,18 @@ class RegistryQueries(StoreBase):
         ids = list(webhook_ids)
         if not ids:
             return found
-        with self.transaction(connection) as conn:
-            for row in conn.execute(_VALID_SECRETS, {"ids": ids, "now": now}):
-                found.setdefault(row.webhook_id, []).append(row.secret)
+        with self._db.transaction(connection) as conn:
+            for webhook_id, secret in self._db.run(conn, _VALID_SECRETS, {"ids": ids, "now": now}):
+                found.setdefault(webhook_id, []).append(secret)
         return found
 
     def secrets_created_at(self, webhook_id: str) -> datetime | None:
         """When the newest secret of a webhook was made."""
-        with self.transaction() as conn:
-            value: datetime | None = conn.execute(
+        with self._db.transaction() as conn:
+            value: datetime | None = self._db.run(
+                conn,
                 select(func.max(webhook_secrets.c.created_at)).where(
                     webhook_secrets.c.webhook_id == webhook_id
-                )
+                ),
             ).scalar()
         return value

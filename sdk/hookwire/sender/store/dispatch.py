@@ -1,43 +1,34 @@
-"""Store queries of the dispatcher: claim work under a lease (``store_results``
-records what happened, in the same transaction).
+"""The claim: lease webhooks with due work, and hand each a job (``results`` records
+what the last turn's attempts did, in the same transaction).
 
-The claim's ``FOR UPDATE SKIP LOCKED`` lives here (``expire`` in
-``store_results`` takes the same lock). A claim picks webhooks
-that have work due and no live lease, leases them to one dispatcher, and
-returns one :class:`~hookwire.sender.work.Job` per webhook: the webhook's open
-request when it is due for a retry, or a new request made of its oldest due
-deliveries. A webhook with an open request gets no new one, which is what
-keeps events in order across retries.
+A claim picks webhooks that have work due and no live lease, leases them to one
+dispatcher, and returns one :class:`~hookwire.sender.work.Job` per webhook: the
+webhook's open request when it is due for a retry, or a new request made of its
+oldest due deliveries. A webhook with an open request gets no new one, which is
+what keeps events in order across retries.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import (
-    Connection,
-)
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection
 
-from . import store_dispatch_sql as sql
-from .rows import Queued, Request, new_id
-from .schema import (
-    sqlite_text,
-    stored_time,
-    utc_iso,
-)
-from .store_base import sqlite_connection
-from .store_results import ResultQueries
-from .work import Job, Outcome, request_body
+from ..rows import DueWebhook, Queued, Request, new_id
+from ..schema import sqlite_text, stored_time, utc_iso
+from ..work import Job, Outcome, request_body
+from . import sql_common as common
+from . import sql_postgres as pg
+from . import sql_sqlite as lite
+from .results import Results
+from .runner import Database
 
-__all__ = ["DispatchQueries"]
+__all__ = ["Dispatch", "secrets_of"]
 
 log = logging.getLogger("hookwire.sender")
 
@@ -48,9 +39,16 @@ A jsonb value holds at most 256 MiB, and a turn's requests can be larger
 (``concurrency`` x ``max_batch_bytes``); 48 Mi characters stay under it even
 at four bytes a character."""
 
+Expired = list[tuple[int, list[str]]]
+"""How many queued deliveries a turn killed as too old, and of which webhooks."""
 
-class DispatchQueries(ResultQueries):
+
+class Dispatch:
     """Claim due work with a lease, after applying the outcomes of a turn's attempts."""
+
+    def __init__(self, db: Database, results: Results) -> None:
+        self._db = db
+        self._results = results
 
     def claim(
         self,
@@ -72,10 +70,10 @@ class DispatchQueries(ResultQueries):
         Both happen in one transaction (one commit per dispatcher turn), and a
         webhook whose request just finished can be claimed again at once.
         """
-        expired: list[tuple[int, list[str]]] = []
-        with self._turn() as conn:
+        expired: Expired = []
+        with self._db.transaction() as conn:
             if outcomes:
-                self._complete(conn, outcomes, owner=owner, now=now)
+                self._results.finish(conn, outcomes, owner=owner, now=now)
             if limit <= 0:
                 return []
             rows = self._lease_due(conn, owner=owner, now=now, lease=lease, limit=limit)
@@ -88,8 +86,8 @@ class DispatchQueries(ResultQueries):
                     conn,
                     fresh,
                     now,
-                    max_batch,
-                    max_batch_bytes,
+                    max_batch=max_batch,
+                    max_batch_bytes=max_batch_bytes,
                     expire_before=expire_before,
                     expired=expired,
                 )
@@ -97,71 +95,51 @@ class DispatchQueries(ResultQueries):
             idle = [row.id for row in rows if row.id not in requests]
             if idle:
                 # Leased, but nothing left to send (its queue expired): free it at once.
-                self._release(conn, idle, owner=owner, now=now)
+                self._results.release_in(conn, idle, owner=owner, now=now)
         _warn_expired(expired, expire_before)  # once the turn has committed
         return [_job(row, found) for row in rows if (found := requests.get(row.id)) is not None]
 
-    def _open_requests(self, conn: Connection, rows: Sequence[Any]) -> dict[str, Request]:
+    def _lease_due(
+        self, conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[DueWebhook]:
+        """Up to ``limit`` due webhooks, leased to ``owner``."""
+        db, until = self._db, now + lease
+        if db.is_postgres:
+            params = {"now": now, "limit": limit, "owner": owner, "until": until}
+            return list(map(DueWebhook._make, db.run(conn, pg.LEASE_DUE, params)))
+        params = {**lite.DUE_PARAMS, "now": sqlite_text(now), "limit": limit}
+        found = [_due_from_sqlite(row) for row in db.rows(conn, lite.DUE, params)]
+        if found:
+            leased = json.dumps([row.id for row in found])
+            db.write(conn, lite.LEASE, {"owner": owner, "until": sqlite_text(until), "ids": leased})
+        return found
+
+    def _open_requests(self, conn: Connection, rows: Sequence[DueWebhook]) -> dict[str, Request]:
         """The open request of each claimed webhook that has one (a retry or a takeover)."""
         retried = [row.id for row in rows if row.open_request is not None]
         if not retried:
             return {}
         found = {
-            row.webhook_id: Request(
-                row.id,
-                row.body,
-                tuple(json.loads(row.event_ids)),
-                row.attempts,
-                row.oldest_event_at,
-                [],
+            webhook_id: Request(request_id, body, tuple(json.loads(ids)), tries, oldest, [])
+            for request_id, webhook_id, body, ids, tries, oldest in self._db.run(
+                conn, common.OPEN_REQUESTS, {"ids": retried}
             )
-            for row in conn.execute(sql.OPEN_REQUESTS, {"ids": retried})
         }
-        members = self._members(conn, {r.id: (w, r.event_ids) for w, r in found.items()})
+        members = self._results.members(conn, {r.id: (w, r.event_ids) for w, r in found.items()})
         for request in found.values():
             request.seqs.extend(members[request.id])
-        return found
-
-    @contextmanager
-    def _turn(self) -> Iterator[Connection]:
-        """A transaction whose driver-level SQLite statements fail as SQLAlchemy errors.
-
-        A dispatcher turn runs its SQLite statements on the driver's own
-        connection (see ``sqlite_connection``); its errors still reach the
-        dispatcher as the ``SQLAlchemyError`` it retries on.
-        """
-        try:
-            with self.transaction() as conn:
-                yield conn
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-
-    def _lease_due(
-        self, conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
-    ) -> Sequence[Any]:
-        """Up to ``limit`` due webhooks (as :class:`~.store_dispatch_sql.DueWebhook`), leased."""
-        until = now + lease
-        if self.is_postgres:
-            params = {"now": now, "limit": limit, "owner": owner, "until": until}
-            return conn.execute(sql.LEASE_DUE_PG, params).all()
-        driver = sqlite_connection(conn)
-        params = {**sql.DUE_SQLITE_PARAMS, "now": sqlite_text(now), "limit": limit}
-        found = [_due_from_sqlite(row) for row in driver.execute(sql.DUE_SQLITE, params)]
-        if found:
-            leased = json.dumps([row.id for row in found])
-            driver.execute(sql.LEASE_SQLITE, (owner, sqlite_text(until), leased))
         return found
 
     def _new_requests(
         self,
         conn: Connection,
-        fresh: Sequence[Any],
+        fresh: Sequence[DueWebhook],
         now: datetime,
+        *,
         max_batch: int,
         max_batch_bytes: int,
-        *,
         expire_before: datetime | None,
-        expired: list[tuple[int, list[str]]],
+        expired: Expired,
     ) -> dict[str, Request]:
         """Group each webhook's oldest due deliveries into a new request.
 
@@ -197,15 +175,14 @@ class DispatchQueries(ResultQueries):
         A delivery's age counts from ``due_at``, when it was queued: its publish (a
         batch event's flush), or a redeliver or recover, which queue it anew.
         """
+        db = self._db
         found: Sequence[Sequence[Any]]
-        if self.is_postgres:
+        if db.is_postgres:
             params = {"now": now, "max_batch": max_batch, "ids": json.dumps(ids)}
-            found = conn.execute(sql.QUEUED_LATERAL, params).all()
+            found = db.run(conn, pg.QUEUED, params).all()
         else:
             params = {"now": sqlite_text(now), "max_batch": max_batch, "ids": json.dumps(ids)}
-            found = sqlite_connection(conn).execute(sql.QUEUED_SQLITE, params).fetchall()
-        # Copied into Queued, whose fields read as fast as an index: a name looked up on
-        # SQLAlchemy's Row costs about twenty times as much, and a turn reads thousands.
+            found = db.rows(conn, lite.QUEUED, params)
         queued: dict[str, list[Queued]] = {}
         for item in map(Queued._make, found):
             queued.setdefault(item.webhook_id, []).append(item)
@@ -219,12 +196,12 @@ class DispatchQueries(ResultQueries):
         before: datetime,
         now: datetime,
         max_batch: int,
-        expired: list[tuple[int, list[str]]],
+        expired: Expired,
     ) -> dict[str, list[Queued]]:
         """Kill the queued deliveries queued at or before ``before`` of the webhooks whose
         oldest queued item is that old, and read those webhooks' queues again."""
         # Stored values compare as they are: SQLite's text sorts as the time it spells.
-        cutoff: Any = before if self.is_postgres else sqlite_text(before)
+        cutoff: Any = before if self._db.is_postgres else sqlite_text(before)
         stale = [
             webhook_id
             for webhook_id, items in queued.items()
@@ -232,35 +209,39 @@ class DispatchQueries(ResultQueries):
         ]
         if not stale:
             return queued
-        expired.append((self._kill_queued(conn, stale, before=before, now=now), stale))
+        killed = self._results.kill_queued(conn, stale, before=before, now=now)
+        expired.append((killed, stale))
         fresh = {k: v for k, v in queued.items() if k not in stale}
         fresh.update(self._queued_by_webhook(conn, stale, now, max_batch))
         return fresh
 
     def _insert_requests(self, conn: Connection, made: dict[str, Request], now: datetime) -> None:
         """Store new requests (their deliveries point at them once an attempt finishes)."""
-        if self.is_postgres:
+        db = self._db
+        if db.is_postgres:
             rows = [
-                (r.id, webhook_id, r.body, json.dumps(r.event_ids), utc_iso(r.oldest_event_at))
+                pg.NewRequest(
+                    r.id, webhook_id, r.body, json.dumps(r.event_ids), utc_iso(r.oldest_event_at)
+                )
                 for webhook_id, r in made.items()
             ]
             for chunk in _by_size(rows, REQUEST_CHARS_PER_STATEMENT):
                 params = {"now": now, "requests": json.dumps(chunk, ensure_ascii=False)}
-                conn.execute(sql.INSERT_REQUESTS_PG, params)
+                db.run(conn, pg.INSERT_REQUESTS, params)
             return
-        # SQLite: plain tuples to the driver (see sqlite_connection).
         stamp = sqlite_text(now)
-        sqlite_connection(conn).executemany(
-            sql.INSERT_REQUESTS_SQLITE,
+        db.write_many(
+            conn,
+            lite.INSERT_REQUESTS,
             [
-                (
-                    r.id,
-                    webhook_id,
-                    r.body,
-                    json.dumps(r.event_ids),
-                    stamp,
-                    sqlite_text(r.oldest_event_at),
-                )
+                {
+                    "id": r.id,
+                    "webhook_id": webhook_id,
+                    "body": r.body,
+                    "event_ids": json.dumps(r.event_ids),
+                    "now": stamp,
+                    "oldest_event_at": sqlite_text(r.oldest_event_at),
+                }
                 for webhook_id, r in made.items()
             ],
         )
@@ -278,8 +259,8 @@ def _first_fitting(queued: Sequence[Queued], max_bytes: int) -> list[Queued]:
     return chosen
 
 
-def _job(row: Any, request: Request) -> Job:
-    """The job of a claimed webhook (a :class:`~.store_dispatch_sql.DueWebhook`) and its request."""
+def _job(row: DueWebhook, request: Request) -> Job:
+    """The job of a claimed webhook and its request."""
     return Job(
         webhook_id=row.id,
         account_id=row.account_id,
@@ -294,11 +275,23 @@ def _job(row: Any, request: Request) -> Job:
         failing_since=row.failing_since,
         basic_username=row.basic_username,
         basic_password=row.basic_password,
-        secrets=sql.secrets_of(row),
+        secrets=secrets_of(row),
     )
 
 
-def _warn_expired(expired: list[tuple[int, list[str]]], before: datetime | None) -> None:
+def secrets_of(row: DueWebhook) -> tuple[str, ...]:
+    """The secrets of a claimed webhook, newest first."""
+    found = row.secrets
+    if not found:
+        return ()
+    if isinstance(found, str):
+        # SQLite's [[id, secret], ...], parsed each time: a cache would keep rotated
+        # secrets in memory for the life of the process.
+        return tuple(secret for _, secret in sorted(json.loads(found), reverse=True))
+    return tuple(found)
+
+
+def _warn_expired(expired: Expired, before: datetime | None) -> None:
     """Say how many queued deliveries died unsent in a turn, and of which webhooks."""
     for killed, stale in expired:
         log.warning(
@@ -309,11 +302,12 @@ def _warn_expired(expired: list[tuple[int, list[str]]], before: datetime | None)
         )
 
 
-def _by_size(
-    rows: list[tuple[str, str, str, str, str]], limit: int
-) -> Iterator[list[tuple[str, str, str, str, str]]]:
+_Row = TypeVar("_Row", bound=Sequence[str])
+
+
+def _by_size(rows: list[_Row], limit: int) -> Iterator[list[_Row]]:
     """``rows`` in order, in runs of at most about ``limit`` characters (at least one row)."""
-    run: list[tuple[str, str, str, str, str]] = []
+    run: list[_Row] = []
     size = 0
     for row in rows:
         length = sum(map(len, row)) + 16
@@ -326,9 +320,9 @@ def _by_size(
         yield run
 
 
-def _due_from_sqlite(row: Sequence[Any]) -> sql.DueWebhook:
+def _due_from_sqlite(row: Sequence[Any]) -> DueWebhook:
     """A due webhook read from SQLite, where ``failing_since`` is stored text."""
-    due = sql.DueWebhook._make(row)
+    due = DueWebhook._make(row)
     if due.failing_since is None:
         return due
     return due._replace(failing_since=stored_time(due.failing_since))

@@ -1,9 +1,10 @@
-"""Store queries that settle requests and deliveries: what attempts did (attempt rows,
-request and delivery statuses, splits, disabled webhooks, the leases given back), a
-request's deliveries, and the expiry of work too old to send.
+"""What attempts did: attempt rows, request and delivery statuses, splits, disabled
+webhooks, the leases given back; a request's deliveries; the expiry of work too old.
 
-A dispatcher's claim applies a turn's outcomes through :meth:`ResultQueries._complete`
-in the same transaction as it leases new work (see ``store_dispatch``).
+A dispatcher's claim finishes the last turn's attempts through :meth:`Results.finish`
+in the same transaction as it leases new work (see ``dispatch``). The statements
+that finish a turn are ``sql_sqlite``'s INSERT_ATTEMPTS, FINISH_DELIVERIES,
+FINISH_REQUESTS and FINISH_WEBHOOKS, and ``sql_postgres``'s FINISH.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from . import store_dispatch_sql as sql
-from .rows import new_id
-from .schema import (
+from ..rows import new_id
+from ..schema import (
     attempts,
     deliveries,
     events,
@@ -27,37 +27,44 @@ from .schema import (
     utc_iso,
     webhooks,
 )
-from .store_base import sqlite_connection
-from .store_registry import RegistryQueries
-from .work import Outcome, request_body
+from ..work import Outcome, request_body
+from . import sql_common as common
+from . import sql_postgres as pg
+from . import sql_sqlite as lite
+from .runner import Database
 
-__all__ = ["ResultQueries"]
+__all__ = ["Results"]
+
+_UNFINISHED = ["pending", "failed"]
 
 
-class ResultQueries(RegistryQueries):
-    """Apply the outcome of each attempt; release leases; store a lone test attempt."""
+class Results:
+    """Apply the outcome of each attempt; release leases; expire; store a lone test attempt."""
 
-    def _complete(
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def finish(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
         """In ``conn``'s transaction: store each attempt, apply its verdict to its request
         and deliveries, and give back ``owner``'s lease on its webhook."""
         if any(o.verdict == "split" for o in outcomes):
             outcomes = self._split(conn, outcomes, now)
-        if self.is_postgres:
-            self._complete_pg(conn, outcomes, owner=owner, now=now)
+        if self._db.is_postgres:
+            self._finish_postgres(conn, outcomes, owner=owner, now=now)
         else:
-            self._complete_sqlite(conn, outcomes, owner=owner, now=now)
+            self._finish_sqlite(conn, outcomes, owner=owner, now=now)
         for outcome in outcomes:
             if outcome.verdict == "disable":
                 self._disable(conn, outcome, now)
 
-    def _complete_pg(
+    def _finish_postgres(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
         # One statement over JSON rows: a round trip per table (or per row) costs more.
         rows = [
-            (
+            pg.Attempted(
                 o.attempt_id,
                 o.job.request_id,
                 o.job.webhook_id,
@@ -66,14 +73,16 @@ class ResultQueries(RegistryQueries):
                 o.latency_ms,
                 o.error,
                 o.response_body,
-                sql.REQUEST_STATUS[o.verdict],
+                common.REQUEST_STATUS[o.verdict],
                 None if o.next_attempt_at is None else utc_iso(o.next_attempt_at),
                 o.verdict == "succeeded",
             )
             for o in outcomes
         ]
-        statuses = [
-            (seq, sql.DELIVERY_STATUS[o.verdict], o.job.request_id)
+        # Plain tuples in pg.DeliveryChange's order: a NamedTuple costs 0.5 us more a row,
+        # and a turn changes thousands of deliveries.
+        changes = [
+            (seq, common.DELIVERY_STATUS[o.verdict], o.job.request_id)
             for o in outcomes
             for seq in o.job.delivery_seqs
         ]
@@ -81,40 +90,54 @@ class ResultQueries(RegistryQueries):
             "now": now,
             "owner": owner,
             "outcomes": json.dumps(rows, ensure_ascii=False),
-            "deliveries": json.dumps(statuses),
+            "deliveries": json.dumps(changes),
             "n": len(rows),
-            "m": len(statuses),
+            "m": len(changes),
         }
-        conn.execute(sql.COMPLETE_PG, params)
+        self._db.run(conn, pg.FINISH, params)
 
-    def _complete_sqlite(
+    def _finish_sqlite(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
     ) -> None:
-        # Plain tuples to the driver, and one JSON array per UPDATE: one statement per
+        # Plain parameters to the driver, and one JSON array per UPDATE: one statement per
         # table, without SQLAlchemy's per-row parameter processing.
-        stamp = sqlite_text(now)
+        db, stamp = self._db, sqlite_text(now)
         started = [sqlite_text(o.started_at) for o in outcomes]
-        driver = sqlite_connection(conn)
-        driver.executemany(
-            sql.INSERT_ATTEMPTS_SQLITE,
+        db.write_many(
+            conn,
+            lite.INSERT_ATTEMPTS,
             [
-                (
-                    o.attempt_id,
-                    o.job.request_id,
-                    o.job.webhook_id,
-                    at,
-                    o.status_code,
-                    o.latency_ms,
-                    o.error,
-                    o.response_body,
-                )
+                {
+                    "id": o.attempt_id,
+                    "request_id": o.job.request_id,
+                    "webhook_id": o.job.webhook_id,
+                    "started_at": at,
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "error": o.error,
+                    "response_body": o.response_body,
+                }
                 for o, at in zip(outcomes, started, strict=True)
             ],
         )
+        db.write_many(
+            conn,
+            lite.FINISH_DELIVERIES,
+            [
+                {
+                    "status": common.DELIVERY_STATUS[o.verdict],
+                    "now": stamp,
+                    "request_id": o.job.request_id,
+                    "seqs": json.dumps(o.job.delivery_seqs),
+                }
+                for o in outcomes
+                if o.job.delivery_seqs
+            ],
+        )
         finished = [
-            (
+            lite.Finished(
                 o.job.request_id,
-                sql.REQUEST_STATUS[o.verdict],
+                common.REQUEST_STATUS[o.verdict],
                 stamp if o.next_attempt_at is None else sqlite_text(o.next_attempt_at),
                 o.job.webhook_id,
                 o.verdict == "succeeded",
@@ -123,21 +146,8 @@ class ResultQueries(RegistryQueries):
             for o, at in zip(outcomes, started, strict=True)
         ]
         params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
-        driver.executemany(
-            sql.FINISH_DELIVERIES_SQLITE,
-            [
-                (
-                    sql.DELIVERY_STATUS[o.verdict],
-                    stamp,
-                    o.job.request_id,
-                    json.dumps(o.job.delivery_seqs),
-                )
-                for o in outcomes
-                if o.job.delivery_seqs
-            ],
-        )
-        driver.execute(sql.FINISH_REQUESTS_SQLITE, params)
-        driver.execute(sql.RELEASE_SQLITE, params)
+        db.write(conn, lite.FINISH_REQUESTS, params)
+        db.write(conn, lite.FINISH_WEBHOOKS, params)
 
     def _split(self, conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> list[Outcome]:
         """Split each request a target refused as too large (413) into two.
@@ -151,11 +161,12 @@ class ResultQueries(RegistryQueries):
         """
         split = [o for o in outcomes if o.verdict == "split"]
         still_open = set(
-            conn.execute(
+            self._db.run(
+                conn,
                 select(requests.c.id).where(
                     requests.c.id.in_([o.job.request_id for o in split]),
-                    requests.c.status == sql.OPEN,
-                )
+                    requests.c.status == common.OPEN,
+                ),
             ).scalars()
         )
         for outcome in split:
@@ -169,16 +180,17 @@ class ResultQueries(RegistryQueries):
         ]
 
     def _requeue_halves(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
-        job = outcome.job
+        db, job = self._db, outcome.job
         first = job.event_ids[: len(job.event_ids) // 2]
-        payloads = dict(
-            conn.execute(select(events.c.id, events.c.payload).where(events.c.id.in_(first))).all()
+        payloads: dict[str, str] = dict(
+            db.run(conn, select(events.c.id, events.c.payload).where(events.c.id.in_(first))).all()
         )
-        conn.execute(
+        db.run(
+            conn,
             insert(requests).values(
                 id=new_id("msg"),
                 webhook_id=job.webhook_id,
-                status=sql.OPEN,
+                status=common.OPEN,
                 body=request_body(job.account_id, [payloads[e] for e in first]),
                 event_ids=json.dumps(list(first)),
                 attempts=0,
@@ -186,13 +198,14 @@ class ResultQueries(RegistryQueries):
                 oldest_event_at=job.oldest_event_at,
                 created_at=now,
                 updated_at=now,
-            )
+            ),
         )
         kept = set(
-            conn.execute(
+            db.run(
+                conn,
                 select(request_deliveries.c.delivery_seq).where(
                     request_deliveries.c.request_id == job.request_id
-                )
+                ),
             ).scalars()
         )
         history = [
@@ -201,39 +214,43 @@ class ResultQueries(RegistryQueries):
             if seq not in kept
         ]
         if history:
-            conn.execute(insert(request_deliveries), history)
-        conn.execute(
+            db.run(conn, insert(request_deliveries), history)
+        db.run(
+            conn,
             update(deliveries)
             .where(
                 deliveries.c.seq.in_(job.delivery_seqs),
-                deliveries.c.status.in_(["pending", "failed"]),
+                deliveries.c.status.in_(_UNFINISHED),
             )
-            .values(status="pending", request_id=None, updated_at=now)
+            .values(status="pending", request_id=None, updated_at=now),
         )
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
         """Switch a webhook off: nothing more goes to it until someone activates it."""
-        webhook_id = outcome.job.webhook_id
-        conn.execute(
+        db, webhook_id = self._db, outcome.job.webhook_id
+        db.run(
+            conn,
             update(requests)
-            .where(requests.c.webhook_id == webhook_id, requests.c.status == sql.OPEN)
-            .values(status="dead", updated_at=now)
+            .where(requests.c.webhook_id == webhook_id, requests.c.status == common.OPEN)
+            .values(status="dead", updated_at=now),
         )
-        conn.execute(
+        db.run(
+            conn,
             update(deliveries)
             .where(
                 deliveries.c.webhook_id == webhook_id,
-                deliveries.c.status.in_(["pending", "failed"]),
+                deliveries.c.status.in_(_UNFINISHED),
             )
-            .values(status="dead", updated_at=now)
+            .values(status="dead", updated_at=now),
         )
-        conn.execute(
+        db.run(
+            conn,
             update(webhooks)
             .where(webhooks.c.id == webhook_id)
-            .values(active=False, disabled_reason=outcome.disabled_reason, updated_at=now)
+            .values(active=False, disabled_reason=outcome.disabled_reason, updated_at=now),
         )
 
-    def _members(
+    def members(
         self, conn: Connection, carried: dict[str, tuple[str, Sequence[str]]]
     ) -> dict[str, list[int]]:
         """The delivery seqs, in order, of each request (given as id -> webhook id, event ids).
@@ -253,7 +270,7 @@ class ResultQueries(RegistryQueries):
                 "events": [e for _, found in carried.values() for e in found],
                 "webhooks": [webhook_id for webhook_id, _ in carried.values()],
             }
-            for seq, event_id, webhook_id in conn.execute(sql.MEMBERS, params):
+            for seq, event_id, webhook_id in self._db.run(conn, common.MEMBERS, params):
                 request_id = wanted.get((webhook_id, event_id))
                 if request_id is not None:
                     members[request_id].append(seq)
@@ -271,48 +288,52 @@ class ResultQueries(RegistryQueries):
         fails and when it reaches a queued delivery; this catches what no
         dispatcher reaches (a retired webhook's queue).
         """
+        db = self._db
         idle = select(webhooks.c.id).where(
             or_(webhooks.c.lease_until.is_(None), webhooks.c.lease_until <= now)
         )
-        if self.is_postgres:
+        if db.is_postgres:
             # The claim's lock: no dispatcher takes these webhooks until this commits.
             idle = idle.with_for_update(skip_locked=True, key_share=True)
         dead = {"status": "dead", "updated_at": now}
-        with self.transaction() as conn:
-            held = [row.id for row in conn.execute(idle)]
+        with db.transaction() as conn:
+            held = list(db.run(conn, idle).scalars())
             if not held:
                 return 0
             old = {
-                row.id: (row.webhook_id, json.loads(row.event_ids))
-                for row in conn.execute(
+                request_id: (webhook_id, json.loads(event_ids))
+                for request_id, webhook_id, event_ids in db.run(
+                    conn,
                     select(requests.c.id, requests.c.webhook_id, requests.c.event_ids).where(
                         requests.c.webhook_id.in_(held),
-                        requests.c.status == sql.OPEN,
+                        requests.c.status == common.OPEN,
                         requests.c.oldest_event_at <= before,
-                    )
+                    ),
                 )
             }
             count = 0
             if old:
-                conn.execute(update(requests).where(requests.c.id.in_(list(old))).values(**dead))
+                db.run(conn, update(requests).where(requests.c.id.in_(list(old))).values(**dead))
                 # Each dies pointing at the request that carried it (its attempt history).
-                for request_id, carried in self._members(conn, old).items():
-                    count += conn.execute(
+                for request_id, carried in self.members(conn, old).items():
+                    count += db.run(
+                        conn,
                         update(deliveries)
                         .where(
                             deliveries.c.seq.in_(carried),
-                            deliveries.c.status.in_(["pending", "failed"]),
+                            deliveries.c.status.in_(_UNFINISHED),
                         )
-                        .values(request_id=request_id, **dead)
+                        .values(request_id=request_id, **dead),
                     ).rowcount
-            count += self._kill_queued(conn, held, before=before, now=now)
+            count += self.kill_queued(conn, held, before=before, now=now)
         return int(count)
 
-    def _kill_queued(
+    def kill_queued(
         self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
     ) -> int:
         """Declare dead the queued deliveries of these webhooks queued at or before ``before``."""
-        killed = conn.execute(
+        killed = self._db.run(
+            conn,
             update(deliveries)
             .where(
                 deliveries.c.webhook_id.in_(webhook_ids),
@@ -320,7 +341,7 @@ class ResultQueries(RegistryQueries):
                 deliveries.c.request_id.is_(None),
                 deliveries.c.due_at <= before,
             )
-            .values(status="dead", updated_at=now)
+            .values(status="dead", updated_at=now),
         )
         return int(killed.rowcount)
 
@@ -328,23 +349,25 @@ class ResultQueries(RegistryQueries):
         """Give up the leases of ``owner`` on these webhooks (their requests stay open)."""
         if not webhook_ids:
             return
-        with self.transaction() as conn:
-            self._release(conn, webhook_ids, owner=owner, now=now)
+        with self._db.transaction() as conn:
+            self.release_in(conn, webhook_ids, owner=owner, now=now)
 
-    def _release(
+    def release_in(
         self, conn: Connection, webhook_ids: Sequence[str], *, owner: str, now: datetime
     ) -> None:
-        conn.execute(
-            update(webhooks)
-            .where(webhooks.c.id.in_(list(webhook_ids)), webhooks.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=now)
-        )
+        """:meth:`release`, in ``conn``'s transaction."""
+        db, ids = self._db, json.dumps(list(webhook_ids))
+        if db.is_postgres:
+            db.run(conn, pg.RELEASE, {"ids": ids, "owner": owner, "now": now})
+        else:
+            db.write(conn, lite.RELEASE, {"ids": ids, "owner": owner, "now": sqlite_text(now)})
 
     def record_attempt(self, outcome: Outcome) -> None:
         """Store a lone attempt (a test delivery) with a request row of its own."""
-        job = outcome.job
-        with self.transaction() as conn:
-            conn.execute(
+        job, db = outcome.job, self._db
+        with db.transaction() as conn:
+            db.run(
+                conn,
                 insert(requests).values(
                     id=job.request_id,
                     webhook_id=job.webhook_id,
@@ -356,9 +379,10 @@ class ResultQueries(RegistryQueries):
                     oldest_event_at=outcome.started_at,
                     created_at=outcome.started_at,
                     updated_at=outcome.started_at,
-                )
+                ),
             )
-            conn.execute(
+            db.run(
+                conn,
                 insert(attempts).values(
                     id=outcome.attempt_id,
                     request_id=job.request_id,
@@ -368,5 +392,5 @@ class ResultQueries(RegistryQueries):
                     latency_ms=outcome.latency_ms,
                     error=outcome.error,
                     response_body=outcome.response_body,
-                )
+                ),
             )
