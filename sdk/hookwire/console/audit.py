@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select
 
-from ..sender.log_queries import time_after, time_cursor
+from ..sender.log_pages import time_after, time_cursor
 from ..sender.rows import new_id
 from . import tables
 

@@ -181,7 +181,7 @@ def principal_for_key(state: ConsoleState, token: str) -> Principal | None:
     if not _KEY_SHAPE.match(token):
         return None
     keys = tables.api_keys
-    with state.engine.connect() as conn:
+    with state.reading() as conn:
         row = (
             conn.execute(select(keys).where(keys.c.digest == key_digest(token))).mappings().first()
         )

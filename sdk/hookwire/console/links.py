@@ -229,7 +229,7 @@ def _confirm(state: ConsoleState) -> Response:
     link = read_link(state.settings, token)
     next_path = request.args.get("next")
     _local_target(next_path, "/")
-    with state.engine.connect() as conn:
+    with state.reading() as conn:
         used = conn.execute(
             select(tables.nonces.c.nonce).where(tables.nonces.c.nonce == link.nonce)
         ).first()

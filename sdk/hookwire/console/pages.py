@@ -137,7 +137,7 @@ def _type_of(prop: dict[str, Any]) -> str:
 def audit_log(call: PageCall, account_id: int) -> ResponseReturnValue:
     """The account's changes made through the console, newest first: who, what, when."""
     cursor = request.args.get("cursor") or None
-    with call.state.engine.connect() as conn:
+    with call.state.reading() as conn:
         found = audit.page(conn, account_id=account_id, cursor=cursor, limit=_AUDIT_PAGE)
     rows = [
         {**asdict(entry), "detail": ", ".join(f"{k}: {v}" for k, v in sorted(entry.detail.items()))}

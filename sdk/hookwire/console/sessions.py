@@ -106,7 +106,7 @@ def principal_for_request(state: ConsoleState, request: Request) -> Principal | 
     if not isinstance(token, str):
         return None
     rows = tables.sessions
-    with state.engine.connect() as conn:
+    with state.reading() as conn:
         row = conn.execute(
             select(rows.c.id, rows.c.account_id, rows.c.read_only).where(
                 rows.c.digest == _digest(token),

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from ..sender.store.engine import reading
 
 if TYPE_CHECKING:
     from flask import Request
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
     from ..sender import Sender
     from .principal import Principal
@@ -88,3 +90,7 @@ class ConsoleState:
     def engine(self) -> Engine:
         """The sender's database, where the console keeps its own tables."""
         return self.sender.engine
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection for reads only (on SQLite it never takes the write lock)."""
+        return reading(self.sender.engine)

@@ -20,9 +20,9 @@ from ..extras import requires_extra
 # Without the sender extra, the first import of aiohttp or SQLAlchemy below names the extra.
 with requires_extra("sender", __name__, "aiohttp", "sqlalchemy", "yarl"):
     from .dispatcher import ATTEMPT_LOG_FIELD as ATTEMPT_LOG_FIELD
-    from .log_queries import DeliveryPage as DeliveryPage
-    from .log_queries import EventPage as EventPage
-    from .log_queries import WebhookStats as WebhookStats
+    from .log_pages import DeliveryPage as DeliveryPage
+    from .log_pages import EventPage as EventPage
+    from .log_pages import WebhookStats as WebhookStats
     from .models import DELIVERY_STATUSES as DELIVERY_STATUSES
     from .models import Attempt as Attempt
     from .models import BasicAuth as BasicAuth

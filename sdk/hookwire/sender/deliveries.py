@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from ..errors import NotFoundError, QueryError
 from ..hints import Hint
-from . import log_queries
+from . import log_pages
 from .models import (
     DELIVERY_STATUSES,
     Delivery,
@@ -99,7 +99,7 @@ class Deliveries:
         until: datetime | None = None,
         cursor: str | None = None,
         limit: int = 50,
-    ) -> log_queries.DeliveryPage:
+    ) -> log_pages.DeliveryPage:
         """One page of deliveries, newest first; pass ``next_cursor`` back for the next.
 
         Each filter given narrows the page: the account's webhooks, one
@@ -119,7 +119,7 @@ class Deliveries:
                 if (cursor := page.next_cursor) is None:
                     break
         """
-        wanted = log_queries.DeliveryFilter.checked(
+        wanted = log_pages.DeliveryFilter.checked(
             account_id=account_id,
             webhook_id=webhook_id,
             event_name=event_name,
@@ -127,23 +127,19 @@ class Deliveries:
             since=since,
             until=until,
         )
-        size = log_queries.check_page_limit(limit)
-        with self._store.engine.connect() as conn:
-            return log_queries.delivery_page(conn, wanted, cursor=cursor, limit=size)
+        size = log_pages.check_page_limit(limit)
+        return self._store.delivery_page(wanted, cursor=cursor, limit=size)
 
     def stats(
         self, webhook_id: str, *, window: timedelta = timedelta(hours=24)
-    ) -> log_queries.WebhookStats:
+    ) -> log_pages.WebhookStats:
         """How a webhook has been doing: its attempts' success rate over the last ``window``
         (see :class:`~hookwire.sender.WebhookStats`), its last attempt, since when it has
         been failing, and how many deliveries wait; NotFoundError if there is no such webhook."""
-        log_queries.check_window(window)
+        log_pages.check_window(window)
         found = None
         if is_possible_id(webhook_id):
-            with self._store.engine.connect() as conn:
-                found = log_queries.webhook_stats(
-                    conn, webhook_id, now=self._clock(), window=window
-                )
+            found = self._store.webhook_stats(webhook_id, now=self._clock(), window=window)
         if found is None:
             raise NotFoundError(f"no webhook {shown_id(webhook_id)}", hint=Hint.LIST_WEBHOOKS)
         return found

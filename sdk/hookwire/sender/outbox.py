@@ -25,7 +25,7 @@ from sqlalchemy import Connection, event
 
 from ..errors import NotFoundError, PayloadError, QueryError, UnknownEventError
 from ..hints import Hint
-from . import log_queries
+from . import log_pages
 from .models import (
     Publication,
     Published,
@@ -371,7 +371,7 @@ class Events:
         until: datetime | None = None,
         cursor: str | None = None,
         limit: int = 50,
-    ) -> log_queries.EventPage:
+    ) -> log_pages.EventPage:
         """One page of stored events, newest first; pass ``next_cursor`` back for the next.
 
         Each filter given narrows the page: one account, one event name,
@@ -380,9 +380,8 @@ class Events:
         1000. A bad filter, or a ``cursor`` this method did not give, is a
         :class:`~hookwire.errors.QueryError`.
         """
-        wanted = log_queries.EventFilter.checked(
+        wanted = log_pages.EventFilter.checked(
             account_id=account_id, name=name, since=since, until=until
         )
-        size = log_queries.check_page_limit(limit)
-        with self._store.engine.connect() as conn:
-            return log_queries.event_page(conn, wanted, cursor=cursor, limit=size)
+        size = log_pages.check_page_limit(limit)
+        return self._store.event_page(wanted, cursor=cursor, limit=size)

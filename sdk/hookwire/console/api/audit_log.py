@@ -70,7 +70,7 @@ class AuditList(ApiModel):
 def list_audit(call: Call) -> AuditList:
     """A page of the account's audit entries, of one webhook and one action if given."""
     query: AuditQuery = call.query
-    with call.state.engine.connect() as conn:
+    with call.state.reading() as conn:
         found = audit.page(
             conn,
             account_id=call.account_id,

@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from ...errors import NotFoundError, QueryError
 from ...outgoing import BASE_HEADERS, request_headers
-from ...sender.log_queries import delivery_after
+from ...sender.log_pages import delivery_after
 from ...sender.models import Attempt, Delivery, DeliveryStatus, Webhook, is_possible_id, shown_id
 from ...sender.outbox import wire_timestamp
 from ..problems import ApiError

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ...errors import NotFoundError, PayloadError, QueryError
-from ...sender.log_queries import time_after
+from ...sender.log_pages import time_after
 from ...sender.models import StoredEvent, shown_id
 from ...sender.outbox import wire_timestamp
 from ..problems import ApiError

@@ -12,8 +12,9 @@ Read it top to bottom:
   PostgreSQL, INSERT_ATTEMPTS and the FINISH_* statements on SQLite);
 - one module per concern, each a part holding the shared ``Database``:
   ``registry`` (webhooks, secrets), ``outbox`` (events, deliveries, the
-  delivery log), ``dispatch`` (the claim) and ``results`` (what attempts did,
-  leases given back, expiry).
+  delivery log), ``dispatch`` (the claim), ``results`` (what attempts did,
+  leases given back, expiry) and ``log`` (the delivery log's cursor pages and
+  a webhook's stats, read without taking SQLite's write lock).
 
 :class:`Store` composes the parts and names every query as a method of its own;
 the registry, the outbox, the delivery log and the dispatcher call those methods
@@ -30,8 +31,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ...errors import ConfigurationError
+from ..log_pages import DeliveryFilter, DeliveryPage, EventFilter, EventPage, WebhookStats
 from ..models import Delivery, DeliveryStatus, StoredEvent, Webhook
 from ..work import Job, Outcome
+from . import log
 from . import sql_sqlite as lite
 from .dispatch import Dispatch
 from .engine import make_engine
@@ -248,3 +251,24 @@ class Store:
     def purge(self, *, before: datetime) -> dict[str, int]:
         """Drop finished deliveries, requests, attempts and events older than ``before``."""
         return self.outbox.purge(before=before)
+
+    # The delivery log's pages (``log``): read-only transactions.
+
+    def delivery_page(
+        self, wanted: DeliveryFilter, *, cursor: str | None, limit: int
+    ) -> DeliveryPage:
+        """One page of deliveries, newest first (see ``Deliveries.page``)."""
+        with self.db.reading() as conn:
+            return log.delivery_page(conn, wanted, cursor=cursor, limit=limit)
+
+    def event_page(self, wanted: EventFilter, *, cursor: str | None, limit: int) -> EventPage:
+        """One page of stored events, newest first (see ``Events.page``)."""
+        with self.db.reading() as conn:
+            return log.event_page(conn, wanted, cursor=cursor, limit=limit)
+
+    def webhook_stats(
+        self, webhook_id: str, *, now: datetime, window: timedelta
+    ) -> WebhookStats | None:
+        """A webhook's stats over ``window`` before ``now``; None if there is no such webhook."""
+        with self.db.reading() as conn:
+            return log.webhook_stats(conn, webhook_id, now=now, window=window)

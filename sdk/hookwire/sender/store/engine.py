@@ -1,9 +1,10 @@
 """Connecting: the engine for a URL, SQLite's pragmas, a private SQLite file, error texts cut.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout, and
-every transaction starts with ``BEGIN IMMEDIATE``: SQLite has one writer, and
-taking the write lock up front means no transaction fails half-way when it
-first writes.
+every transaction that may write starts with ``BEGIN IMMEDIATE``: SQLite has one
+writer, and taking the write lock up front means no transaction fails half-way
+when it first writes. A connection marked :data:`READ_ONLY` starts a plain
+(deferred) ``BEGIN`` instead.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
@@ -36,8 +39,25 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+READ_ONLY = "hookwire_read_only"
+"""The execution option of a connection that only reads (see :meth:`Database.reading`)."""
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection of ``engine`` in a transaction that only reads: on SQLite a
+    deferred one, so a reader (a console page, the API) never takes the write lock."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        with conn.begin():
+            yield conn
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A connection that only reads starts a deferred transaction: in WAL mode a reader
+    # neither waits for the writer nor holds up the dispatcher's writes.
+    reads_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def _first_line_only(context: ExceptionContext) -> None:

@@ -25,6 +25,8 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from .engine import reading
+
 __all__ = ["Database", "Params", "Statement"]
 
 Statement: TypeAlias = "Executable | str"
@@ -54,6 +56,13 @@ class Database:
             yield connection
             return
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """Yield a connection in a transaction that only reads: on SQLite a deferred one,
+        so a reader (a console page, the API) never takes the write lock."""
+        with reading(self.engine) as conn:
             yield conn
 
     @overload

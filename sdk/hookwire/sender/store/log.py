@@ -1,0 +1,192 @@
+"""The delivery log's read side in SQL: cursor-paged deliveries and events, a webhook's stats.
+
+The deliveries of an account (or of a list of webhooks) are read webhook by
+webhook, each through the ``(webhook_id, seq)`` index and limited to one page,
+and merged: the database never sorts more than a page per webhook. Statements
+are built with SQLAlchemy Core from the schema's tables and run the same on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+    union_all,
+)
+from sqlalchemy.sql import ColumnElement
+
+from .. import schema
+from ..log_pages import (
+    DeliveryFilter,
+    DeliveryPage,
+    EventFilter,
+    EventPage,
+    WebhookStats,
+    delivery_after,
+    encode_cursor,
+    time_after,
+    time_cursor,
+)
+from ..rows import delivery_from_row, event_from_row
+
+__all__ = ["delivery_page", "event_page", "webhook_stats"]
+
+_d, _e = schema.deliveries, schema.events
+# Every delivery column, and the event's name and account, as ``delivery_from_row`` reads them.
+_DELIVERY_COLUMNS = (_d, _e.c.name.label("event_name"), _e.c.account_id)
+
+
+def _delivery_seqs(
+    wanted: DeliveryFilter, webhook_id: str | None, after: int | None, limit: int
+) -> Select[tuple[int]]:
+    """The seqs of one webhook's (or, with None, every webhook's) next page, newest first."""
+    query = select(_d.c.seq)
+    if webhook_id is not None:
+        query = query.where(_d.c.webhook_id == webhook_id)
+    if wanted.event_name is not None:
+        query = query.join(_e, _e.c.id == _d.c.event_id).where(_e.c.name == wanted.event_name)
+    if wanted.status is not None:
+        query = query.where(_d.c.status == wanted.status)
+    if wanted.since is not None:
+        query = query.where(_d.c.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(_d.c.created_at < wanted.until)
+    if after is not None:
+        query = query.where(_d.c.seq < after)
+    return query.order_by(_d.c.seq.desc()).limit(limit)
+
+
+def delivery_page(
+    conn: Connection, wanted: DeliveryFilter, *, cursor: str | None, limit: int
+) -> DeliveryPage:
+    """The page of deliveries after ``cursor`` (the first without one), newest first."""
+    after = delivery_after(cursor)
+    sources: list[str | None] = [wanted.webhook_id]
+    if wanted.account_id is not None:
+        # Deliveries name no account: the account's are those of its webhooks.
+        w = schema.webhooks
+        owned = conn.execute(select(w.c.id).where(w.c.account_id == wanted.account_id))
+        sources = [h for h in owned.scalars() if wanted.webhook_id in (None, h)]
+        if not sources:
+            return DeliveryPage((), None)
+    parts = [_delivery_seqs(wanted, source, after, limit + 1).subquery() for source in sources]
+    merged = union_all(*(select(part.c.seq) for part in parts))
+    seqs = sorted(conn.execute(merged).scalars(), reverse=True)[: limit + 1]
+    more = len(seqs) > limit
+    seqs = seqs[:limit]
+    if not seqs:
+        return DeliveryPage((), None)
+    rows = conn.execute(
+        select(*_DELIVERY_COLUMNS)
+        .join(_e, _e.c.id == _d.c.event_id)
+        .where(_d.c.seq.in_(seqs))
+        .order_by(_d.c.seq.desc())
+    ).all()
+    items = tuple(delivery_from_row(row) for row in rows)
+    counts = _attempt_counts(conn, seqs)
+    return DeliveryPage(
+        items,
+        encode_cursor("delivery", seqs[-1]) if more else None,
+        {item.id: counts.get(row.seq, 0) for item, row in zip(items, rows, strict=True)},
+    )
+
+
+def _attempt_counts(conn: Connection, seqs: Sequence[int]) -> dict[int, int]:
+    """How many attempts each delivery had: those of its current request and of the
+    earlier requests a redelivery moved it out of."""
+    rd, a = schema.request_deliveries, schema.attempts
+    carried = union(
+        select(_d.c.seq.label("seq"), _d.c.request_id.label("request_id")).where(
+            _d.c.seq.in_(seqs), _d.c.request_id.is_not(None)
+        ),
+        select(rd.c.delivery_seq, rd.c.request_id).where(rd.c.delivery_seq.in_(seqs)),
+    ).subquery()
+    query = (
+        select(carried.c.seq, func.count(a.c.id))
+        .join(a, a.c.request_id == carried.c.request_id)
+        .group_by(carried.c.seq)
+    )
+    return {int(seq): int(count) for seq, count in conn.execute(query)}
+
+
+def event_page(
+    conn: Connection, wanted: EventFilter, *, cursor: str | None, limit: int
+) -> EventPage:
+    """The page of events after ``cursor`` (the first without one), newest first."""
+    after = time_after(cursor, "event")
+    query = select(_e).order_by(_e.c.created_at.desc(), _e.c.id.desc()).limit(limit + 1)
+    if wanted.account_id is not None:
+        query = query.where(_e.c.account_id == wanted.account_id)
+    if wanted.name is not None:
+        query = query.where(_e.c.name == wanted.name)
+    if wanted.since is not None:
+        query = query.where(_e.c.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(_e.c.created_at < wanted.until)
+    if after is not None:
+        at, event_id = after
+        # The first condition is a plain range the created_at index serves; the second
+        # drops the rows of the cursor's own instant up to and including its id.
+        tie: ColumnElement[bool] = or_(_e.c.created_at < at, _e.c.id < event_id)
+        query = query.where(and_(_e.c.created_at <= at, tie))
+    rows = conn.execute(query).all()
+    items = tuple(event_from_row(row) for row in rows[:limit])
+    if len(rows) <= limit:
+        return EventPage(items, None)
+    return EventPage(items, time_cursor("event", items[-1].created_at, items[-1].id))
+
+
+def webhook_stats(
+    conn: Connection, webhook_id: str, *, now: datetime, window: timedelta
+) -> WebhookStats | None:
+    """The stats of one webhook over ``[now - window, now]``; None if there is no such webhook."""
+    w, a = schema.webhooks, schema.attempts
+    failing_since = conn.execute(select(w.c.failing_since).where(w.c.id == webhook_id)).first()
+    if failing_since is None:
+        return None
+    ok = case((a.c.status_code.between(200, 299), 1), else_=0)
+    total, succeeded = conn.execute(
+        select(func.count(), func.coalesce(func.sum(ok), 0))
+        .select_from(a)
+        .where(a.c.webhook_id == webhook_id, a.c.started_at >= now - window)
+    ).one()
+    last = conn.execute(
+        select(a.c.started_at, a.c.status_code, a.c.error)
+        .where(a.c.webhook_id == webhook_id)
+        .order_by(a.c.started_at.desc(), a.c.id.desc())
+        .limit(1)
+    ).first()
+    # A pending delivery has no request yet; saying so lets the dispatcher's partial
+    # index of queued deliveries (ix_hookwire_deliveries_queued) answer the count.
+    depth = conn.execute(
+        select(func.count())
+        .select_from(_d)
+        .where(
+            _d.c.webhook_id == webhook_id,
+            _d.c.status == literal_column("'pending'"),  # SQLite matches a literal only
+            _d.c.request_id.is_(None),
+        )
+    ).scalar_one()
+    return WebhookStats(
+        webhook_id=webhook_id,
+        window=window,
+        attempts=int(total),
+        succeeded=int(succeeded),
+        success_rate=int(succeeded) / int(total) if total else None,
+        last_attempt_at=None if last is None else last.started_at,
+        last_status_code=None if last is None else last.status_code,
+        last_error=None if last is None else last.error,
+        failing_since=failing_since[0],
+        queue_depth=int(depth),
+    )
