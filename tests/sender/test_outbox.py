@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from sender_support import COMPLETED, Sink, hook_for
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 
 from hookwire.errors import ConfigurationError, PayloadError, UnknownEventError
 from hookwire.sender import Published, Sender
+from hookwire.sender.schema import SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -252,7 +253,7 @@ def _record_version(sender: Sender, version: str) -> None:
 
 
 def test_schema_version_is_recorded(outbox_sender: Sender) -> None:
-    assert _recorded_version(outbox_sender) == "2"
+    assert _recorded_version(outbox_sender) == str(SCHEMA_VERSION) == "3"
 
 
 def test_a_version_1_database_is_upgraded_on_open_and_keeps_its_rows(
@@ -260,15 +261,20 @@ def test_a_version_1_database_is_upgraded_on_open_and_keeps_its_rows(
 ) -> None:
     old = make_sender(store_url)
     event_id = old.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
+    with old.engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_hookwire_attempts_webhook"))
     _record_version(old, "1")
     reopened = make_sender(store_url)
-    assert _recorded_version(reopened) == "2"
+    assert _recorded_version(reopened) == str(SCHEMA_VERSION)
     assert reopened.events.get(event_id).name == "COURSE_COMPLETED"
+    assert "ix_hookwire_attempts_webhook" in {
+        index["name"] for index in inspect(reopened.engine).get_indexes("hookwire_attempts")
+    }
 
 
 def test_a_database_of_a_newer_hookwire_is_refused_with_what_to_do(
     make_sender: Callable[..., Sender], store_url: str
 ) -> None:
-    _record_version(make_sender(store_url), "3")
-    with pytest.raises(ConfigurationError, match=r"schema version 3.*upgrade hookwire"):
+    _record_version(make_sender(store_url), str(SCHEMA_VERSION + 1))
+    with pytest.raises(ConfigurationError, match=rf"schema version {SCHEMA_VERSION + 1}.*upgrade"):
         make_sender(store_url)

@@ -51,7 +51,7 @@ __all__ = [
     "webhooks",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: a delivery points at its request (request_id) only once the request's first
@@ -59,6 +59,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # new version keeps an older hookwire, which finds a request's deliveries by
     # request_id, from taking over this one's requests (it would send them twice).
     2: (),
+    # 3: the attempt log by webhook and time: a webhook's stats (the console's health
+    # column) and deleting a webhook's attempts read it instead of the whole log.
+    3: (
+        "CREATE INDEX IF NOT EXISTS ix_hookwire_attempts_webhook "
+        "ON hookwire_attempts (webhook_id, started_at)",
+    ),
 }
 """SQL statements that take the schema from version ``n - 1`` to ``n``, keyed by ``n``."""
 
@@ -255,4 +261,5 @@ attempts = Table(
     Column("latency_ms", Float, nullable=False),
     Column("error", Text),
     Column("response_body", Text, nullable=False),
+    Index("ix_hookwire_attempts_webhook", "webhook_id", "started_at"),
 )

@@ -9,13 +9,15 @@ SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     case,
     func,
     literal_column,
@@ -24,7 +26,8 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Executable
+from sqlalchemy.sql.elements import BindParameter
 
 from .. import schema
 from ..log_pages import (
@@ -39,6 +42,7 @@ from ..log_pages import (
     time_cursor,
 )
 from ..rows import delivery_from_row, event_from_row
+from ..schema import UtcDateTime
 
 __all__ = ["delivery_page", "event_page", "webhook_stats"]
 
@@ -47,24 +51,76 @@ _d, _e = schema.deliveries, schema.events
 _DELIVERY_COLUMNS = (_d, _e.c.name.label("event_name"), _e.c.account_id)
 
 
-def _delivery_seqs(
-    wanted: DeliveryFilter, webhook_id: str | None, after: int | None, limit: int
-) -> Select[tuple[int]]:
-    """The seqs of one webhook's (or, with None, every webhook's) next page, newest first."""
+# Built once: each page runs them with its seqs bound (``expanding``: one value per seq).
+_SEQS: BindParameter[Any] = bindparam("seqs", expanding=True)
+_PAGE_ROWS = (
+    select(*_DELIVERY_COLUMNS)
+    .join(_e, _e.c.id == _d.c.event_id)
+    .where(_d.c.seq.in_(_SEQS))
+    .order_by(_d.c.seq.desc())
+)
+_rd, _a = schema.request_deliveries, schema.attempts
+# A delivery's attempts: those of its current request and of the earlier requests a
+# redelivery moved it out of.
+_CARRIED = union(
+    select(_d.c.seq.label("seq"), _d.c.request_id.label("request_id")).where(
+        _d.c.seq.in_(_SEQS), _d.c.request_id.is_not(None)
+    ),
+    select(_rd.c.delivery_seq, _rd.c.request_id).where(_rd.c.delivery_seq.in_(_SEQS)),
+).subquery()
+_ATTEMPT_COUNTS = (
+    select(_CARRIED.c.seq, func.count(_a.c.id))
+    .join(_a, _a.c.request_id == _CARRIED.c.request_id)
+    .group_by(_CARRIED.c.seq)
+)
+_ACCOUNT_WEBHOOKS = select(schema.webhooks.c.id).where(
+    schema.webhooks.c.account_id == bindparam("account_id")
+)
+
+
+@lru_cache(maxsize=256)
+def _seqs_statement(sources: int, filters: frozenset[str]) -> Executable:
+    """The seqs of the next page of each of ``sources`` webhooks (0: of every webhook),
+    newest first, with the ``filters`` given; values travel as bound parameters, so one
+    statement serves every page of the same shape."""
+    parts = [_one_source_seqs(str(n) if sources else None, filters) for n in range(sources or 1)]
+    if len(parts) == 1:
+        return parts[0]
+    return union_all(*(select(part.subquery().c.seq) for part in parts))
+
+
+def _one_source_seqs(source: str | None, filters: frozenset[str]) -> Select[Any]:
     query = select(_d.c.seq)
-    if webhook_id is not None:
-        query = query.where(_d.c.webhook_id == webhook_id)
-    if wanted.event_name is not None:
-        query = query.join(_e, _e.c.id == _d.c.event_id).where(_e.c.name == wanted.event_name)
-    if wanted.status is not None:
-        query = query.where(_d.c.status == wanted.status)
-    if wanted.since is not None:
-        query = query.where(_d.c.created_at >= wanted.since)
-    if wanted.until is not None:
-        query = query.where(_d.c.created_at < wanted.until)
-    if after is not None:
-        query = query.where(_d.c.seq < after)
-    return query.order_by(_d.c.seq.desc()).limit(limit)
+    if source is not None:
+        query = query.where(_d.c.webhook_id == bindparam(f"webhook_{source}"))
+    if "event_name" in filters:
+        query = query.join(_e, _e.c.id == _d.c.event_id).where(_e.c.name == bindparam("name"))
+    if "status" in filters:
+        query = query.where(_d.c.status == bindparam("status"))
+    if "since" in filters:
+        query = query.where(_d.c.created_at >= bindparam("since", type_=UtcDateTime))
+    if "until" in filters:
+        query = query.where(_d.c.created_at < bindparam("until", type_=UtcDateTime))
+    if "after" in filters:
+        query = query.where(_d.c.seq < bindparam("after"))
+    return query.order_by(_d.c.seq.desc()).limit(bindparam("limit"))
+
+
+def _seqs_parameters(
+    wanted: DeliveryFilter, sources: list[str], after: int | None, limit: int
+) -> tuple[frozenset[str], dict[str, Any]]:
+    values: dict[str, Any] = {f"webhook_{n}": source for n, source in enumerate(sources)}
+    given = {
+        "name": wanted.event_name,
+        "status": wanted.status,
+        "since": wanted.since,
+        "until": wanted.until,
+        "after": after,
+    }
+    values.update((key, value) for key, value in given.items() if value is not None)
+    values["limit"] = limit
+    names = {"name": "event_name"}
+    return frozenset(names.get(key, key) for key in given if given[key] is not None), values
 
 
 def delivery_page(
@@ -72,52 +128,28 @@ def delivery_page(
 ) -> DeliveryPage:
     """The page of deliveries after ``cursor`` (the first without one), newest first."""
     after = delivery_after(cursor)
-    sources: list[str | None] = [wanted.webhook_id]
+    sources = [wanted.webhook_id] if wanted.webhook_id is not None else []
     if wanted.account_id is not None:
         # Deliveries name no account: the account's are those of its webhooks.
-        w = schema.webhooks
-        owned = conn.execute(select(w.c.id).where(w.c.account_id == wanted.account_id))
-        sources = [h for h in owned.scalars() if wanted.webhook_id in (None, h)]
+        owned = conn.execute(_ACCOUNT_WEBHOOKS, {"account_id": wanted.account_id}).scalars()
+        sources = [h for h in owned if wanted.webhook_id in (None, h)]
         if not sources:
             return DeliveryPage((), None)
-    parts = [_delivery_seqs(wanted, source, after, limit + 1).subquery() for source in sources]
-    merged = union_all(*(select(part.c.seq) for part in parts))
-    seqs = sorted(conn.execute(merged).scalars(), reverse=True)[: limit + 1]
+    filters, values = _seqs_parameters(wanted, sources, after, limit + 1)
+    found = conn.execute(_seqs_statement(len(sources), filters), values).scalars()
+    seqs = sorted(found, reverse=True)[: limit + 1]
     more = len(seqs) > limit
     seqs = seqs[:limit]
     if not seqs:
         return DeliveryPage((), None)
-    rows = conn.execute(
-        select(*_DELIVERY_COLUMNS)
-        .join(_e, _e.c.id == _d.c.event_id)
-        .where(_d.c.seq.in_(seqs))
-        .order_by(_d.c.seq.desc())
-    ).all()
+    rows = conn.execute(_PAGE_ROWS, {"seqs": seqs}).all()
     items = tuple(delivery_from_row(row) for row in rows)
-    counts = _attempt_counts(conn, seqs)
+    counts = {int(seq): int(n) for seq, n in conn.execute(_ATTEMPT_COUNTS, {"seqs": seqs})}
     return DeliveryPage(
         items,
         encode_cursor("delivery", seqs[-1]) if more else None,
         {item.id: counts.get(row.seq, 0) for item, row in zip(items, rows, strict=True)},
     )
-
-
-def _attempt_counts(conn: Connection, seqs: Sequence[int]) -> dict[int, int]:
-    """How many attempts each delivery had: those of its current request and of the
-    earlier requests a redelivery moved it out of."""
-    rd, a = schema.request_deliveries, schema.attempts
-    carried = union(
-        select(_d.c.seq.label("seq"), _d.c.request_id.label("request_id")).where(
-            _d.c.seq.in_(seqs), _d.c.request_id.is_not(None)
-        ),
-        select(rd.c.delivery_seq, rd.c.request_id).where(rd.c.delivery_seq.in_(seqs)),
-    ).subquery()
-    query = (
-        select(carried.c.seq, func.count(a.c.id))
-        .join(a, a.c.request_id == carried.c.request_id)
-        .group_by(carried.c.seq)
-    )
-    return {int(seq): int(count) for seq, count in conn.execute(query)}
 
 
 def event_page(
