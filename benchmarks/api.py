@@ -20,8 +20,8 @@ and reports requests per second and the 99th percentile of latency. Contenders:
 
 Rounds are interleaved (every contender once per round, the order reversed every
 other round); the tables show medians over rounds, and "x bare" is the median of
-each round's ratio to the bare endpoint of the same size in that round. Goals
-(issue 17): list endpoints at >= 0.5x the bare endpoint; a deep page as fast as
+each round's ratio to the bare endpoint of the same size in that round. Goals:
+list endpoints at >= 0.5x the bare endpoint; a deep page as fast as
 the first.
 
 The module is also the gunicorn app module (``api:bench_app()``, configured by

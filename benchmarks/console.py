@@ -8,7 +8,7 @@ file. A Flask app mounts the console; an access link is exchanged for a
 session cookie, and every page is asked through Flask's test client in this
 process, so the time is the server's own (routing, session lookup, queries,
 template) without a network. Each page is asked ``--runs`` times after one
-warm-up; the table shows the median and the slowest. The goal (issue 18): the
+warm-up; the table shows the median and the slowest. The goal: the
 delivery log's first page and a page 90,000 deliveries deep each under 50 ms
 median on SQLite.
 """

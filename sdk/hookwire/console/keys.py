@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
 
 from ..errors import ConfigurationError, NotFoundError
 from ..sender.models import check_account_id
@@ -172,6 +172,10 @@ def revoke_key(engine: Engine, key_id: str) -> KeyInfo:
     return _info(row)
 
 
+# Built once: every request with a key looks it up.
+_BY_DIGEST = select(tables.api_keys).where(tables.api_keys.c.digest == bindparam("digest"))
+
+
 def principal_for_key(state: ConsoleState, token: str) -> Principal | None:
     """The caller a key proves, or None for a key that is malformed, unknown or revoked.
 
@@ -180,11 +184,8 @@ def principal_for_key(state: ConsoleState, token: str) -> Principal | None:
     """
     if not _KEY_SHAPE.match(token):
         return None
-    keys = tables.api_keys
     with state.reading() as conn:
-        row = (
-            conn.execute(select(keys).where(keys.c.digest == key_digest(token))).mappings().first()
-        )
+        row = conn.execute(_BY_DIGEST, {"digest": key_digest(token)}).mappings().first()
     if row is None or row["revoked_at"] is not None:
         return None
     info = _info(row)

@@ -10,7 +10,7 @@ library errors as an HTML error page with the library's own message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +22,9 @@ from ..errors import NotFoundError, WebhookError
 from . import access, audit, sessions
 from .principal import Capability, Principal
 from .problems import ApiError, from_library
+from .routing import Call
 
 if TYPE_CHECKING:
-    from ..sender import Sender
     from .state import ConsoleState
 
 __all__ = ["PAGES", "Page", "PageCall", "error_page", "page", "secure_headers"]
@@ -59,32 +59,14 @@ def page(
 
 
 @dataclass
-class PageCall:
-    """What a page view is given: the caller, the console's parts and the path's values."""
-
-    principal: Principal
-    state: ConsoleState
-    params: dict[str, Any]
-    audited: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def sender(self) -> Sender:
-        """The sender the console manages."""
-        return self.state.sender
-
-    @property
-    def account_id(self) -> int:
-        """The account the path names."""
-        return int(self.params["account_id"])
+class PageCall(Call):
+    """What a page view is given: an API view's :class:`Call` (the caller, the console's
+    parts, the path's values, the audit entries), and the rendering of a page."""
 
     @property
     def can_manage(self) -> bool:
         """Whether the caller may change webhooks (read-only callers see no write controls)."""
         return self.principal.can("manage")
-
-    def audit(self, action: str, *, webhook_id: str | None = None, **detail: Any) -> None:
-        """Record a change in the audit log once the view has succeeded (never a secret)."""
-        self.audited.append({"action": action, "webhook_id": webhook_id, "detail": detail})
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         """Render ``template`` with the caller, the account and a CSRF token in the context."""

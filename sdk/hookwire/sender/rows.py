@@ -130,6 +130,22 @@ def attempt_from_row(row: Any) -> Attempt:
     )
 
 
+class DeliveryRow(NamedTuple):
+    """A deliveries row joined with its event's name and account, read by name
+    (a NamedTuple's fields are read far faster than a SQLAlchemy ``Row``'s)."""
+
+    seq: int
+    event_id: str
+    webhook_id: str
+    status: str
+    request_id: str | None
+    created_at: datetime
+    due_at: datetime
+    updated_at: datetime
+    event_name: str
+    account_id: int
+
+
 def delivery_from_row(row: Any, attempts: tuple[Attempt, ...] = ()) -> Delivery:
     """Build a :class:`Delivery` from a deliveries row joined with its event."""
     return Delivery(

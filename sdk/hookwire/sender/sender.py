@@ -74,6 +74,15 @@ def _check_settings(
         raise ConfigurationError("retry must be a hookwire.sender.RetryPolicy")
     if clock is not None and not callable(clock):
         raise ConfigurationError("clock must be a function returning an aware datetime")
+    lease, connect, read = (
+        float(seconds[name])  # type: ignore[arg-type]  # checked above
+        for name in ("lease_seconds", "connect_timeout", "read_timeout")
+    )
+    if lease <= connect + 2 * read:
+        raise ConfigurationError(
+            f"lease_seconds ({lease:g}) must exceed connect_timeout + 2 * read_timeout "
+            f"({connect + 2 * read:g}), or a slow attempt could outlive its lease"
+        )
 
 
 class Sender:
@@ -141,12 +150,6 @@ class Sender:
             retry=retry,
             clock=clock,
         )
-        if lease_seconds <= connect_timeout + 2 * read_timeout:
-            raise ConfigurationError(
-                f"lease_seconds ({lease_seconds:g}) must exceed connect_timeout + 2 * "
-                f"read_timeout ({connect_timeout + 2 * read_timeout:g}), or a slow attempt "
-                "could outlive its lease"
-            )
         self._clock = clock or _utcnow
         self.retry = retry or RetryPolicy()
         self.retention = retention

@@ -41,20 +41,25 @@ from ..log_pages import (
     time_after,
     time_cursor,
 )
-from ..rows import delivery_from_row, event_from_row
+from ..rows import DeliveryRow, delivery_from_row, event_from_row
 from ..schema import UtcDateTime
 
 __all__ = ["delivery_page", "event_page", "webhook_stats"]
 
 _d, _e = schema.deliveries, schema.events
-# Every delivery column, and the event's name and account, as ``delivery_from_row`` reads them.
-_DELIVERY_COLUMNS = (_d, _e.c.name.label("event_name"), _e.c.account_id)
 
 
 # Built once: each page runs them with its seqs bound (``expanding``: one value per seq).
 _SEQS: BindParameter[Any] = bindparam("seqs", expanding=True)
+# The page's rows, in DeliveryRow's order: each row becomes a DeliveryRow as it is read.
+_COLUMN_OF = {
+    **{column.name: column for column in _d.c},
+    "event_name": _e.c.name.label("event_name"),
+    "account_id": _e.c.account_id,
+}
+_PAGE_COLUMNS = [_COLUMN_OF[name] for name in DeliveryRow._fields]
 _PAGE_ROWS = (
-    select(*_DELIVERY_COLUMNS)
+    select(*_PAGE_COLUMNS)
     .join(_e, _e.c.id == _d.c.event_id)
     .where(_d.c.seq.in_(_SEQS))
     .order_by(_d.c.seq.desc())
@@ -142,7 +147,7 @@ def delivery_page(
     seqs = seqs[:limit]
     if not seqs:
         return DeliveryPage((), None)
-    rows = conn.execute(_PAGE_ROWS, {"seqs": seqs}).all()
+    rows = [DeliveryRow._make(row) for row in conn.execute(_PAGE_ROWS, {"seqs": seqs})]
     items = tuple(delivery_from_row(row) for row in rows)
     counts = {int(seq): int(n) for seq, n in conn.execute(_ATTEMPT_COUNTS, {"seqs": seqs})}
     return DeliveryPage(

@@ -40,6 +40,12 @@ _VALID_SECRETS = (
 )
 
 
+# Built once: the console reads webhooks on every request.
+_ONE_WEBHOOK = select(*_PUBLIC_COLUMNS).where(webhooks.c.id == bindparam("id"))
+_ALL_WEBHOOKS = select(*_PUBLIC_COLUMNS).order_by(webhooks.c.created_at, webhooks.c.id)
+_ACCOUNT_WEBHOOKS = _ALL_WEBHOOKS.where(webhooks.c.account_id == bindparam("account_id"))
+
+
 class Registry:
     """Create, read, change and delete webhooks; keep their signing secrets."""
 
@@ -88,20 +94,19 @@ class Registry:
         return webhook_from_row(row)
 
     def get_webhook(self, webhook_id: str) -> Webhook | None:
-        """The webhook with this id, or ``None``."""
-        with self._db.transaction() as conn:
-            row = self._db.run(
-                conn, select(*_PUBLIC_COLUMNS).where(webhooks.c.id == webhook_id)
-            ).one_or_none()
+        """The webhook with this id, or ``None`` (a read: no write lock)."""
+        with self._db.reading() as conn:
+            row = self._db.run(conn, _ONE_WEBHOOK, {"id": webhook_id}).one_or_none()
         return webhook_from_row(row) if row is not None else None
 
     def list_webhooks(self, account_id: int | None = None) -> list[Webhook]:
-        """All webhooks (of one account), oldest first."""
-        query = select(*_PUBLIC_COLUMNS).order_by(webhooks.c.created_at, webhooks.c.id)
-        if account_id is not None:
-            query = query.where(webhooks.c.account_id == account_id)
-        with self._db.transaction() as conn:
-            return [webhook_from_row(row) for row in self._db.run(conn, query)]
+        """All webhooks (of one account), oldest first (a read: no write lock)."""
+        with self._db.reading() as conn:
+            if account_id is None:
+                rows = self._db.run(conn, _ALL_WEBHOOKS)
+            else:
+                rows = self._db.run(conn, _ACCOUNT_WEBHOOKS, {"account_id": account_id})
+            return [webhook_from_row(row) for row in rows]
 
     def update_webhook(
         self,
