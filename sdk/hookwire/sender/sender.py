@@ -153,6 +153,7 @@ class Sender:
         self._clock = clock or _utcnow
         self.retry = retry or RetryPolicy()
         self.retention = retention
+        self._rotation_grace = rotation_grace
         self._store = Store(url)
         self._wakers: Wakers = set()
         self._dispatcher_settings = DispatcherSettings(
@@ -167,6 +168,14 @@ class Sender:
             concurrency=concurrency,
             poll_interval=poll_interval,
         )
+        self._open_parts(
+            batch_interval, max_event_bytes, max_webhooks_per_account, allow_private_targets
+        )
+
+    def _open_parts(
+        self, batch_interval: float, max_event_bytes: int, limit: int, allow_private: bool
+    ) -> None:
+        """The outbox, and the parts a caller reaches: ``webhooks``, ``events``, ``deliveries``."""
         self._outbox = Outbox(
             self._store,
             clock=self._clock,
@@ -177,9 +186,9 @@ class Sender:
         self.webhooks = Webhooks(
             self._store,
             clock=self._clock,
-            max_per_account=max_webhooks_per_account,
-            allow_private_targets=allow_private_targets,
-            rotation_grace=rotation_grace,
+            max_per_account=limit,
+            allow_private_targets=allow_private,
+            rotation_grace=self._rotation_grace,
             send_test=self._send_test,
         )
         self.events = Events(self._store, clock=self._clock)
