@@ -1,20 +1,161 @@
-"""The README's verification example prints what the README says it prints."""
+"""The README's Python blocks run, and print or answer what the README says.
+
+Every ```python block runs: the three sections below have tests of their own,
+and any other block runs as a script in a fresh directory. A block that is a
+fragment, not meant to run on its own, carries the line
+``<!-- readme-test: fragment -->`` just above its opening fence.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from hookwire import read_signature_file, sign_headers
+
 README = Path(__file__).resolve().parent.parent / "README.md"
+FRAGMENT = "<!-- readme-test: fragment -->"
+VERIFY, FLASK, SEND = "Verify a webhook in ten lines", "Receive them in Flask", "Send them"
+_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```\n", flags=re.DOTALL | re.MULTILINE)
+_IDS = re.compile(r"\b(evt|wh)_[0-9A-Za-z]+")
 
 
-def test_readme_verify_example_prints_its_documented_output() -> None:
+def blocks(section: str) -> list[tuple[str, str, bool]]:
+    """The fenced blocks of a ``## section``: (language, code, marked as a fragment)."""
     text = README.read_text(encoding="utf-8")
-    section = text.split("## Verify a webhook in ten lines", 1)[1]
-    code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, flags=re.DOTALL)[:2]
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [
+        (match[1], match[2], body[: match.start()].rstrip().endswith(FRAGMENT))
+        for match in _BLOCK.finditer(body)
+    ]
+
+
+def sections() -> list[str]:
+    """Every ``## section`` title of the README, in order."""
+    return re.findall(r"^## (.+)$", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
+
+
+def python_block(section: str) -> str:
+    """The one runnable ```python block of a section."""
+    (code,) = [code for language, code, fragment in blocks(section) if language == "python"]
+    return code
+
+
+def run_script(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` as a script in ``cwd`` with this interpreter; fail on a non-zero exit."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
-    assert result.stdout == shown
+
+
+def read_webhook_id(directory: Path) -> str:
+    """The id of the webhook the send script registered in ``directory``'s database."""
+    from hookwire.sender import Sender
+
+    with Sender(f"sqlite:///{directory / 'hookwire.db'}") as sender:
+        (hook,) = sender.webhooks.list(1010)
+        return hook.id
+
+
+def test_readme_verify_example_prints_its_documented_output(tmp_path: Path) -> None:
+    (_, code, _), (_, shown, _) = blocks(VERIFY)[:2]
+    assert run_script(code, tmp_path).stdout == shown
+
+
+def test_send_script_delivers_offline_and_again_on_a_rerun(tmp_path: Path) -> None:
+    (_, code, _), (_, shown, _) = blocks(SEND)[:2]
+    for _ in range(2):
+        result = run_script(code, tmp_path)
+        assert _IDS.sub(r"\1_ID", result.stdout) == _IDS.sub(r"\1_ID", shown)
+        assert result.stderr == ""
+
+
+def test_flask_listener_accepts_a_signed_request_with_the_file_the_readme_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_script(python_block(SEND), tmp_path)
+    (tmp_path / "signature.json").unlink()
+    hook_id = read_webhook_id(tmp_path)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hookwire_cli",
+            "webhooks",
+            "signature-file",
+            hook_id,
+            "-o",
+            "signature.json",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "HOOKWIRE_DATABASE_URL": "sqlite:///hookwire.db"},
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    (tmp_path / "app.py").write_text(python_block(FLASK), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    app = runpy.run_path("app.py")["app"]
+    body = json.dumps(
+        {
+            "accountId": 1010,
+            "events": [
+                {
+                    "eventId": "e1",
+                    "eventName": "COURSE_COMPLETED",
+                    "timestamp": 1727414643000,
+                    "data": {
+                        "userId": 7,
+                        "loId": "course:1",
+                        "loInstanceId": "course:1_1",
+                        "hasPassed": True,
+                    },
+                }
+            ],
+        }
+    ).encode()
+    secret = read_signature_file("signature.json").secret
+    assert secret is not None
+    headers = {**sign_headers(secret, body), "Content-Type": "application/json"}
+    answer = app.test_client().post("/webhooks", data=body, headers=headers)
+    assert answer.status_code == 202
+    assert capsys.readouterr().out == "7 course:1 True\n"
+
+
+def test_the_flask_listener_without_its_signature_file_names_the_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", python_block(FLASK)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "cannot read the signature file signature.json: No such file" in result.stderr
+
+
+def test_every_other_python_block_runs(tmp_path: Path) -> None:
+    for section in (VERIFY, FLASK, SEND):
+        assert section in sections(), f"the README lost its {section!r} section"
+        python_block(section)
+    for section in sections():
+        if section in (VERIFY, FLASK, SEND):
+            continue
+        for language, code, fragment in blocks(section):
+            if language == "python" and not fragment:
+                directory = tmp_path / re.sub(r"\W+", "-", section)
+                directory.mkdir(exist_ok=True)
+                run_script(code, directory)

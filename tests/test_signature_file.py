@@ -91,6 +91,21 @@ def test_missing_file_fails(tmp_path: Path) -> None:
     assert info.value.path == str(tmp_path / "absent.json")
 
 
+def test_missing_file_error_names_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "absent.json"
+    with pytest.raises(SignatureFileError) as info:
+        read_signature_file(path)
+    assert str(info.value) == f"cannot read the signature file {path}: No such file or directory"
+
+
+def test_unreadable_path_with_a_line_break_stays_one_line(tmp_path: Path) -> None:
+    path = f"{tmp_path}/sig\nnature.json"
+    with pytest.raises(SignatureFileError) as info:
+        read_signature_file(path)
+    assert repr(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
 def test_non_json_file_fails(tmp_path: Path) -> None:
     path = tmp_path / "signature.json"
     path.write_text("secret=whsec_x")

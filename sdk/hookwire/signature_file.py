@@ -140,8 +140,9 @@ def read_signature_file(source: str | os.PathLike[str] | Mapping[str, Any]) -> S
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
+        shown = path if path.isprintable() else repr(path)
         raise SignatureFileError(
-            f"cannot read the signature file: {exc.strerror}", path=path
+            f"cannot read the signature file {shown}: {exc.strerror}", path=path
         ) from exc
     except UnicodeDecodeError as exc:
         raise SignatureFileError("the signature file is not UTF-8 text", path=path) from exc
