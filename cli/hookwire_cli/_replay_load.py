@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +31,7 @@ from hookwire.recording import (
 
 from ._sending import DEFAULT_HEADERS, OutgoingRequest
 
-__all__ = ["LoadResult", "ReplayFilter", "body_events", "load_requests"]
+__all__ = ["SKIP_REASONS", "LoadResult", "ReplayFilter", "body_events", "load_requests"]
 
 DEFAULT_CONTENT_TYPE: Final = DEFAULT_HEADERS["content-type"]
 #: The most read of a JSON array (or single envelope) export, which is parsed whole; the
@@ -39,6 +40,14 @@ MAX_DOCUMENT_BYTES: Final = MAX_LINE_BYTES
 _NOT_AN_INPUT: Final = (
     "{path} is not a recording, JSON Lines of envelopes, or a JSON envelope{reason}"
 )
+#: Why a request of the input is not replayed: its key (as ``--json`` gives it) and a
+#: phrase that follows its count ("1 not a POST").
+SKIP_REASONS: Final = {
+    "notPost": "not a POST (only POSTs are webhook deliveries)",
+    "rejected": "rejected when recorded (--include-rejected sends them)",
+    "outsideTimes": "received outside --since/--until",
+    "noMatch": "matching no --event/--id",
+}
 
 
 @dataclass(frozen=True)
@@ -78,10 +87,23 @@ class _Source:
 
 @dataclass
 class LoadResult:
-    """The requests to send, and how many of the input's requests were left out."""
+    """The requests to send, and how many of the input's requests were left out, and why."""
 
     requests: list[OutgoingRequest] = field(default_factory=list)
-    skipped: int = 0
+    #: Requests left out, by reason (a key of :data:`SKIP_REASONS`), in the order first met.
+    skipped_by: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def skipped(self) -> int:
+        """How many of the input's requests were left out."""
+        return sum(self.skipped_by.values())
+
+    def skipped_text(self) -> str:
+        """``2 skipped: 1 not a POST (...), 1 rejected when recorded (...)``, or ``0 skipped``."""
+        if not self.skipped:
+            return "0 skipped"
+        reasons = ", ".join(f"{n} {SKIP_REASONS[key]}" for key, n in self.skipped_by.items())
+        return f"{self.skipped} skipped: {reasons}"
 
 
 def _envelope_source(value: Any, where: str) -> _Source:
@@ -158,6 +180,24 @@ def body_events(body: bytes) -> list[dict[str, Any]]:
     return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
 
 
+def _skip_reason(source: _Source, flt: ReplayFilter) -> str | None:
+    """Why ``source`` is not replayed (a key of :data:`SKIP_REASONS`), or None to replay it."""
+    if source.method != "POST":
+        return "notPost"
+    if source.verified is False and not flt.include_rejected:
+        return "rejected"
+    if flt.since is not None or flt.until is not None:
+        if source.received_at is None:
+            raise RecordingError("--since and --until need a recording (exports have no times)")
+        if (flt.since is not None and source.received_at < flt.since) or (
+            flt.until is not None and source.received_at > flt.until
+        ):
+            return "outsideTimes"
+    if flt.needs_events and not _matches(source, flt):
+        return "noMatch"
+    return None
+
+
 def _matches(source: _Source, flt: ReplayFilter) -> bool:
     events = body_events(source.body)
     if flt.event_names and not any(e.get("eventName") in flt.event_names for e in events):
@@ -188,26 +228,17 @@ def load_requests(
 
     Each request keeps its body byte for byte (with ``new_ids``, every event
     gets a fresh eventId instead) and its content type; authentication headers
-    are added when it is sent, with a fresh webhook-id. Raises
-    :class:`RecordingError` for input that cannot be read.
+    are added when it is sent, with a fresh webhook-id. Requests left out are
+    counted by reason. Raises :class:`RecordingError` for input that cannot be
+    read.
     """
     result = LoadResult()
     requests = result.requests
     default_headers = DEFAULT_HEADERS
     for source in _sources(Path(path)):
-        if source.method != "POST" or (source.verified is False and not flt.include_rejected):
-            result.skipped += 1
-            continue
-        if flt.since is not None or flt.until is not None:
-            if source.received_at is None:
-                raise RecordingError("--since and --until need a recording (exports have no times)")
-            if (flt.since is not None and source.received_at < flt.since) or (
-                flt.until is not None and source.received_at > flt.until
-            ):
-                result.skipped += 1
-                continue
-        if flt.needs_events and not _matches(source, flt):
-            result.skipped += 1
+        reason = _skip_reason(source, flt)
+        if reason is not None:
+            result.skipped_by[reason] += 1
             continue
         body = _with_new_ids(source.body) if new_ids else source.body
         headers = (

@@ -6,6 +6,12 @@ leases are released and it exits 0. A second signal (a second or more later)
 stops at once: what is still in flight is abandoned, its leases released so
 any dispatcher resends it, and the exit status is 1. With ``--drain`` the
 first signal stops at once.
+
+A target that fails is not a failure of the run: its delivery is retried on
+the schedule, and the exit status is 0. The closing line counts this run's
+deliveries by outcome; ``--fail-on-failure`` makes the exit status 1 when any
+attempt failed, for jobs that must alert. A run that cannot work (the
+database unreachable) exits 1 with one error line.
 """
 
 from __future__ import annotations
@@ -35,6 +41,14 @@ __all__ = ["dispatch"]
 _LOGGER: Final = "hookwire.sender"
 # A second signal within this many seconds of the first is the same request to stop.
 _SIGNAL_DEBOUNCE: Final = 1.0
+# What a delivery in an attempt's request became, by the attempt's verdict. A split
+# request is resent in halves, so its deliveries are neither delivered nor failed yet.
+_OUTCOMES: Final = {
+    "succeeded": "delivered",
+    "retry": "failed",
+    "dead": "dead",
+    "disable": "dead",
+}
 
 
 def _timestamp(created: float) -> str:
@@ -68,16 +82,49 @@ class _LineHandler(logging.Handler):
     def __init__(self, *, as_json: bool) -> None:
         super().__init__(logging.INFO)
         self._as_json = as_json
-        #: How many attempts ended in each verdict (succeeded, retry, dead, disable).
+        #: How many attempts ended in each verdict (succeeded, retry, split, dead, disable).
         self.verdicts: Counter[str] = Counter()
+        #: How many deliveries each attempt's verdict left delivered, failed or dead.
+        self.deliveries: Counter[str] = Counter({"delivered": 0, "failed": 0, "dead": 0})
+        #: Attempts that failed on an exception no layer expected (logged with no fields).
+        self.unexpected = 0
+
+    def count(self, record: logging.LogRecord, fields: dict[str, Any] | None) -> None:
+        """Count the attempt a record reports, if it reports one."""
+        if fields is None:
+            if record.levelno >= logging.ERROR:
+                # The dispatcher's only error record: an attempt that raised, retried later.
+                self.unexpected += 1
+            return
+        verdict = str(fields["verdict"])
+        self.verdicts[verdict] += 1
+        if verdict in _OUTCOMES:
+            self.deliveries[_OUTCOMES[verdict]] += int(fields["events"])
+
+    @property
+    def failed_attempts(self) -> int:
+        """Attempts of this run that did not succeed (split requests aside)."""
+        ok = self.verdicts["succeeded"] + self.verdicts["split"]
+        return sum(self.verdicts.values()) - ok + self.unexpected
+
+    def summary(self) -> str:
+        """The closing line's counts: deliveries by outcome, then attempts by verdict."""
+        found = self.deliveries
+        text = (
+            f"{found['delivered']} delivered, {found['failed']} failed (retried on schedule), "
+            f"{found['dead']} dead"
+        )
+        if self.unexpected:
+            text += f", {self.unexpected} attempts failed unexpectedly (retried on schedule)"
+        tally = ", ".join(f"{n} {verdict}" for verdict, n in self.verdicts.items()) or "none"
+        return f"attempts this run: {tally}; deliveries: {text}"
 
     def emit(self, record: logging.LogRecord) -> None:
         """Print the record (a failure to print must not stop the dispatcher)."""
         try:
             message = cli_text(record.getMessage())
             fields = _attempt_fields(record)
-            if fields is not None:
-                self.verdicts[str(fields["verdict"])] += 1
+            self.count(record, fields)
             if self._as_json:
                 line: dict[str, Any] = {
                     "time": _timestamp(record.created),
@@ -204,6 +251,11 @@ def _frozen_heap() -> Iterator[None]:
     help="Seconds between looks for work published by other processes.",
 )
 @click.option("--drain", is_flag=True, help="Deliver what is due now, then exit (for cron jobs).")
+@click.option(
+    "--fail-on-failure",
+    is_flag=True,
+    help="Exit 1 if any attempt of the run failed (by default only a run that cannot work does).",
+)
 @json_option
 def dispatch(
     *,
@@ -212,6 +264,7 @@ def dispatch(
     concurrency: int,
     poll_interval: float,
     drain: bool,
+    fail_on_failure: bool,
     as_json: bool,
 ) -> None:
     """Deliver the outbox's events until SIGINT or SIGTERM.
@@ -219,14 +272,19 @@ def dispatch(
     Prints one line per attempt: time, webhook, request id (the webhook-id
     header), number of events, status or error, latency and what happens
     next. On the first signal it finishes the requests in flight, releases
-    its leases and exits 0. Several dispatchers may share one PostgreSQL
-    store; each webhook is worked by one at a time.
+    its leases and exits 0; the last line counts the run's deliveries:
+    delivered, failed (retried on schedule) and dead. A target that fails
+    does not change the exit status unless --fail-on-failure is given; a
+    run that cannot work (the database unreachable) exits 1. Several
+    dispatchers may share one PostgreSQL store; each webhook is worked by
+    one at a time.
 
     \b
     Examples:
       hookwire dispatch --db postgresql+psycopg://hookwire@db/hookwire
       HOOKWIRE_DATABASE_URL=sqlite:///hookwire.db hookwire dispatch --json
       hookwire dispatch --drain          # send what is due, then exit
+      hookwire dispatch --drain --fail-on-failure   # exit 1 if a target failed
     """
     with (
         open_sender(
@@ -243,8 +301,16 @@ def dispatch(
         with _frozen_heap():
             finished = asyncio.run(_run(sender, drain=drain, as_json=as_json))
         # This run's attempts, not a count over the store: that could be a big table.
-        attempts = dict(printer.verdicts)
-        tally = ", ".join(f"{n} {verdict}" for verdict, n in attempts.items()) or "none"
-        _say(f"stopped; attempts this run: {tally}", as_json=as_json, attempts=attempts)
+        _say(
+            f"stopped; {printer.summary()}",
+            as_json=as_json,
+            attempts=dict(printer.verdicts),
+            deliveries=dict(printer.deliveries),
+            unexpectedFailures=printer.unexpected,
+        )
     if not finished:
         raise click.exceptions.Exit(1)
+    failed = printer.failed_attempts
+    if fail_on_failure and failed:
+        noun = "attempt" if failed == 1 else "attempts"
+        raise click.ClickException(f"{failed} {noun} of this run failed (--fail-on-failure)")

@@ -41,14 +41,19 @@ def _request_line(n: int, request: OutgoingRequest) -> str:
     return f"{n:>6}  {name:<42} {events[0]['eventId']!s:<36}  {len(request.body)} bytes"
 
 
+def _skipped_fields(loaded: LoadResult) -> dict[str, Any]:
+    """``skipped`` (how many) and ``skippedBy`` (how many for each reason) for ``--json``."""
+    return {"skipped": loaded.skipped, "skippedBy": dict(loaded.skipped_by)}
+
+
 def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _print_summary(summary: SendSummary, skipped: int, url: str) -> None:
+def _print_summary(summary: SendSummary, loaded: LoadResult, url: str) -> None:
     click.echo(
         f"Replayed {_plural(summary.sent, 'request')} to {url} in {summary.elapsed:.2f} s "
-        f"({summary.rate:.0f} requests/s); {skipped} skipped"
+        f"({summary.rate:.0f} requests/s); {loaded.skipped_text()}"
     )
     rows: list[tuple[str, int]] = [("sent", summary.sent), ("2xx", summary.ok)]
     rows += [
@@ -180,9 +185,9 @@ def _replay_all(
         progress=not as_json and not verbose and sys.stderr.isatty(),
     )
     if as_json:
-        echo_json({"url": url, "dryRun": False, "skipped": loaded.skipped, **summary.to_dict()})
+        echo_json({"url": url, "dryRun": False, **_skipped_fields(loaded), **summary.to_dict()})
     else:
-        _print_summary(summary, loaded.skipped, url)
+        _print_summary(summary, loaded, url)
     return summary
 
 
@@ -223,7 +228,7 @@ def _dry_run(loaded: LoadResult, url: str, as_json: bool) -> None:
                 "url": url,
                 "dryRun": True,
                 "count": len(loaded.requests),
-                "skipped": loaded.skipped,
+                **_skipped_fields(loaded),
                 "requests": [
                     {"events": _describe(r), "bytes": len(r.body)} for r in loaded.requests
                 ],
@@ -234,5 +239,5 @@ def _dry_run(loaded: LoadResult, url: str, as_json: bool) -> None:
         click.echo(_request_line(n, request))
     click.echo(
         f"Dry run: would send {_plural(len(loaded.requests), 'request')} to {url}; "
-        f"{loaded.skipped} skipped"
+        f"{loaded.skipped_text()}"
     )

@@ -102,7 +102,8 @@ def verify(
 
     BODY is a file (stdin when left out); headers come from --headers and -H,
     or body and headers both come from one line of a recording. Exits 1 when
-    the request is not authentic or its body is not a valid envelope.
+    the request is not authentic or its body is not a valid envelope, or when
+    the recording's line is not a POST (so not a webhook delivery).
 
     \b
     Examples:
@@ -151,6 +152,14 @@ def _read_request(
                 "--recording gives body and headers; leave out BODY, --headers, -H"
             )
         recorded = read_recording_line(recording, line)
+        method = recorded.method
+        if method.upper() != "POST":
+            # The file is input: a method that is no plain word is shown quoted and cut short.
+            shown = method if method.isascii() and method.isalpha() else repr(method[:32])
+            raise click.ClickException(
+                f"line {line} of {recording} is a {shown} request, not a webhook "
+                "delivery (deliveries are POSTs): there is no signature to verify"
+            )
         raw, headers = recorded.body, dict(recorded.headers)
         if now is None:
             now = recorded.received_at.timestamp()
