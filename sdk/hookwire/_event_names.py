@@ -10,6 +10,8 @@ from typing import Final
 
 __all__ = [
     "BATCH",
+    "DATETIME_OFFSET",
+    "DATETIME_UTC",
     "FAMILY_OF_NAME",
     "GENERIC",
     "KNOWN",
@@ -116,3 +118,7 @@ GENERIC = "generic"
 """The dispatch branch of every other event name."""
 KNOWN_NAME_ERROR = "known_event_name"
 """The error type the generic branch gives a catalogued name."""
+DATETIME_UTC = "utc-datetime"
+"""The datetime branch of JSON input already in UTC."""
+DATETIME_OFFSET = "offset-datetime"
+"""The datetime branch of JSON input with an offset or none, converted to UTC."""

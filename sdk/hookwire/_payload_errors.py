@@ -6,13 +6,23 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from ._event_names import FAMILY_OF_NAME, GENERIC, KNOWN, KNOWN_NAME_ERROR
+from ._event_names import (
+    DATETIME_OFFSET,
+    DATETIME_UTC,
+    FAMILY_OF_NAME,
+    GENERIC,
+    KNOWN,
+    KNOWN_NAME_ERROR,
+)
 from .errors import PayloadError
 
 __all__ = ["payload_error"]
 
-# Parts of an error location and error types that only name the dispatch by event name.
-_DISPATCH_LOCATIONS: Final[frozenset[str]] = frozenset({KNOWN, GENERIC, *FAMILY_OF_NAME})
+# Parts of an error location and error types that only name the dispatch by event name
+# or the branches of a datetime's validation.
+_DISPATCH_LOCATIONS: Final[frozenset[str]] = frozenset(
+    {KNOWN, GENERIC, DATETIME_UTC, DATETIME_OFFSET, *FAMILY_OF_NAME}
+)
 _DISPATCH_ERRORS: Final[frozenset[str]] = frozenset(
     {"union_tag_invalid", "union_tag_not_found", KNOWN_NAME_ERROR}
 )

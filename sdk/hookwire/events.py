@@ -23,17 +23,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     TypeAdapter,
 )
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from ._event_names import BATCH as _BATCH
+from ._event_names import DATETIME_OFFSET as _OFFSET
+from ._event_names import DATETIME_UTC as _UTC
 from ._event_names import FAMILY_OF_NAME as _FAMILY_OF_NAME
 from ._event_names import GENERIC as _GENERIC
 from ._event_names import KNOWN as _KNOWN
@@ -75,7 +78,37 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+class _Utc:
+    """Validates a datetime into aware UTC, with no Python call for UTC JSON input.
+
+    JSON's zero offsets (``Z``, epoch numbers) come as pydantic-core's UTC tzinfo,
+    equal to :data:`datetime.UTC`, and pass as they are; naive or offset values,
+    and all Python input (a zone may have a zero offset), go through :func:`_to_utc`.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        converted = core_schema.no_info_after_validator_function(_to_utc, handler(source))
+        from_json = core_schema.union_schema(
+            [(core_schema.datetime_schema(tz_constraint=0), _UTC), (converted, _OFFSET)],
+            mode="left_to_right",
+        )
+        return core_schema.json_or_python_schema(
+            json_schema=from_json,
+            python_schema=converted,
+            serialization=core_schema.simple_ser_schema("datetime"),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(core_schema.datetime_schema())
+
+
+UtcDatetime = Annotated[datetime, _Utc]
 """A datetime from an ISO string, epoch seconds or epoch milliseconds, always aware UTC."""
 
 
