@@ -374,8 +374,11 @@ def demo(*, keep: bool, seed: int | None, as_json: bool) -> None:
     else:
         _print_summary(console, summary)
         if keep:
+            # One line whatever the width, so the command can be copied; the path is not markup.
             console.print(
-                f"\nThe store is kept: hookwire deliveries list --db {summary['database']}"
+                f"\nThe store is kept: hookwire deliveries list --db {summary['database']}",
+                soft_wrap=True,
+                markup=False,
             )
     if not summary["ok"]:
         raise click.exceptions.Exit(1)

@@ -3,39 +3,39 @@
 Its answers come from :class:`hookwire.listening.ListeningCore`, exactly as the
 Flask listener's do; :func:`respond` is the aiohttp adapter (the demo's listener
 uses it too). It lives in :mod:`hookwire_cli._aiohttp_adapter`; this module
-re-exports it with :func:`read_body` and :func:`to_response`.
+re-exports it with :func:`read_body` and :func:`to_response`. Forwarding
+runs in :mod:`hookwire_cli._forwarder`, which also prints every request's
+lines while it runs, so each forward's line follows its own request's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Final
 
-import aiohttp
 import click
 from aiohttp import web
 
-from hookwire import Receiver, RecordingError
+from hookwire import Event, Receiver, RecordingError
 from hookwire.files import open_private
-from hookwire.listening import DEFAULT_MAX_BODY, Answer, ListeningCore
+from hookwire.listening import DEFAULT_MAX_BODY, ListeningCore
 from hookwire.recording import RecordedRequest, Recorder
 
-from ._aiohttp_adapter import read_body, respond, to_response
+from ._aiohttp_adapter import read_body, respond, server_logger, to_response
 from ._auth import RequestAuth, auth_options, build_receiver, build_request_auth, tolerance_option
 from ._common import URL, json_option, one_line
-from ._sending import DEFAULT_HEADERS, describe_client_error
+from ._forwarder import Forward, Forwarder
 
-__all__ = ["CaptureServer", "listen", "read_body", "respond", "to_response"]
+__all__ = ["DEFAULT_PATH", "CaptureServer", "listen", "read_body", "respond", "to_response"]
 
-_PASS_THROUGH: Final = ("webhook-id", "webhook-timestamp", "webhook-signature", "authorization")
-_FORWARD_DRAIN_SECONDS: Final = 10.0
+DEFAULT_PATH: Final = "/webhooks"
+_SHOWN_PATH_CHARS: Final = 200
 
 
 class CaptureServer:
@@ -44,8 +44,9 @@ class CaptureServer:
     Answers exactly as the Flask listener does (both are adapters over
     :class:`~hookwire.listening.ListeningCore`, which also de-duplicates by
     eventId), plus 404 for another path. Without a ``receiver`` nothing is
-    checked. Every request to ``path`` is printed (one line per event) and,
-    with a ``recorder``, recorded. Accepted requests are forwarded, in order, to
+    checked. Every request is printed (one line per event, one line saying why
+    for a refused request) and, when it reaches ``path``, recorded with a
+    ``recorder``. Accepted requests are forwarded, in order, to
     ``forward_url``: re-signed with ``forward_auth`` when it has keys, else with
     their own authentication headers. Refused requests are never forwarded.
     """
@@ -54,7 +55,7 @@ class CaptureServer:
         self,
         *,
         receiver: Receiver | None,
-        path: str = "/",
+        path: str = DEFAULT_PATH,
         max_body: int = DEFAULT_MAX_BODY,
         recorder: Recorder | None = None,
         forward_url: str | None = None,
@@ -71,23 +72,32 @@ class CaptureServer:
         self.echo = echo
         self.as_json = as_json
         self.handled = 0
-        self._forwards: asyncio.Queue[tuple[bytes, Mapping[str, str]]] | None = None
+        self.forwarder = (
+            Forwarder(forward_url, forward_auth, echo=echo, as_json=as_json)
+            if forward_url is not None
+            else None
+        )
 
     def app(self) -> web.Application:
         """Build the aiohttp application (one catch-all route, plus the forwarder's lifetime)."""
         application = web.Application()
         application.router.add_route("*", "/{tail:.*}", self.handle)
-        if self.forward_url is not None:
-            application.cleanup_ctx.append(self._forwarding)
+        if self.forwarder is not None:
+            application.cleanup_ctx.append(self.forwarder.lifetime)
         return application
 
     async def handle(self, request: web.Request) -> web.Response:
         """Answer one request, print it, record it and queue it for forwarding."""
         received_at = datetime.now(UTC)
-        if request.path != self.path:
-            return web.json_response({"error": f"not found; POST to {self.path}"}, status=404)
-        answer, response = await respond(self.core, request)
         self.handled += 1
+        if request.path != self.path:
+            error = (
+                f"{request.method} {_shown_path(request)}: no listener here; "
+                f"this one listens on {self.path}"
+            )
+            self._report(self._lines(received_at, request.headers, status=404, error=error), None)
+            return web.json_response({"error": error}, status=404)
+        answer, response = await respond(self.core, request)
         if self.recorder is not None:
             self._record(
                 RecordedRequest.from_request(
@@ -102,10 +112,21 @@ class CaptureServer:
                     status=answer.status,
                 )
             )
-        self._print(received_at, request.headers, answer)
-        if answer.status == 202 and self._forwards is not None:
-            self._forwards.put_nowait((answer.request_body, request.headers.copy()))
+        lines = self._lines(
+            received_at,
+            request.headers,
+            status=answer.status,
+            error=None if answer.error is None else one_line(answer.error),
+            verified=answer.verified,
+            events=answer.envelope.events if answer.envelope is not None else (),
+        )
+        accepted = answer.status == 202 and self.forwarder is not None
+        self._report(lines, (answer.request_body, request.headers.copy()) if accepted else None)
         return response
+
+    def refused_early(self, status: int, error: str) -> None:
+        """Print the line for a request aiohttp refused before :meth:`handle` saw it."""
+        self._report(self._lines(datetime.now(UTC), {}, status=status, error=error), None)
 
     def _record(self, record: RecordedRequest) -> None:
         assert self.recorder is not None
@@ -115,98 +136,53 @@ class CaptureServer:
             # A full disk must not turn answers into 500s: the sender would retry forever.
             self.echo(f"warning: could not record the request: {one_line(str(exc))}")
 
-    def _print(self, received_at: datetime, headers: Mapping[str, str], answer: Answer) -> None:
+    def _report(self, lines: list[str], forward: Forward | None) -> None:
+        """Print ``lines`` now, or through the forwarder so each forward's line follows them."""
+        if self.forwarder is not None and self.forwarder.running:
+            self.forwarder.submit(lines, forward)
+            return
+        for line in lines:
+            self.echo(line)
+
+    def _lines(
+        self,
+        received_at: datetime,
+        headers: Mapping[str, str],
+        *,
+        status: int,
+        error: str | None,
+        verified: bool | None = None,
+        events: Sequence[Event] = (),
+    ) -> list[str]:
+        """The lines printed for one request: one per event, or one saying why it was refused."""
         msg_id = headers.get("webhook-id") or headers.get("svix-id") or "-"
-        events = answer.envelope.events if answer.envelope is not None else []
-        error = None if answer.error is None else one_line(answer.error)
         if self.as_json:
-            self.echo(
-                json.dumps(
-                    {
-                        "receivedAt": received_at.isoformat().replace("+00:00", "Z"),
-                        "webhookId": None if msg_id == "-" else msg_id,
-                        "status": answer.status,
-                        "verified": answer.verified,
-                        "error": error,
-                        "events": [
-                            {"eventName": e.event_name, "eventId": e.event_id} for e in events
-                        ],
-                    }
-                )
-            )
-            return
+            report = {
+                "receivedAt": received_at.isoformat().replace("+00:00", "Z"),
+                "webhookId": None if msg_id == "-" else msg_id,
+                "status": status,
+                "verified": verified,
+                "error": error,
+                "events": [{"eventName": e.event_name, "eventId": e.event_id} for e in events],
+            }
+            return [json.dumps(report)]
         clock = received_at.strftime("%H:%M:%S")
-        if answer.status != 202:
-            what = "not verified" if answer.status == 401 else "rejected"
-            self.echo(f"{clock}  {'-':<42} {msg_id}  {answer.status} {what}: {error}")
-            return
-        verdict = "verified" if answer.verified else "not checked (no secret given)"
+        if status != 202:
+            what = "not verified" if status == 401 else "rejected"
+            return [f"{clock}  {'-':<42} {msg_id}  {status} {what}: {error}"]
+        verdict = "verified" if verified else "not checked (no secret given)"
         if not events:
-            self.echo(f"{clock}  {'(no events)':<42} {msg_id}  {verdict}")
-        for event in events:
-            self.echo(f"{clock}  {event.event_name:<42} {event.event_id}  {verdict}")
+            return [f"{clock}  {'(no events)':<42} {msg_id}  {verdict}"]
+        return [f"{clock}  {e.event_name:<42} {e.event_id}  {verdict}" for e in events]
 
-    async def _forwarding(self, _: web.Application) -> AsyncIterator[None]:
-        """Run one forwarding worker for the application's lifetime; drain it at shutdown."""
-        queue: asyncio.Queue[tuple[bytes, Mapping[str, str]]] = asyncio.Queue()
-        self._forwards = queue
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=5)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            worker = asyncio.create_task(self._forward_all(session, queue))
-            yield
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(queue.join(), _FORWARD_DRAIN_SECONDS)
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
 
-    async def _forward_all(
-        self, session: aiohttp.ClientSession, queue: asyncio.Queue[tuple[bytes, Mapping[str, str]]]
-    ) -> None:
-        # One worker, so the local app gets requests in the order they arrived.
-        while True:
-            body, headers = await queue.get()
-            try:
-                await self._forward(session, body, headers)
-            finally:
-                queue.task_done()
-
-    async def _forward(
-        self, session: aiohttp.ClientSession, body: bytes, original: Mapping[str, str]
-    ) -> None:
-        assert self.forward_url is not None
-        headers = {**DEFAULT_HEADERS}
-        headers["content-type"] = original.get("content-type") or DEFAULT_HEADERS["content-type"]
-        if self.forward_auth is not None and self.forward_auth.keys:
-            msg_id = original.get("webhook-id")
-            headers = self.forward_auth.headers(body, msg_id=msg_id, base=headers)
-        else:
-            headers.update({k: original[k] for k in _PASS_THROUGH if k in original})
-        status: int | None = None
-        error: str | None = None
-        try:
-            async with session.post(
-                self.forward_url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                await response.read()
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            error = describe_client_error(exc)
-        if self.as_json:
-            self.echo(
-                json.dumps(
-                    {
-                        "forwardedTo": self.forward_url,
-                        "webhookId": headers.get("webhook-id"),
-                        "status": status,
-                        "error": error,
-                    }
-                )
-            )
-        elif error is not None:
-            self.echo(f"          -> forward to {self.forward_url} failed: {error}")
-        else:
-            self.echo(f"          -> forwarded to {self.forward_url}: {status}")
+def _shown_path(request: web.Request) -> str:
+    """The request's path as sent, printable: other characters become "?", at most 200 shown."""
+    raw = request.rel_url.raw_path
+    shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in raw)
+    if len(shown) > _SHOWN_PATH_CHARS:
+        return shown[:_SHOWN_PATH_CHARS] + "..."
+    return shown
 
 
 def _display_host(host: str) -> str:
@@ -219,7 +195,13 @@ async def _serve(server: CaptureServer, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(server.app(), handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        server.app(),
+        handle_signals=False,
+        access_log=None,
+        # A request aiohttp cannot parse prints one line, as a refused request does.
+        logger=server_logger(server.refused_early),
+    )
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -310,7 +292,12 @@ def _run(server: CaptureServer, host: str, port: int) -> None:
     show_default=True,
     help="The port (0: any free port; the start-up line says which).",
 )
-@click.option("--path", default="/", show_default=True, help="The path webhooks are posted to.")
+@click.option(
+    "--path",
+    default=DEFAULT_PATH,
+    show_default=True,
+    help="The path webhooks are posted to (others get 404, with a line saying so).",
+)
 @auth_options
 @tolerance_option
 @click.option("--record", type=click.Path(dir_okay=False), help="Append every request to FILE.")
@@ -351,7 +338,9 @@ def listen(
     envelopes (an event seen before counts as a duplicate), 401 when
     authentication fails, 400 for a malformed body, 413 for one that is too
     large, 415 for a content type other than JSON and 405 for anything but
-    POST. --json prints one JSON object per request instead.
+    POST; any other path than --path (default /webhooks) gets 404. Every
+    refused request prints one line saying why. --json prints one JSON object
+    per request instead.
     Ctrl-C (or SIGTERM) stops it cleanly.
 
     \b

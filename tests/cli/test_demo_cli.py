@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,10 +62,14 @@ def test_demo_text_shows_the_retry_the_table_and_the_verdict(cli: Cli) -> None:
     assert f"All {len(DEMO_EVENTS)} events delivered and verified" in result.stdout
 
 
-def test_demo_keep_leaves_a_store_the_other_commands_can_read(cli: Cli) -> None:
+def test_demo_keep_leaves_a_store_the_other_commands_can_read(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kept store lands in the test's own folder, which pytest removes.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     summary = json.loads(cli("demo", "--keep", "--json").stdout)
+    assert summary["database"].startswith(f"sqlite:///{tmp_path}{os.sep}hookwire-demo-")
     listed = json.loads(cli("deliveries", "list", "--db", summary["database"], "--json").stdout)
-    shutil.rmtree(Path(summary["database"].removeprefix("sqlite:///")).parent)
     assert {d["status"] for d in listed} == {"succeeded"}
     assert len(listed) == len(DEMO_EVENTS)
 
