@@ -14,6 +14,7 @@ run the view, write the audit log, answer JSON or a problem document.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -257,8 +258,6 @@ def _query(model: type[InputModel]) -> InputModel:
 
 
 def _json_text(value: Any) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"), default=str)
 
 

@@ -23,17 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, WebhookError
 from .principal import Capability, Principal
 
 if TYPE_CHECKING:
     from ..sender import Sender, Webhook
     from .state import ConsoleState
 
-__all__ = ["ROUTES", "ApiModel", "Call", "InputModel", "Route", "route", "run_coroutine"]
+__all__ = ["ROUTES", "ApiModel", "Call", "InputModel", "Route", "refusal", "route", "run_coroutine"]
 
 T = TypeVar("T")
 
@@ -50,6 +51,20 @@ class InputModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
+
+
+def refusal(check: Callable[[Any], object], error: str = "invalid") -> AfterValidator:
+    """Run a library check on a field's value; its refusal becomes that field's error (of
+    type ``error``), so the problem document names the field in the library's words."""
+
+    def run(value: Any) -> Any:
+        try:
+            check(value)
+        except WebhookError as exc:
+            raise PydanticCustomError(error, exc.message) from None
+        return value
+
+    return AfterValidator(run)
 
 
 @dataclass(frozen=True)

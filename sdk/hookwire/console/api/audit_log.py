@@ -9,15 +9,13 @@ like the rest of the API).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
-from ...errors import QueryError
 from .. import audit
-from ..routing import ApiModel, Call, InputModel, route
+from ..routing import ApiModel, Call, InputModel, refusal, route
 
 __all__: list[str] = []
 
@@ -27,17 +25,8 @@ class AuditQuery(InputModel):
 
     webhook_id: str | None = Field(None, min_length=1, max_length=40)
     action: str | None = Field(None, min_length=1, max_length=64)
-    cursor: str | None = None
+    cursor: Annotated[str | None, refusal(audit.audit_after, "cursor")] = None
     limit: int = Field(50, ge=1, le=200)
-
-    @field_validator("cursor")
-    @classmethod
-    def _known_cursor(cls, value: str | None) -> str | None:
-        try:
-            audit.audit_after(value)
-        except QueryError as exc:
-            raise PydanticCustomError("cursor", str(exc)) from None
-        return value
 
 
 class AuditEntryModel(ApiModel):

@@ -9,22 +9,25 @@ every active subscribed webhook of the account.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AwareDatetime, Field
 
-from ...errors import NotFoundError, PayloadError, QueryError
+from ...errors import NotFoundError, PayloadError
 from ...sender.log_pages import time_after
 from ...sender.models import StoredEvent, shown_id
 from ...sender.outbox import wire_timestamp
 from ..problems import ApiError
-from ..routing import ApiModel, Call, InputModel, route
+from ..routing import ApiModel, Call, InputModel, refusal, route
 
 __all__ = ["event_of_account"]
 
 _ALL = "/accounts/<int:account_id>/events"
 _TAG = "events"
+
+
+def _event_after(cursor: str | None) -> object:
+    return time_after(cursor, "event")
 
 
 class EventQuery(InputModel):
@@ -33,17 +36,8 @@ class EventQuery(InputModel):
     event_name: str | None = Field(None, min_length=1, max_length=120)
     since: AwareDatetime | None = None
     until: AwareDatetime | None = None
-    cursor: str | None = None
+    cursor: Annotated[str | None, refusal(_event_after, "cursor")] = None
     limit: int = Field(50, ge=1, le=200)
-
-    @field_validator("cursor")
-    @classmethod
-    def _known_cursor(cls, value: str | None) -> str | None:
-        try:
-            time_after(value, "event")
-        except QueryError as exc:
-            raise PydanticCustomError("cursor", str(exc)) from None
-        return value
 
 
 class EventSummary(ApiModel):

@@ -9,12 +9,10 @@ only, :class:`WebhookWithSecret`, given by the calls that make one.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -22,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ...errors import RegistryError, WebhookError
+from ...errors import RegistryError
 from ...events import event_spec
 from ...sender.guard import validate_target_url
 from ...sender.models import AuthKind, BasicAuth, Webhook
@@ -36,7 +34,7 @@ from ...sender.registry import (
     check_name,
 )
 from ...signature_file import SignatureFile
-from ..routing import ApiModel, InputModel
+from ..routing import ApiModel, InputModel, refusal
 
 __all__ = [
     "MAX_GRACE_SECONDS",
@@ -57,23 +55,10 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 _MAX_EVENTS = 100
 
 
-def _refusal(check: Callable[[Any], object]) -> AfterValidator:
-    """Run a library check on a field's value; its refusal becomes that field's error."""
-
-    def run(value: Any) -> Any:
-        try:
-            check(value)
-        except WebhookError as exc:
-            raise PydanticCustomError("invalid", exc.message) from None
-        return value
-
-    return AfterValidator(run)
-
-
-Name = Annotated[str, Field(max_length=MAX_NAME), _refusal(check_name)]
-Description = Annotated[str, Field(max_length=MAX_DESCRIPTION), _refusal(check_description)]
-TargetUrl = Annotated[str, _refusal(validate_target_url)]
-EventName = Annotated[str, _refusal(event_spec)]
+Name = Annotated[str, Field(max_length=MAX_NAME), refusal(check_name)]
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION), refusal(check_description)]
+TargetUrl = Annotated[str, refusal(validate_target_url)]
+EventName = Annotated[str, refusal(event_spec)]
 EventNames = Annotated[list[EventName], Field(min_length=1, max_length=_MAX_EVENTS)]
 
 

@@ -99,7 +99,7 @@ def _one_source_seqs(source: str | None, filters: frozenset[str]) -> Select[Any]
     if source is not None:
         query = query.where(_d.c.webhook_id == bindparam(f"webhook_{source}"))
     if "event_name" in filters:
-        query = query.join(_e, _e.c.id == _d.c.event_id).where(_e.c.name == bindparam("name"))
+        query = query.join(_e, _e.c.id == _d.c.event_id).where(_e.c.name == bindparam("event_name"))
     if "status" in filters:
         query = query.where(_d.c.status == bindparam("status"))
     if "since" in filters:
@@ -116,7 +116,7 @@ def _seqs_parameters(
 ) -> tuple[frozenset[str], dict[str, Any]]:
     values: dict[str, Any] = {f"webhook_{n}": source for n, source in enumerate(sources)}
     given = {
-        "name": wanted.event_name,
+        "event_name": wanted.event_name,
         "status": wanted.status,
         "since": wanted.since,
         "until": wanted.until,
@@ -124,8 +124,7 @@ def _seqs_parameters(
     }
     values.update((key, value) for key, value in given.items() if value is not None)
     values["limit"] = limit
-    names = {"name": "event_name"}
-    return frozenset(names.get(key, key) for key in given if given[key] is not None), values
+    return frozenset(key for key, value in given.items() if value is not None), values
 
 
 def delivery_page(
