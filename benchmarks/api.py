@@ -35,30 +35,27 @@ import asyncio
 import json
 import os
 import random
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _local import free_port, scratch_postgres, wait_ready  # noqa: E402
+
 ACCOUNT = 1010
 WEBHOOKS = 5
 EVENT = "COURSE_COMPLETED"
 CHUNK = 1000  # events per publish_many call
 DEEP = 90_000  # how many deliveries the deep page's cursor is past
 SECRET_KEY = "bench-console-secret-key-0123456789"
-PG_HOST = os.environ.get("HOOKWIRE_BENCH_PGHOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("HOOKWIRE_BENCH_PGPORT", "5432"))
-PG_ADMIN_DB = os.environ.get("HOOKWIRE_BENCH_PGDATABASE", "test")
 DB_ENV, KEY_ENV = "HOOKWIRE_BENCH_DB", "HOOKWIRE_BENCH_API_KEY"
 FIRST_PAGE = f"/api/v1/accounts/{ACCOUNT}/deliveries?limit=50"
 WEBHOOK_LIST = f"/api/v1/accounts/{ACCOUNT}/webhooks"
@@ -162,34 +159,6 @@ async def _load(url: str, key: str | None, seconds: float, concurrency: int) -> 
     return {"rps": len(latencies) / elapsed, "p99_ms": p99 * 1000, "errors": errors}
 
 
-@contextmanager
-def scratch_postgres() -> Iterator[str | None]:
-    """A scratch database next to ``test`` on the local PostgreSQL, dropped afterwards."""
-    try:
-        import psycopg
-
-        admin = f"host={PG_HOST} port={PG_PORT} dbname={PG_ADMIN_DB} user=postgres"
-        name = f"hookwire_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:
-        print(f"PostgreSQL is not available ({exc}); its rows are skipped", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _serve(url: str, key: str, port: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
@@ -197,17 +166,6 @@ def _serve(url: str, key: str, port: int) -> subprocess.Popen[bytes]:
         "api:bench_app()",
     ]  # fmt: skip
     return subprocess.Popen(command, env={**os.environ, DB_ENV: url, KEY_ENV: key})
-
-
-def _wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the server on port {port} did not start")
 
 
 def _contenders(cursor: str) -> dict[str, tuple[str, bool]]:
@@ -229,12 +187,12 @@ def measure_store(
     key, cursor = fill_store(url, args.deliveries)
     print(f"{name}: {args.deliveries} deliveries stored in {time.perf_counter() - began:.1f} s",
           file=sys.stderr, flush=True)  # fmt: skip
-    port = _free_port()
+    port = free_port()
     server = _serve(url, key, port)
     contenders = _contenders(cursor)
     results: dict[str, list[dict[str, float]]] = {label: [] for label in contenders}
     try:
-        _wait_ready(port)
+        wait_ready(port, timeout=60, poll=0.2)
         for label in contenders:  # warm-up, not counted: each worker's first requests
             _measure(port, contenders[label], key, 0.5, args.concurrency)
         for round_no in range(1, args.rounds + 1):

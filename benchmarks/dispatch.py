@@ -40,9 +40,7 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import resource
-import secrets
 import statistics
 import subprocess
 import sys
@@ -50,9 +48,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,11 +59,9 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _local import scratch_postgres  # noqa: E402
 from _sink import start_sink  # noqa: E402
 
-PG_HOST = os.environ.get("HOOKWIRE_BENCH_PGHOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("HOOKWIRE_BENCH_PGPORT", "5432"))
-PG_ADMIN_DB = os.environ.get("HOOKWIRE_BENCH_PGDATABASE", "test")
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 EVENT = "COURSE_COMPLETED"
 DATA = {
@@ -321,27 +316,6 @@ class Contender:
     table: str
     label: str
     spec: dict[str, Any]
-
-
-@contextmanager
-def scratch_postgres() -> Iterator[str | None]:
-    """A scratch database next to ``test`` on the local PostgreSQL, dropped afterwards."""
-    try:
-        import psycopg
-
-        admin = f"host={PG_HOST} port={PG_PORT} dbname={PG_ADMIN_DB} user=postgres"
-        name = f"hookwire_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception as exc:
-        print(f"PostgreSQL is not available ({exc}); its rows are skipped", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # Deliveries per measurement by (webhooks, max_batch): a few seconds each at the rates seen here.

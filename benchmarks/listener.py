@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,9 @@ from hookwire.flask import WebhookListener
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _local import free_port, wait_ready  # noqa: E402
 
 
 def listener_app() -> Flask:
@@ -122,13 +124,6 @@ async def _load(url: str, seconds: float, concurrency: int, count: int) -> dict[
     return {"rps": done / elapsed, "errors": errors, "requests": done}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _serve(factory: str, port: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
@@ -155,17 +150,6 @@ def _server_cpu(pid: int) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"the server on port {port} did not start")
-
-
 def main() -> None:
     """Run the comparison, or act as the load generator with ``--load``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -180,13 +164,13 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    servers = {name: _free_port() for name in ("bare", "listener")}
+    servers = {name: free_port() for name in ("bare", "listener")}
     processes = {name: _serve(f"{name}_app", port) for name, port in servers.items()}
     results: dict[str, list[float]] = {name: [] for name in servers}
     cpu: dict[str, list[float]] = {name: [] for name in servers}
     try:
         for port in servers.values():
-            _wait_ready(port)
+            wait_ready(port, timeout=20, poll=0.1)
         for round_no in range(1, args.rounds + 1):
             order = list(servers) if round_no % 2 else list(reversed(servers))
             for name in order:

@@ -1,0 +1,62 @@
+"""What the benchmarks share about this machine: a scratch PostgreSQL database, a free
+port on 127.0.0.1, and waiting for a server to listen on one.
+
+``HOOKWIRE_BENCH_PGHOST``, ``HOOKWIRE_BENCH_PGPORT`` and ``HOOKWIRE_BENCH_PGDATABASE``
+name the PostgreSQL server and the database beside which scratch databases are made
+(127.0.0.1, 5432 and ``test`` by default).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+PG_HOST = os.environ.get("HOOKWIRE_BENCH_PGHOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("HOOKWIRE_BENCH_PGPORT", "5432"))
+PG_ADMIN_DB = os.environ.get("HOOKWIRE_BENCH_PGDATABASE", "test")
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str | None]:
+    """A scratch database next to ``test`` on the local PostgreSQL, dropped afterwards."""
+    try:
+        import psycopg
+
+        admin = f"host={PG_HOST} port={PG_PORT} dbname={PG_ADMIN_DB} user=postgres"
+        name = f"hookwire_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        print(f"PostgreSQL is not available ({exc}); its rows are skipped", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(port: int, *, timeout: float, poll: float) -> None:
+    """Return once a server accepts connections on ``port``; exit the run after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(poll)
+    raise SystemExit(f"the server on port {port} did not start")
