@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from console_support import ConsoleHarness, admin, operator
+from console_support import ConsoleHarness, admin, build_harness, operator
 from flask import Flask
 from flask.testing import FlaskClient
 from pytest_httpserver import HTTPServer
@@ -389,3 +389,16 @@ def test_an_api_key_does_not_open_the_pages(console: ConsoleHarness) -> None:
     response = console.as_(None).get(HOOKS, headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 403
     assert "API keys are for the API" in text(response.data)
+
+
+def test_a_blocked_target_is_refused_beside_the_target_field(tmp_path: Path) -> None:
+    guarded = build_harness(f"sqlite:///{tmp_path / 'guarded.db'}", allow_private_targets=False)
+    client = guarded.as_(admin(ACCOUNT))
+    response = client.post(
+        HOOKS + "/new",
+        data={**form(target_url="http://127.0.0.1:9/hooks"), "csrf_token": token(client)},
+    )
+    assert response.status_code == 422
+    assert re.search(r'id="target_url-error">[^<]*127\.0\.0\.1', response.data.decode())
+    assert guarded.sender.webhooks.list(ACCOUNT) == []
+    guarded.sender.close()

@@ -13,7 +13,13 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from ..errors import InvalidTargetError, UnknownEventError, WebhookError, WebhookLimitError
+from ..errors import (
+    InvalidTargetError,
+    TargetBlockedError,
+    UnknownEventError,
+    WebhookError,
+    WebhookLimitError,
+)
 from ..events import CATALOGUE
 from ..sender import BasicAuth, Webhook
 from ..sender.guard import validate_target_url
@@ -115,9 +121,9 @@ class WebhookForm:
         """Put an error the registry raised beside the field it is about."""
         if isinstance(exc, WebhookLimitError):
             self.errors["form"] = str(exc)
-        elif isinstance(exc, InvalidTargetError) or "target" in str(exc):
+        elif isinstance(exc, InvalidTargetError | TargetBlockedError):
             self.errors["target_url"] = str(exc)
-        elif isinstance(exc, UnknownEventError) or "event" in str(exc):
+        elif isinstance(exc, UnknownEventError):
             self.errors["events"] = str(exc)
         else:
             self.errors["form"] = str(exc)
