@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from checkout_guard import guarded
 
 POSTGRES_HOST = os.environ.get("HOOKWIRE_TEST_PGHOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("HOOKWIRE_TEST_PGPORT", "5432"))
 POSTGRES_ADMIN_DB = os.environ.get("HOOKWIRE_TEST_PGDATABASE", "test")
 REDIS_URL = os.environ.get("HOOKWIRE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Guard ``shutil.rmtree`` for the whole run (see ``checkout_guard``)."""
+    shutil.rmtree = guarded(shutil.rmtree)  # type: ignore[assignment]
 
 
 def _reachable(host: str, port: int) -> bool:
