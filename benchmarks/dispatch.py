@@ -26,7 +26,15 @@ Contenders:
   ``backlog``, times the dispatcher alone: the N events are published first
   (untimed) and ``drain()`` is timed.
 - **latency**: one webhook, ``max_batch`` 100, a real-time event published at a
-  steady 200 events/s; publish-to-receipt time per event, p50 and p99.
+  steady 200 events/s; publish-to-receipt time per event, p50 and p99. The
+  dispatcher runs in the publishing process (woken by each ``publish``) or, in
+  the "dispatcher process" rows, in a process of its own (this file with
+  ``--dispatcher URL``: ``run_dispatcher`` with the default ``poll_interval``),
+  the recommended deployment, where only the cross-process wake
+  (``hookwire.sender.wake``) brings it the work before the next poll.
+
+``--idle-cpu SECONDS`` measures something else: the CPU time that ``hookwire
+dispatch`` spends with nothing to do, per idle minute, on each store.
 
 Rates are deliveries per second: one event arriving at one webhook is one
 delivery, so with W webhooks one published event makes W deliveries. "x raw" is
@@ -38,9 +46,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
+import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -48,8 +59,9 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,29 +253,79 @@ async def run_hookwire(
     }
 
 
-async def run_latency(sink: str, url: str, *, rate: float, seconds: float) -> dict[str, Any]:
-    """Publish one real-time event every 1/rate s to one webhook; publish-to-receipt times."""
+@contextmanager
+def dispatcher_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A dispatcher on ``url`` in a process of its own (``--dispatcher``), stopped at the end."""
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--dispatcher", url],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def dispatcher_main(url: str) -> None:
+    """Dispatch from ``url`` until SIGTERM, with the latency rows' settings."""
+    from hookwire.sender import Sender
+
+    sender = Sender(url, max_batch=100, allow_private_targets=True, concurrency=1)
+    gc.freeze()  # as `hookwire dispatch` does
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await sender.run_dispatcher(stop)
+
+    try:
+        asyncio.run(run())
+    finally:
+        sender.close()
+
+
+async def run_latency(
+    sink: str, url: str, *, rate: float, seconds: float, separate: bool = False
+) -> dict[str, Any]:
+    """Publish one real-time event every 1/rate s to one webhook; publish-to-receipt times.
+
+    ``separate``: the dispatcher runs in a process of its own, started (and
+    given a first event to deliver) before the clock starts.
+    """
     sender = _make_sender(url, webhooks=1, max_batch=100, sink=sink)
     count = int(rate * seconds)
     ids = [f"evt_{uuid.uuid4().hex}" for _ in range(count)]
     published: dict[str, float] = {}
-    await _sink_reset(sink, record=True)
-    stop = asyncio.Event()
-    dispatcher = asyncio.create_task(sender.run_dispatcher(stop))
+    with contextlib.ExitStack() as stack:
+        if separate:
+            stack.enter_context(dispatcher_process(url))
+            await _sink_reset(sink)
+            sender.publish(EVENT, data=DATA, account_id=ACCOUNT)
+            await _wait_for_sink(sink, 1, within=60)
+            await asyncio.sleep(1.0)  # idle, as between bursts
+        await _sink_reset(sink, record=True)
+        stop = asyncio.Event()
+        dispatcher = None if separate else asyncio.create_task(sender.run_dispatcher(stop))
 
-    def paced() -> None:
-        start = time.monotonic()
-        for n, event_id in enumerate(ids):
-            delay = start + n / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            published[event_id] = time.monotonic()
-            sender.publish(EVENT, data=DATA, account_id=ACCOUNT, event_id=event_id)
+        def paced() -> None:
+            start = time.monotonic()
+            for n, event_id in enumerate(ids):
+                delay = start + n / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                published[event_id] = time.monotonic()
+                sender.publish(EVENT, data=DATA, account_id=ACCOUNT, event_id=event_id)
 
-    await asyncio.to_thread(paced)
-    await _wait_for_sink(sink, count, within=60)
-    stop.set()
-    await dispatcher
+        await asyncio.to_thread(paced)
+        await _wait_for_sink(sink, count, within=60)
+        stop.set()
+        if dispatcher is not None:
+            await dispatcher
     sender.close()
     async with aiohttp.ClientSession() as session, session.get(f"{sink}/receipts") as response:
         receipts = await response.json()
@@ -274,6 +336,37 @@ async def run_latency(sink: str, url: str, *, rate: float, seconds: float) -> di
         "max_ms": latencies[-1],
         "deliveries": count,
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, from ``/proc`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(stores: dict[str, str], seconds: float) -> None:
+    """Print the CPU seconds per idle minute of ``hookwire dispatch`` on each store.
+
+    Each dispatcher starts on a store with one webhook and nothing to send,
+    settles for 5 s, and is measured over ``seconds`` of idleness.
+    """
+    from hookwire.sender import Sender
+
+    for store, url in stores.items():
+        Sender(url).close()  # the schema, created before the dispatcher starts
+        child = subprocess.Popen(
+            [sys.executable, "-m", "hookwire_cli", "dispatch", "--db", url],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(5)
+            before = _cpu_seconds(child.pid)
+            time.sleep(seconds)
+            used = _cpu_seconds(child.pid) - before
+        finally:
+            child.terminate()
+            child.wait()
+        print(f"{store:9} hookwire dispatch, idle: {used * 60 / seconds:.3f} CPU s per minute")
 
 
 def worker_main(spec: dict[str, Any]) -> dict[str, Any]:
@@ -298,7 +391,13 @@ def worker_main(spec: dict[str, Any]) -> dict[str, Any]:
         )
     elif kind == "latency":
         result = asyncio.run(
-            run_latency(spec["sink"], spec["url"], rate=spec["rate"], seconds=spec["seconds"])
+            run_latency(
+                spec["sink"],
+                spec["url"],
+                rate=spec["rate"],
+                seconds=spec["seconds"],
+                separate=spec.get("separate", False),
+            )
         )
     else:
         raise SystemExit(f"unknown worker kind {kind!r}")
@@ -359,19 +458,21 @@ def contenders(
                             },
                         )
                     )
-        found.append(
-            Contender(
-                "latency",
-                f"hookwire {store} 200 events/s",
-                {
-                    "kind": "latency",
-                    "sink": sink,
-                    "url": url,
-                    "rate": 200,
-                    "seconds": 2 if quick else 5,
-                },
+        for separate in (False, True):
+            found.append(
+                Contender(
+                    "latency",
+                    f"hookwire {store} 200 events/s" + (", dispatcher process" if separate else ""),
+                    {
+                        "kind": "latency",
+                        "sink": sink,
+                        "url": url,
+                        "rate": 200,
+                        "seconds": 2 if quick else 5,
+                        "separate": separate,
+                    },
+                )
             )
-        )
     return found
 
 
@@ -400,10 +501,27 @@ def main() -> None:
         help="publish modes, comma-separated: loop, txn, bulk, backlog (dispatcher alone)",
     )
     parser.add_argument("--only", default="", help="run only labels containing this text")
+    parser.add_argument(
+        "--idle-cpu",
+        type=float,
+        metavar="SECONDS",
+        help="instead: CPU time of an idle `hookwire dispatch` on each store, over SECONDS",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--dispatcher", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker_main(json.loads(args.worker))))
+        return
+    if args.dispatcher:
+        dispatcher_main(args.dispatcher)
+        return
+    if args.idle_cpu:
+        with tempfile.TemporaryDirectory() as tmp, scratch_postgres() as pg_url:
+            stores = {"sqlite": f"sqlite:///{Path(tmp) / 'idle.db'}"}
+            if pg_url is not None:
+                stores["postgres"] = pg_url
+            idle_cpu(stores, args.idle_cpu)
         return
     rounds = args.rounds or (1 if args.quick else 3)
     modes = [m for m in args.modes.split(",") if m]
@@ -475,13 +593,13 @@ def report(
             f"{ratio:>7} {publish:>13} {requests:>9} "
             f"{_median(found, 'maxrss_mib'):11.1f}"
         )
-    print(f"\n{'latency':10} {'contender':40} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
+    print(f"\n{'latency':10} {'contender':52} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
     for contender in plan:
         if contender.table != "latency":
             continue
         found = results[(contender.table, contender.label)]
         print(
-            f"{'':10} {contender.label:40} {_median(found, 'p50_ms'):9.1f} "
+            f"{'':10} {contender.label:52} {_median(found, 'p50_ms'):9.1f} "
             f"{_median(found, 'p99_ms'):9.1f} {_median(found, 'max_ms'):9.1f}"
         )
 

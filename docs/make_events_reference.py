@@ -227,6 +227,7 @@ def _intro(specs: list[EventSpec]) -> list[str]:
         "",
         "`Receiver.verify` (and `@listener.on` handlers) give the typed events:",
         "",
+        "<!-- doctest: skip (fragment: receiver, body and headers are your listener's) -->",
         "```python",
         "envelope = receiver.verify(body, headers)",
         "for event in envelope.events:",

@@ -2,7 +2,9 @@
 
 Run it with ``flask --app app run`` or ``gunicorn -c gunicorn.conf.py 'app:create_app()'``.
 Settings come from the environment (see README.md) into the app's config, where hookwire's
-``WebhookListener`` reads the ``HOOKWIRE_*`` ones:
+``WebhookListener`` reads the ``HOOKWIRE_*`` ones. Without any of the first four, the app
+verifies with ``signature.json`` next to this file (``hookwire init`` wrote it, with a fresh
+secret), and without that file either it refuses to start.
 
 - ``HOOKWIRE_SECRET``: the webhook's ``whsec_`` secret (several, space-separated, while
   rotating), or ``HOOKWIRE_SIGNATURE_FILE``: the signature file downloaded for it, or
@@ -22,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -31,11 +34,14 @@ import handlers
 from store import Store
 
 PROJECT = "{{project_name}}"
-SETTINGS = (
+AUTHENTICATION = (
     "HOOKWIRE_SECRET",
     "HOOKWIRE_SIGNATURE_FILE",
     "HOOKWIRE_PUBLIC_KEY",
     "HOOKWIRE_BASIC_AUTH",
+)
+SETTINGS = (
+    *AUTHENTICATION,
     "HOOKWIRE_TOLERANCE",
     "HOOKWIRE_PATH",
     "HOOKWIRE_DEDUPE_URL",
@@ -44,12 +50,22 @@ SETTINGS = (
     "LISTENER_DB",
 )
 DEFAULTS = {"HOOKWIRE_DEDUPE_URL": "sqlite:///dedupe.db", "LISTENER_DB": "listener.db"}
+# The signature file `hookwire init` writes; `hookwire trigger --signature-file` reads it too.
+SIGNATURE_FILE = Path(__file__).resolve().parent / "signature.json"
 
 
-def settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The listener's settings from environment variables, with the defaults filled in."""
+def settings_from_env(
+    environ: Mapping[str, str], *, signature_file: Path = SIGNATURE_FILE
+) -> dict[str, Any]:
+    """The listener's settings from environment variables, with the defaults filled in.
+
+    When no authentication setting is given and ``signature_file`` exists, the
+    listener verifies with it (``HOOKWIRE_SIGNATURE_FILE``).
+    """
     settings: dict[str, Any] = dict(DEFAULTS)
     settings.update({name: environ[name] for name in SETTINGS if environ.get(name)})
+    if not any(name in settings for name in AUTHENTICATION) and signature_file.is_file():
+        settings["HOOKWIRE_SIGNATURE_FILE"] = str(signature_file)
     return settings
 
 

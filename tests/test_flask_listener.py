@@ -30,6 +30,7 @@ from hookwire.events import CompletionEvent
 from hookwire.flask import WebhookListener
 from hookwire.recording import Recorder, read_recording
 from hookwire.signing import basic_auth_header
+from hookwire.testing import post_webhook, signed_request
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -344,9 +345,7 @@ def test_app_factory_reads_the_secret_from_config() -> None:
 def test_secrets_separated_by_spaces_are_all_accepted_during_a_rotation() -> None:
     new = generate_secret()
     client = factory_app(HOOKWIRE_SECRET=f"{SECRET} {new}").test_client()
-    body = envelope("e1")
-    headers = {"Content-Type": "application/json", **sign_headers(new, body)}
-    assert client.post("/webhooks", data=body, headers=headers).status_code == 202
+    assert post_webhook(client, envelope("e1"), secret=new).status == 202
 
 
 def test_signature_file_is_read_from_config(tmp_path: Path) -> None:
@@ -362,35 +361,25 @@ def test_signature_file_is_read_from_config(tmp_path: Path) -> None:
 def test_public_key_is_read_from_config() -> None:
     signing_key, public_key = generate_keypair()
     client = factory_app(HOOKWIRE_PUBLIC_KEY=public_key).test_client()
-    body = envelope("e1")
-    headers = {"Content-Type": "application/json", **sign_headers(signing_key, body)}
-    assert client.post("/webhooks", data=body, headers=headers).status_code == 202
+    assert post_webhook(client, envelope("e1"), private_key=signing_key).status == 202
     assert post(client, envelope("e2")).status_code == 401
 
 
 def test_basic_auth_is_read_from_config_as_user_colon_password() -> None:
     client = factory_app(HOOKWIRE_BASIC_AUTH="hook:s3cret:pass").test_client()
     body = envelope("e1")
-    right = {
-        "Content-Type": "application/json",
-        "Authorization": basic_auth_header("hook", "s3cret:pass"),
-    }
-    assert client.post("/webhooks", data=body, headers=right).status_code == 202
-    wrong = client.post("/webhooks", data=body, headers={"Content-Type": "application/json"})
-    assert wrong.status_code == 401
-    assert wrong.headers["WWW-Authenticate"] == 'Basic realm="webhooks", charset="UTF-8"'
+    assert post_webhook(client, body, basic_auth=("hook", "s3cret:pass")).status == 202
+    wrong = post_webhook(client, body)
+    assert wrong.status == 401
+    assert wrong.headers["www-authenticate"] == 'Basic realm="webhooks", charset="UTF-8"'
 
 
 def test_tolerance_is_read_from_config() -> None:
-    body = envelope("e1")
-    stale = {
-        "Content-Type": "application/json",
-        **sign_headers(SECRET, body, timestamp=int(time.time()) - 120),
-    }
+    stale = signed_request(envelope("e1"), secret=SECRET, timestamp=int(time.time()) - 120)
     default = factory_app(HOOKWIRE_SECRET=SECRET).test_client()
-    assert default.post("/webhooks", data=body, headers=stale).status_code == 202
+    assert post_webhook(default, stale).status == 202
     strict = factory_app(HOOKWIRE_SECRET=SECRET, HOOKWIRE_TOLERANCE="60").test_client()
-    assert strict.post("/webhooks", data=body, headers=stale).status_code == 401
+    assert post_webhook(strict, stale).status == 401
 
 
 def test_path_record_and_max_body_are_read_from_config(tmp_path: Path) -> None:
@@ -473,15 +462,9 @@ def test_several_listeners_serve_one_app_on_their_own_paths() -> None:
     groups.init_app(app)
     client = app.test_client()
     body = envelope("e1")
-    mine = client.post("/hooks/courses", data=body, headers=signed(body))
-    theirs = {"Content-Type": "application/json", **sign_headers(other, body)}
-    assert (
-        mine.status_code,
-        client.post("/hooks/groups", data=body, headers=theirs).status_code,
-    ) == (
-        202,
-        202,
-    )
+    mine = post_webhook(client, body, secret=SECRET, path="/hooks/courses")
+    theirs = post_webhook(client, body, secret=other, path="/hooks/groups")
+    assert (mine.status, theirs.status) == (202, 202)
     assert client.post("/hooks/groups", data=body, headers=signed(body)).status_code == 401
     assert seen == ["courses:e1", "groups:e1"]
     with app.test_request_context():

@@ -76,3 +76,18 @@ def test_import_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout) == []
+
+
+def test_sender_exports_its_operator_events() -> None:
+    from hookwire import sender
+
+    event_names = {
+        "WEBHOOK_FAILING",
+        "WEBHOOK_STILL_FAILING",
+        "WEBHOOK_RECOVERED",
+        "DELIVERY_DEAD",
+        "WEBHOOK_DISABLED",
+    }
+    others = {"OperatorEvent", "OPERATOR_EVENT_NAMES", "OPERATOR_WEBHOOK_ID", "OPERATOR_ACCOUNT_ID"}
+    assert event_names | others <= set(sender.__all__)
+    assert {getattr(sender, n) for n in event_names} == set(sender.OPERATOR_EVENT_NAMES)

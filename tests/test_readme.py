@@ -1,9 +1,8 @@
-"""The README's Python blocks run, and print or answer what the README says.
+"""The README's three main sections print or answer what the README says.
 
-Every ```python block runs: the three sections below have tests of their own,
-and any other block runs as a script in a fresh directory. A block that is a
-fragment, not meant to run on its own, carries the line
-``<!-- readme-test: fragment -->`` just above its opening fence.
+Every ```python block of the README also runs in tests/test_docs_blocks.py, the
+harness of all the docs, with its ``<!-- doctest: ... -->`` markers; the tests
+here check what those three sections promise beyond running.
 """
 
 from __future__ import annotations
@@ -21,20 +20,16 @@ import pytest
 from hookwire import read_signature_file, sign_headers
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-FRAGMENT = "<!-- readme-test: fragment -->"
 VERIFY, FLASK, SEND = "Verify a webhook in ten lines", "Receive them in Flask", "Send them"
 _BLOCK = re.compile(r"^```(\w*)\n(.*?)^```\n", flags=re.DOTALL | re.MULTILINE)
 _IDS = re.compile(r"\b(evt|wh)_[0-9A-Za-z]+")
 
 
-def blocks(section: str) -> list[tuple[str, str, bool]]:
-    """The fenced blocks of a ``## section``: (language, code, marked as a fragment)."""
+def blocks(section: str) -> list[tuple[str, str]]:
+    """The fenced blocks of a ``## section``: (language, code)."""
     text = README.read_text(encoding="utf-8")
     body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return [
-        (match[1], match[2], body[: match.start()].rstrip().endswith(FRAGMENT))
-        for match in _BLOCK.finditer(body)
-    ]
+    return [(match[1], match[2]) for match in _BLOCK.finditer(body)]
 
 
 def sections() -> list[str]:
@@ -44,7 +39,7 @@ def sections() -> list[str]:
 
 def python_block(section: str) -> str:
     """The one runnable ```python block of a section."""
-    (code,) = [code for language, code, fragment in blocks(section) if language == "python"]
+    (code,) = [code for language, code in blocks(section) if language == "python"]
     return code
 
 
@@ -70,12 +65,12 @@ def read_webhook_id(directory: Path) -> str:
 
 
 def test_readme_verify_example_prints_its_documented_output(tmp_path: Path) -> None:
-    (_, code, _), (_, shown, _) = blocks(VERIFY)[:2]
+    (_, code), (_, shown) = blocks(VERIFY)[:2]
     assert run_script(code, tmp_path).stdout == shown
 
 
 def test_send_script_delivers_offline_and_again_on_a_rerun(tmp_path: Path) -> None:
-    (_, code, _), (_, shown, _) = blocks(SEND)[:2]
+    (_, code), (_, shown) = blocks(SEND)[:2]
     for _ in range(2):
         result = run_script(code, tmp_path)
         assert _IDS.sub(r"\1_ID", result.stdout) == _IDS.sub(r"\1_ID", shown)
@@ -147,15 +142,7 @@ def test_the_flask_listener_without_its_signature_file_names_the_file(tmp_path: 
     assert "cannot read the signature file signature.json: No such file" in result.stderr
 
 
-def test_every_other_python_block_runs(tmp_path: Path) -> None:
-    for section in (VERIFY, FLASK, SEND):
-        assert section in sections(), f"the README lost its {section!r} section"
-        python_block(section)
-    for section in sections():
-        if section in (VERIFY, FLASK, SEND):
-            continue
-        for language, code, fragment in blocks(section):
-            if language == "python" and not fragment:
-                directory = tmp_path / re.sub(r"\W+", "-", section)
-                directory.mkdir(exist_ok=True)
-                run_script(code, directory)
+@pytest.mark.parametrize("section", [VERIFY, FLASK, SEND])
+def test_the_readme_keeps_its_tested_sections(section: str) -> None:
+    assert section in sections(), f"the README lost its {section!r} section"
+    python_block(section)

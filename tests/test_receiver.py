@@ -149,6 +149,7 @@ def test_old_timestamp_fails() -> None:
     with pytest.raises(TimestampError) as info:
         Receiver(secret=SECRET).authenticate(BODY, signed(timestamp=NOW - 301), now=NOW)
     assert "old" in str(info.value)
+    assert "(301 s off" in str(info.value)
     assert info.value.timestamp == NOW - 301
 
 
@@ -156,6 +157,7 @@ def test_future_timestamp_fails() -> None:
     with pytest.raises(TimestampError) as info:
         Receiver(secret=SECRET).authenticate(BODY, signed(timestamp=NOW + 301), now=NOW)
     assert "future" in str(info.value)
+    assert "(301 s off" in str(info.value)
 
 
 @pytest.mark.parametrize("offset", [-300, 300])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -128,6 +129,14 @@ class SendSummary:
 
 def describe_client_error(exc: BaseException) -> str:
     """A short, one-line reason for a failed request (no secrets: only host and cause)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        # Its errno is the TLS library's code, not an OS error: name the certificate instead.
+        reason = getattr(exc.certificate_error, "verify_message", "") or "not trusted"
+        return f"cannot connect to {exc.host}:{exc.port}: TLS certificate: {reason}"
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
+        # getaddrinfo's codes are not errno values: its own message names the failure.
+        reason = exc.os_error.strerror or "the name does not resolve"
+        return f"cannot connect to {exc.host}:{exc.port}: {reason.lower()}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         errno = exc.os_error.errno
         reason = os.strerror(errno) if errno else str(exc.os_error) or "connection failed"

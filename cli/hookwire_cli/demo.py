@@ -3,8 +3,10 @@
 A sender on a temporary SQLite store, a verifying listener on a free
 127.0.0.1 port (it refuses the first request once with 503, so one retry
 shows), a webhook with signature auth, real-time and batch events published,
-a live view of the deliveries and a closing summary. Nothing but the
-installed package is needed.
+a live view of the deliveries and a closing summary. The refusal and the retry
+also show the sender's operator events: the webhook starts failing, then
+recovers, and a callback on the sender prints each. Nothing but the installed
+package is needed.
 """
 
 from __future__ import annotations
@@ -17,23 +19,25 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import click
-from rich import box
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
 from hookwire import Receiver, event_spec
 from hookwire.samples import sample_data
-from hookwire.sender import RetryPolicy, Sender, Webhook
+from hookwire.sender import (
+    OperatorEvent,
+    RetryPolicy,
+    Sender,
+    Webhook,
+)
 
 from ._common import echo_json, json_option
-from ._demo_listener import DemoListener, Seen, start_listener
+from ._demo_listener import DemoListener, start_listener
+from ._demo_view import Published, Run, operator_line, print_summary, request_line, view
 from ._store import database_errors
 
 __all__ = ["DEMO_EVENTS", "demo"]
@@ -53,39 +57,6 @@ _ACCOUNT: Final = 1010
 _BATCH_INTERVAL: Final = 2.0
 _PUBLISH_GAP: Final = 0.25
 _DEADLINE: Final = 17.0
-_STATUS_STYLES: Final = {
-    "pending": "yellow",
-    "failed": "red",
-    "succeeded": "green",
-    "dead": "magenta",
-}
-
-
-@dataclass
-class Published:
-    """One event the demo published."""
-
-    event_id: str
-    name: str
-    realtime: bool
-
-
-@dataclass
-class Run:
-    """Everything the demo did, for the live view and the summary.
-
-    ``statuses`` and ``requests`` map event ids to their delivery's status and
-    request id, as last read from the store.
-    """
-
-    published: list[Published] = field(default_factory=list)
-    statuses: dict[str, str] = field(default_factory=dict)
-    requests: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def batch_ids(self) -> set[str]:
-        """The ids of the batch (non-real-time) events published so far."""
-        return {e.event_id for e in self.published if not e.realtime}
 
 
 @contextmanager
@@ -101,59 +72,6 @@ def _quiet_sender_log() -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
-
-
-def _short(msg_id: str) -> str:
-    """Enough of a request id to tell the requests of one run apart.
-
-    Ids start with a time-ordered part, so it is their random tail that differs.
-    """
-    prefix, sep, rest = msg_id.partition("_")
-    return f"{prefix}_…{rest[-8:]}" if sep and len(rest) > 8 else msg_id
-
-
-def _view(run: Run, listener: DemoListener) -> Group:
-    """The live table of deliveries, set off from the request lines above it."""
-    return Group(Text(""), _table(run, listener))
-
-
-def _table(run: Run, listener: DemoListener) -> Table:
-    table = Table(
-        title="Deliveries",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1, 0, 0),
-        show_edge=False,
-    )
-    for column in ("#", "event", "kind", "status", "request", "listener"):
-        table.add_column(column, no_wrap=True)
-    for number, event in enumerate(run.published, start=1):
-        status = run.statuses.get(event.event_id, "pending")
-        count = listener.verified.get(event.event_id, 0)
-        seen = "verified" if count == 1 else (f"verified x{count}" if count else "-")
-        table.add_row(
-            str(number),
-            event.name,
-            "real-time" if event.realtime else "batch",
-            Text(status, style=_STATUS_STYLES.get(status, "")),
-            _short(run.requests.get(event.event_id, "-")),
-            Text(seen, style="green" if count else "dim"),
-        )
-    return table
-
-
-def _request_line(seen: Seen, batch_ids: set[str]) -> Text:
-    colour = "green" if 200 <= seen.status < 300 else "red"
-    count = len(seen.event_ids)
-    line = Text(f"  {seen.at:5.2f}s  ")
-    line.append(f"{seen.status}", style=f"bold {colour}")
-    line.append(f"  {_short(seen.msg_id)}  {count} event{'s' if count != 1 else ' '}  ")
-    line.append(seen.note, style=colour)
-    if seen.retry:
-        line.append("  the retry, same webhook-id", style="cyan")
-    elif seen.event_ids and all(event_id in batch_ids for event_id in seen.event_ids):
-        line.append("  the batch flush", style="cyan")
-    return line
 
 
 def _make_sender(directory: Path) -> Sender:
@@ -206,7 +124,8 @@ def _print_setup(console: Console, directory: Path, url: str, hook: Webhook) -> 
     console.print(
         f"\n[bold]Publishing {realtime} real-time events[/] (sent at once) and "
         f"[bold]{len(DEMO_EVENTS) - realtime} batch events[/] (every {_BATCH_INTERVAL:g} s)."
-        "\nThe listener answers the first request with 503, once: watch the retry.\n"
+        "\nThe listener answers the first request with 503, once: watch the retry,"
+        "\nand the operator events the sender emits as the webhook fails and recovers.\n"
     )
 
 
@@ -228,8 +147,8 @@ async def _watch(
     while time.monotonic() - listener.started < _DEADLINE:
         await _refresh(sender, hook.id, run)
         if live is not None:
-            live.update(_view(run, listener))
-        if _finished(run, listener):
+            live.update(view(run, listener))
+        if _finished(run, listener) and run.operator_settled:
             return
         await asyncio.sleep(0.1)
 
@@ -246,15 +165,24 @@ async def _loop(
     try:
         hook, receiver = _register(sender, url, directory)
         listener.verify_with(receiver)
+        loop = asyncio.get_running_loop()
+
+        def note(event: OperatorEvent) -> None:
+            run.operator.append(event)
+            if show:  # above the live view while it runs
+                console.print(operator_line(event, time.monotonic() - listener.started))
+
+        # Callbacks run on the dispatcher's store thread: hand each event to the loop.
+        sender.on_operator_event(lambda event: loop.call_soon_threadsafe(note, event))
         if show:
             _print_setup(console, directory, url, hook)
         dispatcher = asyncio.create_task(sender.run_dispatcher(stop))
-        live = Live(_view(run, listener), console=console, refresh_per_second=10) if show else None
+        live = Live(view(run, listener), console=console, refresh_per_second=10) if show else None
         with live or nullcontext():
             if live is not None:
                 printer = live.console
                 listener.on_request.append(
-                    lambda seen: printer.print(_request_line(seen, run.batch_ids))
+                    lambda seen: printer.print(request_line(seen, run.batch_ids))
                 )
             await _publish_all(sender, run, seed)
             await _watch(sender, hook, run, listener, live)
@@ -299,43 +227,11 @@ def _summary(
         "verified": verified,
         "duplicates": sum(n - 1 for n in listener.verified.values()),
         "rejected": listener.rejected,
+        "operatorEvents": [event.name for event in run.operator],
         "seconds": round(seconds, 2),
         "listener": url,
         "webhookId": webhook_id,
     }
-
-
-def _print_summary(console: Console, summary: dict[str, Any]) -> None:
-    published = summary["eventsPublished"]
-    # The live view leaves the cursor at the end of its last line: end it, then leave a gap.
-    console.print()
-    console.print("\n[bold]Summary[/]")
-    rows = (
-        (
-            "events published",
-            f"{published} ({summary['realtime']} real-time, {summary['batch']} batch)",
-        ),
-        ("requests", f"{summary['requests']} ({summary['retries']} retried)"),
-        (
-            "delivered",
-            f"{summary['deliveries']['succeeded']} of {published} succeeded"
-            + (f", {summary['duplicates']} duplicates" if summary["duplicates"] else ""),
-        ),
-        (
-            "verified",
-            f"{summary['verified']} of {published} events, {summary['rejected']} rejected",
-        ),
-        ("time", f"{summary['seconds']:.1f} s"),
-    )
-    for label, value in rows:
-        console.print(f"  {label:<17} {value}")
-    if summary["ok"]:
-        console.print(
-            f"\n[bold green]✓ All {published} events delivered and verified "
-            f"in {summary['seconds']:.1f} s.[/]"
-        )
-    else:
-        console.print("\n[bold red]✗ Not every event was delivered and verified.[/]")
 
 
 @click.command()
@@ -347,7 +243,8 @@ def demo(*, keep: bool, seed: int | None, as_json: bool) -> None:
 
     A sender on a temporary SQLite store delivers real-time and batch events
     to a verifying listener on 127.0.0.1, with signature auth. The listener
-    refuses the first request once (503, Retry-After: 1) so one retry shows.
+    refuses the first request once (503, Retry-After: 1) so one retry shows,
+    with the operator events it causes (the webhook failing, then recovered).
     You watch the deliveries live and get a summary; the exit status is 0
     only if every event was delivered and verified.
 
@@ -372,7 +269,7 @@ def demo(*, keep: bool, seed: int | None, as_json: bool) -> None:
     if as_json:
         echo_json(summary)
     else:
-        _print_summary(console, summary)
+        print_summary(console, summary)
         if keep:
             # One line whatever the width, so the command can be copied; the path is not markup.
             console.print(

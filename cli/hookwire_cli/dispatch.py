@@ -12,6 +12,11 @@ the schedule, and the exit status is 0. The closing line counts this run's
 deliveries by outcome; ``--fail-on-failure`` makes the exit status 1 when any
 attempt failed, for jobs that must alert. A run that cannot work (the
 database unreachable) exits 1 with one error line.
+
+``--log-format json`` prints every line as one JSON object (an attempt's line
+carries the attempt's fields), for log shippers; ``--json`` means the same, as
+it does on every command. ``--metrics-port`` serves Prometheus metrics
+(the ``metrics`` extra) while the command runs.
 """
 
 from __future__ import annotations
@@ -24,17 +29,21 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
+from hookwire.extras import MissingExtraError, install_hint
 from hookwire.sender import ATTEMPT_LOG_FIELD, Sender
 
 from ._common import json_option
 from ._hints import cli_text
 from ._store import allow_private_option, db_option, open_sender
+
+if TYPE_CHECKING:
+    from hookwire.metrics import Metrics
 
 __all__ = ["dispatch"]
 
@@ -77,7 +86,7 @@ def _attempt_text(fields: dict[str, Any]) -> str:
 
 
 class _LineHandler(logging.Handler):
-    """Prints each sender log record as one line on stdout: text, or JSON with ``--json``."""
+    """Prints each sender log record as a line on stdout: text, or JSON (``--log-format json``)."""
 
     def __init__(self, *, as_json: bool) -> None:
         super().__init__(logging.INFO)
@@ -233,6 +242,29 @@ def _frozen_heap() -> Iterator[None]:
             gc.unfreeze()
 
 
+def _metrics(per_webhook: bool) -> Metrics:
+    """A :class:`~hookwire.metrics.Metrics`, or one line naming the extra it needs."""
+    try:
+        from hookwire.metrics import Metrics
+    except MissingExtraError as exc:
+        raise click.ClickException(install_hint("--metrics-port", "metrics")) from exc
+    return Metrics(per_webhook=per_webhook)
+
+
+def _serve_metrics(metrics: Metrics, host: str, port: int, stack: ExitStack) -> str:
+    """Serve ``/metrics`` until the command ends; its URL."""
+    from hookwire.metrics import serve_metrics
+
+    try:
+        server = serve_metrics(metrics, port, host=host)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {why}") from None
+    stack.callback(server.close)
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{server.port}/metrics"
+
+
 @click.command()
 @db_option
 @allow_private_option
@@ -248,7 +280,8 @@ def _frozen_heap() -> Iterator[None]:
     type=click.FloatRange(min=0.01),
     default=0.5,
     show_default=True,
-    help="Seconds between looks for work published by other processes.",
+    help="Seconds between looks for due work when nothing has woken the dispatcher "
+    "(publishes wake it at once, from any process).",
 )
 @click.option("--drain", is_flag=True, help="Deliver what is due now, then exit (for cron jobs).")
 @click.option(
@@ -256,7 +289,32 @@ def _frozen_heap() -> Iterator[None]:
     is_flag=True,
     help="Exit 1 if any attempt of the run failed (by default only a run that cannot work does).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="How lines are printed: text for reading (the default), or json for log "
+    "shippers: one object a line, an attempt's with its fields (--json is the same).",
+)
 @json_option
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus metrics on this port at /metrics while running "
+    "(0: any free port; needs the metrics extra).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address --metrics-port listens on (0.0.0.0 for every interface).",
+)
+@click.option(
+    "--metrics-per-webhook",
+    is_flag=True,
+    help="Give the queue gauges a webhook_id label (one series per webhook with work).",
+)
 def dispatch(
     *,
     db: str,
@@ -265,7 +323,11 @@ def dispatch(
     poll_interval: float,
     drain: bool,
     fail_on_failure: bool,
+    log_format: str | None,
     as_json: bool,
+    metrics_port: int | None,
+    metrics_host: str,
+    metrics_per_webhook: bool,
 ) -> None:
     """Deliver the outbox's events until SIGINT or SIGTERM.
 
@@ -277,27 +339,38 @@ def dispatch(
     does not change the exit status unless --fail-on-failure is given; a
     run that cannot work (the database unreachable) exits 1. Several
     dispatchers may share one PostgreSQL store; each webhook is worked by
-    one at a time.
+    one at a time. --log-format json prints every line as a JSON object;
+    --metrics-port serves Prometheus metrics.
 
     \b
     Examples:
       hookwire dispatch --db postgresql+psycopg://hookwire@db/hookwire
-      HOOKWIRE_DATABASE_URL=sqlite:///hookwire.db hookwire dispatch --json
+      HOOKWIRE_DATABASE_URL=sqlite:///h.db hookwire dispatch --log-format json
       hookwire dispatch --drain          # send what is due, then exit
       hookwire dispatch --drain --fail-on-failure   # exit 1 if a target failed
+      hookwire dispatch --metrics-port 9464   # http://127.0.0.1:9464/metrics
     """
+    if as_json and log_format == "text":
+        raise click.UsageError("--json and --log-format text contradict each other; give one")
+    as_json = as_json or log_format == "json"
+    metrics = _metrics(metrics_per_webhook) if metrics_port is not None else None
     with (
         open_sender(
             db,
             allow_private=allow_private,
             concurrency=concurrency,
             poll_interval=poll_interval,
+            metrics=metrics,
         ) as sender,
+        ExitStack() as stack,  # the metrics server stops before the sender closes
         _printing_sender_log(as_json=as_json) as printer,
     ):
         where = sender.engine.url.render_as_string(hide_password=True)
         mode = "until idle" if drain else "until SIGINT/SIGTERM"
         _say(f"dispatching from {where} ({mode})", as_json=as_json, database=where)
+        if metrics is not None and metrics_port is not None:
+            url = _serve_metrics(metrics, metrics_host, metrics_port, stack)
+            _say(f"serving metrics on {url}", as_json=as_json, metricsUrl=url)
         with _frozen_heap():
             finished = asyncio.run(_run(sender, drain=drain, as_json=as_json))
         # This run's attempts, not a count over the store: that could be a big table.

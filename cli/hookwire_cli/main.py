@@ -57,6 +57,9 @@ class LazyCommand(NamedTuple):
 
 #: Every command: its name -> its module and short help, sorted by name.
 COMMANDS: Final[dict[str, LazyCommand]] = {
+    "check": LazyCommand(
+        "check", "Grade a live listener: auth, timing, events, limits.", from_docstring=False
+    ),
     "console": LazyCommand("console", "Serve the management console and manage who may use it."),
     "deliveries": LazyCommand(
         "deliveries", "Inspect the delivery log and send failed deliveries again."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from hookwire import ConfigurationError, generate_secret, sign_headers
+from hookwire import ConfigurationError, generate_secret
+from hookwire.testing import make_envelope, signed_request
 
 from app import create_app, settings_from_env
 
@@ -45,9 +45,8 @@ def event(event_id: str, name: str, timestamp: int, **data: Any) -> dict[str, An
 
 
 def deliver(client: FlaskClient, *events: dict[str, Any]) -> Any:
-    body = json.dumps({"accountId": 1010, "events": list(events)}).encode()
-    headers = {"Content-Type": "application/json", **sign_headers(SECRET, body)}
-    return client.post("/webhooks", data=body, headers=headers)
+    request = signed_request(make_envelope(*events), secret=SECRET)
+    return client.post("/webhooks", data=request.body, headers=request.headers)
 
 
 def status_of(app: Flask) -> tuple[str, int] | None:
@@ -147,8 +146,7 @@ def test_settings_from_the_environment_configure_the_listener(tmp_path: Path) ->
         "LISTENER_DB": str(tmp_path / "listener.db"),
     }
     client = create_app(settings_from_env(environ)).test_client()
-    body = json.dumps({"accountId": 1010, "events": [event("e1", "COURSE_ENROLLMENT", 1000)]})
-    headers = {"Content-Type": "application/json", **sign_headers(SECRET, body.encode())}
-    response = client.post("/hooks", data=body, headers=headers)
+    request = signed_request(make_envelope(event("e1", "COURSE_ENROLLMENT", 1000)), secret=SECRET)
+    response = client.post("/hooks", data=request.body, headers=request.headers)
     assert response.status_code == 413
     assert response.get_json()["limit"] == 100

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .extras import requires_extra
 
@@ -48,6 +48,9 @@ from .handlers import Handler, Handlers
 from .listening import DEFAULT_MAX_BODY, Answer, ListeningCore
 from .receiver import Receiver
 from .recording import Recorder
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 __all__ = ["DEFAULT_MAX_BODY", "WebhookListener"]
 
@@ -81,7 +84,9 @@ class WebhookListener:
     per app and process); ``recorder`` appends every request to a recording
     (else ``HOOKWIRE_RECORD``); ``max_body`` caps the body in bytes
     (``HOOKWIRE_MAX_BODY`` wins over it); ``endpoint`` names the Flask endpoint
-    (else one derived from the path, ``hookwire_webhooks`` for ``/webhooks``).
+    (else one derived from the path, ``hookwire_webhooks`` for ``/webhooks``);
+    ``metrics`` is a :class:`hookwire.metrics.Metrics` the listener counts into,
+    served at ``metrics_path`` when that is given (docs/operations.md, "Metrics").
 
     One listener can serve several apps, and an app can have several listeners
     on distinct paths. Each app's cores live in ``app.extensions["hookwire"]``,
@@ -99,6 +104,8 @@ class WebhookListener:
         recorder: Recorder | None = None,
         max_body: int | None = None,
         endpoint: str | None = None,
+        metrics: Metrics | None = None,
+        metrics_path: str | None = None,
     ) -> None:
         if receiver is not None and not isinstance(receiver, Receiver):
             raise ConfigurationError("receiver must be a hookwire.Receiver")
@@ -106,12 +113,18 @@ class WebhookListener:
             _check_path(path, "path")
         if max_body is not None and max_body <= 0:
             raise ConfigurationError("max_body must be a positive number of bytes")
+        if metrics_path is not None:
+            if metrics is None:
+                raise ConfigurationError("metrics_path serves metrics: pass metrics= as well")
+            _check_path(metrics_path, "metrics_path")
         self.receiver = receiver
         self.path = path
         self.dedupe = dedupe
         self.recorder = recorder
         self.max_body = max_body
         self.endpoint = endpoint
+        self.metrics = metrics
+        self.metrics_path = metrics_path
         self.handlers = Handlers()
         if app is not None:
             self.init_app(app)
@@ -142,6 +155,11 @@ class WebhookListener:
             provide_automatic_options=False,
         )
         app.extensions.setdefault("hookwire", cores)[path] = core
+        if self.metrics is not None and self.metrics_path is not None:
+            from .metrics import metrics_view
+
+            view = metrics_view(self.metrics)
+            app.add_url_rule(self.metrics_path, endpoint=f"{endpoint}_metrics", view_func=view)
 
     def _core(self, config: Mapping[str, Any]) -> ListeningCore:
         """The listening core of one app: this listener's settings, then the app's config."""
@@ -162,6 +180,7 @@ class WebhookListener:
             recorder=recorder,
             max_body=max_body,
             logger=logger,
+            metrics=self.metrics,
         )
 
     def on(self, *names: str) -> Callable[[F], F]:

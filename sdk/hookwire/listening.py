@@ -30,7 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
 
 from .dedupe import Claim, DedupeStore, MemoryDedupe
 from .errors import ConfigurationError, PayloadError, RecordingError, VerificationError
@@ -38,6 +39,11 @@ from .events import Envelope, Event
 from .handlers import F, Handlers
 from .receiver import HeaderMapping, Receiver, parse_unverified
 from .recording import RecordedRequest, Recorder
+from .tracing import answered, handling_span
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
+    from .metrics._listener import ListenerMetrics
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -137,7 +143,9 @@ class ListeningCore:
     ``recorder`` appends every request to a recording; ``max_body`` caps the
     body in bytes; ``realm`` is named in ``WWW-Authenticate``; ``logger`` gets
     one WARNING line per refused request and each handler failure with its
-    traceback (None logs nothing, for tools that print their own report).
+    traceback (None logs nothing, for tools that print their own report);
+    ``metrics`` is a :class:`hookwire.metrics.Metrics` that counts answers,
+    verification failures, duplicates and handler runs (docs/operations.md).
     """
 
     def __init__(
@@ -150,6 +158,7 @@ class ListeningCore:
         max_body: int = DEFAULT_MAX_BODY,
         realm: str = DEFAULT_REALM,
         logger: logging.Logger | None = _DEFAULT_LOGGER,
+        metrics: Metrics | None = None,
     ) -> None:
         if receiver is not None and not isinstance(receiver, Receiver):
             raise ConfigurationError("receiver must be a hookwire.Receiver")
@@ -162,6 +171,7 @@ class ListeningCore:
         self.max_body = max_body
         self.realm = realm
         self.logger = logger
+        self._metrics = _listener_metrics(metrics) if metrics is not None else None
         uses_basic_auth = receiver is not None and receiver.uses_basic_auth
         self._challenge = f'Basic realm="{realm}", charset="UTF-8"' if uses_basic_auth else None
 
@@ -214,10 +224,12 @@ class ListeningCore:
             declared = self._check_head(method, headers)
             raw = self._read(body, declared)
             envelope, verified = self._authentic(raw, headers)
-            answer = self._dispatch(envelope)
+            answer = self._traced_dispatch(envelope, headers)
             answer.verified, answer.envelope, answer.request_body = verified, envelope, raw
         except _Refusal as refusal:
             answer = self._refuse(refusal, raw)
+        if self._metrics is not None:
+            self._metrics.answered(answer)
         if received_at is not None:
             self._record(
                 answer,
@@ -268,14 +280,33 @@ class ListeningCore:
                 return parse_unverified(raw), None
             return receiver.verify(raw, headers), True
         except VerificationError as exc:
+            if self._metrics is not None:
+                self._metrics.unverified(exc)
             raise _Refusal(401, str(exc), verified=False) from None
         except PayloadError as exc:
             verified = None if receiver is None else True
             raise _Refusal(400, str(exc), verified=verified, location=exc.location) from None
 
+    def _traced_dispatch(self, envelope: Envelope, headers: HeaderMapping) -> Answer:
+        """:meth:`_dispatch` inside the listener's span (``hookwire.tracing``), which
+        continues the sender's trace from the request's ``traceparent``."""
+        span = handling_span(lambda name: _header(headers, name), envelope)
+        if span is None:
+            return self._dispatch(envelope)
+        with span as current:
+            answer = self._dispatch(envelope)
+            body = answer.body
+            answered(
+                current,
+                answer.status,
+                accepted=body.get("accepted", 0),
+                duplicates=body.get("duplicates", 0),
+            )
+        return answer
+
     def _dispatch(self, envelope: Envelope) -> Answer:
         """Run the envelope's events through their handlers, in order, each at most once."""
-        dedupe, handlers_for = self.dedupe, self.handlers.handlers_for
+        dedupe, handlers_for, metrics = self.dedupe, self.handlers.handlers_for, self._metrics
         accepted = duplicates = 0
         for event in envelope.events:
             claim = dedupe.claim(event.event_id)
@@ -286,15 +317,20 @@ class ListeningCore:
                 error = f"event {event.event_id} is being handled by another worker"
                 # The retry will find the event done (a duplicate) or released (handled afresh).
                 return _failure(503, error, accepted, duplicates, {"Retry-After": RETRY_AFTER})
+            started = perf_counter() if metrics is not None else 0.0
             try:
                 for handler in handlers_for(event.event_name):
                     handler(event, envelope)
             except Exception as exc:
                 dedupe.release(event.event_id)
+                if metrics is not None:
+                    metrics.handled(started, failed=True)
                 self._handler_failed(exc, event)
                 error = f"a handler failed on event {event.event_id}"
                 return _failure(500, error, accepted, duplicates, {})
             dedupe.confirm(event.event_id)
+            if metrics is not None:
+                metrics.handled(started)
             accepted += 1
         # The answer to almost every request: formatted directly, it costs less than json.dumps.
         content = f'{{"accepted":{accepted},"duplicates":{duplicates}}}'.encode()
@@ -370,3 +406,11 @@ def _failure(
 
 def _encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _listener_metrics(metrics: object) -> ListenerMetrics:
+    from .metrics import Metrics  # the metrics extra: needed only by those who pass one
+
+    if not isinstance(metrics, Metrics):
+        raise ConfigurationError("metrics must be a hookwire.metrics.Metrics")
+    return metrics.for_listener()

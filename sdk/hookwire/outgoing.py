@@ -5,7 +5,8 @@ The dispatcher (:mod:`hookwire.sender`) and the ``hookwire`` commands that send
 their requests here, so that they cannot disagree on a header:
 ``content-type`` and ``user-agent``, ``webhook-id`` and ``webhook-timestamp``
 always, ``webhook-signature`` when there are keys (one entry per key, as
-:func:`hookwire.sign_headers` makes them) and ``authorization`` for basic auth.
+:func:`hookwire.sign_headers` makes them), ``authorization`` for basic auth, and
+``traceparent`` (with ``tracestate``) when the sender traces the attempt.
 
 Example::
 
@@ -47,15 +48,17 @@ def request_headers(
     signer: Signer | None = None,
     authorization: str | None = None,
     base: Mapping[str, str],
+    trace: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers of one request: ``base``, ``webhook-*``, then ``authorization``.
+    """The headers of one request: ``base``, ``webhook-*``, ``authorization``, then ``trace``.
 
     The message comes as it is signed (id, timestamp, body), the rest by keyword.
     ``base`` holds the fixed headers (:data:`BASE_HEADERS` for a sender);
     ``signer`` holds the keys already parsed (``webhook-signature`` is left out
     without one); ``authorization`` is a ready ``Authorization`` value, from
-    :func:`hookwire.basic_auth_header`. The sender's dispatcher calls this for
-    every attempt, so it builds one dict and nothing else.
+    :func:`hookwire.basic_auth_header`; ``trace`` holds the W3C trace context
+    headers (``traceparent``, ``tracestate``) of a traced attempt. The sender's
+    dispatcher calls this for every attempt, so it builds one dict and nothing else.
     """
     # dict.copy is the cheapest copy, and the sender's base is a dict.
     headers = base.copy() if type(base) is dict else dict(base)
@@ -65,6 +68,8 @@ def request_headers(
         headers["webhook-signature"] = signer.signature(msg_id, timestamp, body)
     if authorization is not None:
         headers["authorization"] = authorization
+    if trace:
+        headers.update(trace)
     return headers
 
 

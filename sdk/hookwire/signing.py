@@ -315,7 +315,7 @@ class Verifier:
         if not abs(now - ts) <= self.tolerance:
             direction = "old" if ts < now else "far in the future"
             raise TimestampError(
-                f"webhook-timestamp is too {direction} ({now - ts:.0f} s off, tolerance "
+                f"webhook-timestamp is too {direction} ({abs(now - ts):.0f} s off, tolerance "
                 f"{self.tolerance:g} s); check the clocks or resend",
                 timestamp=ts,
                 now=now,

@@ -92,6 +92,13 @@ def test_trigger_reports_a_refused_connection_and_exits_1(cli: Cli) -> None:
     assert "cannot connect to 127.0.0.1:9: connection refused" in result.stdout
 
 
+def test_trigger_names_a_host_that_does_not_resolve(cli: Cli) -> None:
+    result = cli("trigger", "CI_STATS", "--to", "http://no-such-host.invalid/")
+    assert result.exit_code == 1
+    assert "cannot connect to no-such-host.invalid:80: " in result.stdout
+    assert "unknown error" not in result.stdout
+
+
 def test_trigger_unknown_event_is_a_one_line_error(cli: Cli) -> None:
     result = cli("trigger", "COURSE_FINISHED", "--to", "http://127.0.0.1:9/")
     assert result.exit_code == 1

@@ -32,20 +32,38 @@ with requires_extra("sender", __name__, "aiohttp", "sqlalchemy", "yarl"):
     from .models import Published as Published
     from .models import StoredEvent as StoredEvent
     from .models import Webhook as Webhook
+    from .operator import DELIVERY_DEAD as DELIVERY_DEAD
+    from .operator import OPERATOR_ACCOUNT_ID as OPERATOR_ACCOUNT_ID
+    from .operator import OPERATOR_EVENT_NAMES as OPERATOR_EVENT_NAMES
+    from .operator import OPERATOR_WEBHOOK_ID as OPERATOR_WEBHOOK_ID
+    from .operator import WEBHOOK_DISABLED as WEBHOOK_DISABLED
+    from .operator import WEBHOOK_FAILING as WEBHOOK_FAILING
+    from .operator import WEBHOOK_RECOVERED as WEBHOOK_RECOVERED
+    from .operator import WEBHOOK_STILL_FAILING as WEBHOOK_STILL_FAILING
+    from .operator import OperatorEvent as OperatorEvent
     from .registry import KEEP as KEEP
     from .retry import RetryPolicy as RetryPolicy
     from .sender import Sender as Sender
 
 __all__ = [
     "ATTEMPT_LOG_FIELD",
+    "DELIVERY_DEAD",
     "DELIVERY_STATUSES",
     "KEEP",
+    "OPERATOR_ACCOUNT_ID",
+    "OPERATOR_EVENT_NAMES",
+    "OPERATOR_WEBHOOK_ID",
+    "WEBHOOK_DISABLED",
+    "WEBHOOK_FAILING",
+    "WEBHOOK_RECOVERED",
+    "WEBHOOK_STILL_FAILING",
     "Attempt",
     "BasicAuth",
     "Delivery",
     "DeliveryPage",
     "DeliveryStatus",
     "EventPage",
+    "OperatorEvent",
     "Publication",
     "Published",
     "RetryPolicy",

@@ -20,19 +20,26 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from time import perf_counter
+from typing import TYPE_CHECKING
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import InvalidSecretError, error_line
 from ..signing import Signer
-from . import http, verdict
+from . import http, verdict, wake
 from .checkpoints import Checkpoints
 from .guard import GuardedResolver, guarded_socket
+from .operator import OperatorEvents
 from .retry import RetryPolicy
 from .rows import new_id
 from .store import Store
+from .tracing import SenderTracing
 from .work import Job, Outcome
+
+if TYPE_CHECKING:
+    from ..metrics._dispatch import DispatchMetrics
 
 __all__ = ["Dispatcher", "DispatcherSettings", "Wakers"]
 
@@ -68,13 +75,23 @@ class DispatcherSettings:
     allow_private_targets: bool
     concurrency: int
     poll_interval: float
+    operator: OperatorEvents | None = None
+    metrics: DispatchMetrics | None = None
 
 
 class Dispatcher:
     """Sends due requests until stopped, or until nothing is due (``until_idle``)."""
 
-    def __init__(self, store: Store, settings: DispatcherSettings, *, wakers: Wakers) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: DispatcherSettings,
+        *,
+        wakers: Wakers,
+        tracing: SenderTracing | None = None,
+    ) -> None:
         self._store = store
+        self._tracing = tracing
         self._clock = settings.clock
         self._retry = settings.retry
         self._max_batch = settings.max_batch
@@ -94,6 +111,8 @@ class Dispatcher:
         self._concurrency = settings.concurrency
         self._poll_interval = settings.poll_interval
         self._wakers = wakers
+        self._operator = settings.operator
+        self._metrics = settings.metrics
         self._signers: dict[tuple[str, ...], Signer] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('d')[2:10]}"
 
@@ -117,7 +136,10 @@ class Dispatcher:
         """Dispatch until ``stop`` is set (finishing what is in flight) or, with
         ``until_idle``, until nothing is due and nothing is in flight."""
         loop = asyncio.get_running_loop()
-        signals = _Signals(loop, stop, self._wakers)
+        # drain() never sleeps with nothing in flight: it needs no cross-process watch.
+        signals = _Signals(
+            loop, stop, self._wakers, None if until_idle else self._store, self._clock
+        )
         executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
         checkpoints = Checkpoints(self._store, loop)
         in_flight: dict[str, asyncio.Task[Outcome]] = {}
@@ -127,7 +149,7 @@ class Dispatcher:
             async with self.session() as session:
                 while True:
                     stopping = stop is not None and stop.is_set()
-                    signals.wake.clear()
+                    signals.rearm()
                     outcomes, finished = finished, []
                     free = 0 if stopping else self._concurrency - len(in_flight)
                     # Taken before the claim, so the deadline errs early against the stored lease.
@@ -155,7 +177,7 @@ class Dispatcher:
                         in_flight[job.webhook_id] = task
                     if not in_flight and not finished and not jobs and (stopping or until_idle):
                         return
-                    await signals.wait(self._poll_interval)
+                    await signals.wait(self._poll_interval, idle=not in_flight)
                     for outcome in signals.outcomes():
                         finished.append(outcome)
                         del in_flight[outcome.job.webhook_id]
@@ -180,7 +202,10 @@ class Dispatcher:
 
     def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
         now = self._clock()
-        return self._store.claim(
+        started = perf_counter() if self._metrics is not None else 0.0
+        operator = self._operator
+        turn = operator.turn() if operator is not None else None
+        jobs = self._store.claim(
             owner=self.owner,
             now=now,
             lease=self._lease,
@@ -189,7 +214,13 @@ class Dispatcher:
             max_batch_bytes=self._max_batch_bytes,
             outcomes=outcomes,
             expire_before=now - self._retry.max_age,
+            operator=turn,
         )
+        if self._metrics is not None:  # after the commit: each recorded outcome counts once
+            self._metrics.turned(outcomes, perf_counter() - started)
+        if operator is not None and turn is not None and turn.fired:
+            operator.notify(turn.fired)  # the turn has committed: never inside its transaction
+        return jobs
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job, deadline: float) -> Outcome:
         """Send ``job`` once and judge the answer; never raises.
@@ -242,6 +273,25 @@ class Dispatcher:
         job: Job,
         limits: aiohttp.ClientTimeout | None = None,
     ) -> http.Response:
+        # The attempt's span; its context goes out as traceparent for the listener.
+        attempt = self._tracing.attempt(job) if self._tracing is not None else None
+        if attempt is None:
+            return await self._post(session, job, limits, None)
+        try:
+            response = await self._post(session, job, limits, attempt.headers)
+        except BaseException as exc:  # cancelled, or failed unexpectedly: the span ends too
+            attempt.end(exc)
+            raise
+        attempt.end(response)
+        return response
+
+    async def _post(
+        self,
+        session: aiohttp.ClientSession,
+        job: Job,
+        limits: aiohttp.ClientTimeout | None,
+        trace: dict[str, str] | None,
+    ) -> http.Response:
         try:
             signer = self._signer(job.secrets) if job.secrets else None
         except InvalidSecretError:
@@ -254,6 +304,7 @@ class Dispatcher:
             check_targets=self._check_targets,
             signer=signer,
             limits=limits,
+            trace=trace,
         )
 
     def _signer(self, secrets: tuple[str, ...]) -> Signer:
@@ -280,16 +331,27 @@ class Dispatcher:
 
 
 class _Signals:
-    """What ends a dispatcher's wait: an attempt landing, a publish in this process, ``stop``.
+    """What ends a dispatcher's wait: an attempt landing, new work, ``stop``.
 
+    New work is a publish in this process (the ``wakers``) or, given the
+    ``store`` and the dispatcher's ``clock``, one committed by another process
+    (a :mod:`.wake` watch).
     Attempts report through done-callbacks rather than being waited on each
     turn, so a turn costs the same however many requests are in flight.
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event | None, wakers: Wakers
+        self,
+        loop: asyncio.AbstractEventLoop,
+        stop: asyncio.Event | None,
+        wakers: Wakers,
+        store: Store | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.wake = asyncio.Event()
+        self._watch = None
+        if store is not None and clock is not None:
+            self._watch = wake.watch(store, self.wake.set, clock)
         self._landed: list[asyncio.Task[Outcome]] = []
         self._wakers = wakers
         self._stopped = asyncio.ensure_future(stop.wait()) if stop is not None else None
@@ -306,6 +368,13 @@ class _Signals:
         self._waker = waker
         wakers.add(waker)
 
+    def rearm(self) -> None:
+        """Before a claim: forget the wakes this claim answers, and note the store's state,
+        so that anything committed from here on ends the next wait."""
+        self.wake.clear()
+        if self._watch is not None:
+            self._watch.mark()
+
     def land(self, task: asyncio.Task[Outcome]) -> None:
         """A done-callback for attempt tasks."""
         self._landed.append(task)
@@ -316,16 +385,25 @@ class _Signals:
         landed, self._landed = self._landed, []
         return [task.result() for task in landed]
 
-    async def wait(self, seconds: float) -> None:
-        """Until something wakes us, or for at most ``seconds``."""
+    async def wait(self, seconds: float, *, idle: bool = False) -> None:
+        """Until something wakes us, or for at most ``seconds``.
+
+        An ``idle`` dispatcher (nothing in flight) also watches the store for
+        work committed by other processes; a busy one looks at every landing.
+        """
         if not self.wake.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(seconds):
-                    await self.wake.wait()
+                    if idle and self._watch is not None:
+                        await self._watch.until_changed(self.wake)
+                    else:
+                        await self.wake.wait()
 
     def close(self) -> None:
-        """Stop listening for publishes and for ``stop``."""
+        """Stop listening for publishes, other processes' work and ``stop``."""
         self._wakers.discard(self._waker)
+        if self._watch is not None:
+            self._watch.close()
         if self._stopped is not None:
             self._stopped.cancel()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -19,7 +19,15 @@ from ..signing import Signer, basic_auth_header
 from .guard import BlockedAddressOSError, check_literal_host
 from .work import Job
 
-__all__ = ["MAX_RESPONSE_BODY", "TIMEOUT_ERROR", "USER_AGENT", "Response", "build_headers", "send"]
+__all__ = [
+    "MAX_RESPONSE_BODY",
+    "TIMEOUT_ERROR",
+    "USER_AGENT",
+    "Response",
+    "build_headers",
+    "send",
+    "shown_url",
+]
 
 MAX_RESPONSE_BODY = 4096
 TIMEOUT_ERROR = "timeout: no response in time"
@@ -38,15 +46,22 @@ class Response:
     retry_after: str | None = None
 
 
-def build_headers(job: Job, *, timestamp: int, signer: Signer | None = None) -> dict[str, str]:
-    """The headers of one attempt: content type, user agent, ``webhook-*``, auth.
+def build_headers(
+    job: Job,
+    *,
+    timestamp: int,
+    signer: Signer | None = None,
+    trace: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The headers of one attempt: content type, user agent, ``webhook-*``, auth, trace.
 
     ``webhook-id`` is the request's id, so it stays the same on every retry;
     the timestamp and signatures are fresh. Every valid secret signs (during a
     rotation both the new and the old one). ``signer`` holds the job's secrets
     already parsed, so that a dispatcher keys each secret only once. The
     headers come from :func:`hookwire.outgoing.request_headers`, as the
-    ``hookwire`` commands' do.
+    ``hookwire`` commands' do; ``trace`` holds the attempt span's ``traceparent``
+    (and ``tracestate``).
     """
     if not job.secrets:
         signer = None
@@ -61,6 +76,7 @@ def build_headers(job: Job, *, timestamp: int, signer: Signer | None = None) -> 
         if job.auth == "basic" and job.basic_username is not None
         else None,
         base=BASE_HEADERS,
+        trace=trace,
     )
 
 
@@ -87,8 +103,16 @@ def _describe(exc: BaseException, url: str) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     parts = urlsplit(url)
     if parts.query or parts.fragment:
-        text = text.replace(url, f"{parts.scheme}://{parts.netloc}{parts.path}")
+        text = text.replace(url, shown_url(url))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def shown_url(url: str) -> str:
+    """``url`` as logs and traces show it: without its query and fragment (a query may
+    hold a token) or credentials."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 async def send(
@@ -99,12 +123,14 @@ async def send(
     check_targets: bool,
     signer: Signer | None = None,
     limits: aiohttp.ClientTimeout | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> Response:
     """POST the job's body to its target once and report what happened; never raises.
 
     Any exception while connecting, sending or reading the answer becomes the
     response's ``error``: a target controls what comes back, so nothing it sends
-    may escape. ``limits`` replaces the session's timeouts for this request.
+    may escape. ``limits`` replaces the session's timeouts for this request;
+    ``trace`` holds the trace headers to send (see :func:`build_headers`).
     """
     started_at = clock()
     start = time.perf_counter()
@@ -113,7 +139,9 @@ async def send(
         url = URL(job.target_url)
         if check_targets:
             check_literal_host(url.host or "")
-        headers = build_headers(job, timestamp=int(started_at.timestamp()), signer=signer)
+        headers = build_headers(
+            job, timestamp=int(started_at.timestamp()), signer=signer, trace=trace
+        )
         async with session.post(
             url,
             data=job.body,

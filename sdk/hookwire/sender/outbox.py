@@ -45,6 +45,7 @@ from .publication import (
     wire_payload,
 )
 from .store import Store
+from .tracing import PUBLISH_MANY_SPAN, PUBLISH_SPAN, UNTRACED, Publishing, SenderTracing
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "Events", "Outbox", "wire_timestamp"]
 
@@ -112,8 +113,10 @@ class Outbox:
         batch_interval: float,
         wake: Callable[[], None],
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        tracing: SenderTracing | None = None,
     ) -> None:
         self._store = store
+        self._tracing = tracing
         self._clock = clock
         self._batch_interval = batch_interval
         self._max_event_bytes = max_event_bytes
@@ -137,8 +140,12 @@ class Outbox:
         timestamp: datetime | None,
         *,
         now: datetime,
+        trace_context: str | None = None,
     ) -> _Prepared:
-        """Validate one event as ``publish`` takes it; its row, wire size and due time."""
+        """Validate one event as ``publish`` takes it; its row, wire size and due time.
+
+        ``trace_context`` is the publish span's context, stored with the event.
+        """
         spec = event_spec_of(event_name)
         check_account_id(account_id, payload_error_at("accountId"))
         model = validated_data(spec, data)
@@ -177,16 +184,19 @@ class Outbox:
             "realtime": spec.realtime,
             "payload": payload,
             "created_at": now,
+            "trace_context": trace_context,
         }
         due = now if spec.realtime else self._flush_time(now)
         return _Prepared(event_id, account_id, event_name, row, size, due)
 
-    def _prepare_item(self, index: int, item: object, now: datetime) -> _Prepared:
+    def _prepare_item(
+        self, index: int, item: object, now: datetime, trace_context: str | None
+    ) -> _Prepared:
         """``_prepare`` for ``events[index]``, whose errors name the item."""
         where = f"events.{index}"
         arguments = publish_arguments(item, where)
         try:
-            return self._prepare(*arguments, now=now)
+            return self._prepare(*arguments, now=now, trace_context=trace_context)
         except PayloadError as exc:
             location = f"{where}.{exc.location}" if exc.location else where
             if isinstance(exc, UnknownEventError):
@@ -246,13 +256,22 @@ class Outbox:
         return rows, queued
 
     def _woken(self, connection: Connection | None) -> None:
-        """Wake the dispatchers now, or when the caller's transaction commits."""
+        """Wake this process's dispatchers now, or when the caller's transaction commits.
+
+        (Dispatchers in other processes learn of the work from the transaction
+        itself: on PostgreSQL the deliveries' insert notifies them at commit, and
+        on SQLite they notice the commit.)
+        """
         if connection is None:
             self._wake()
-        elif not connection.info.get(_WAKE_ON_COMMIT):
-            # One wake-up per caller transaction, however many events it publishes.
-            connection.info[_WAKE_ON_COMMIT] = True
-            event.listen(connection, "commit", self._wake_after_commit, once=True)
+            return
+        # One wake-up per caller transaction, however many events it publishes. The flag
+        # lives on the pooled connection, so a rollback (or the connection closing with
+        # its transaction open) clears it, or a later transaction would never wake.
+        connection.info[_WAKE_ON_COMMIT] = True
+        if not event.contains(connection, "commit", self._wake_after_commit):
+            event.listen(connection, "commit", self._wake_after_commit)
+            event.listen(connection, "rollback", self._forget_wake)
 
     def publish(
         self,
@@ -274,16 +293,30 @@ class Outbox:
         stored already is not stored again: the record says ``duplicate=True``
         with no webhooks.
         """
-        prepared = self._prepare(
-            event_name, data, account_id, event_id, timestamp, now=self._clock()
-        )
-        with self._store.transaction(connection) as conn:
-            if not self._store.insert_event(conn, prepared.row):
-                return Published(prepared.id, (), True)
-            rows, (webhook_ids,) = self._deliveries(conn, [prepared])
-            self._store.insert_deliveries(conn, rows)
+        with self._publishing(PUBLISH_SPAN) as traced:
+            prepared = self._prepare(
+                event_name,
+                data,
+                account_id,
+                event_id,
+                timestamp,
+                now=self._clock(),
+                trace_context=traced.trace_context,
+            )
+            traced.describe((prepared.name,), (prepared.account_id,), 1)
+            with self._store.transaction(connection) as conn:
+                if not self._store.insert_event(conn, prepared.row):
+                    traced.queued(0)
+                    return Published(prepared.id, (), True)
+                rows, (webhook_ids,) = self._deliveries(conn, [prepared])
+                self._store.insert_deliveries(conn, rows)
+            traced.queued(len(rows))
         self._woken(connection)
         return Published(prepared.id, webhook_ids, False)
+
+    def _publishing(self, name: str) -> Publishing:
+        """The span of one publish call (one that does nothing when the sender does not trace)."""
+        return UNTRACED if self._tracing is None else self._tracing.publishing(name)
 
     def publish_many(
         self,
@@ -312,18 +345,26 @@ class Outbox:
         now = self._clock()
         ids: list[str] = []
         distinct: dict[str, _Prepared] = {}
-        for index, item in enumerate(items):
-            prepared = self._prepare_item(index, item, now)
-            ids.append(prepared.id)
-            distinct.setdefault(prepared.id, prepared)
         queued: dict[str, tuple[str, ...]] = {}
-        with self._store.transaction(connection) as conn:
-            new = self._store.insert_events(conn, [p.row for p in distinct.values()])
-            if new:
-                stored = [p for event_id, p in distinct.items() if event_id in new]
-                rows, receivers = self._deliveries(conn, stored)
-                self._store.insert_deliveries(conn, rows)
-                queued = dict(zip((p.id for p in stored), receivers, strict=True))
+        with self._publishing(PUBLISH_MANY_SPAN) as traced:
+            for index, item in enumerate(items):
+                prepared = self._prepare_item(index, item, now, traced.trace_context)
+                ids.append(prepared.id)
+                distinct.setdefault(prepared.id, prepared)
+            if traced.recording:
+                traced.describe(
+                    list(dict.fromkeys(p.name for p in distinct.values())),
+                    list(dict.fromkeys(p.account_id for p in distinct.values())),
+                    len(items),
+                )
+            with self._store.transaction(connection) as conn:
+                new = self._store.insert_events(conn, [p.row for p in distinct.values()])
+                if new:
+                    stored = [p for event_id, p in distinct.items() if event_id in new]
+                    rows, receivers = self._deliveries(conn, stored)
+                    self._store.insert_deliveries(conn, rows)
+                    queued = dict(zip((p.id for p in stored), receivers, strict=True))
+            traced.queued(sum(map(len, queued.values())))
         if new:
             self._woken(connection)
         # A new id's first place takes its webhooks; pop leaves its later places duplicates.
@@ -337,8 +378,11 @@ class Outbox:
         return published
 
     def _wake_after_commit(self, connection: Connection) -> None:
+        if connection.info.pop(_WAKE_ON_COMMIT, False):
+            self._wake()
+
+    def _forget_wake(self, connection: Connection) -> None:
         connection.info.pop(_WAKE_ON_COMMIT, None)
-        self._wake()
 
 
 class Events:

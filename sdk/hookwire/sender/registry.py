@@ -31,6 +31,8 @@ from .models import (
     is_possible_id,
     shown_id,
 )
+from .operator import OperatorEvents
+from .operator_webhook import operator_auth, put_operator_webhook
 from .rows import new_id
 from .store import Store
 
@@ -182,8 +184,13 @@ class Webhooks:
         allow_private_targets: bool,
         rotation_grace: timedelta,
         send_test: Callable[[Webhook], Awaitable[Attempt]],
+        operator: OperatorEvents | None = None,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
+        self._operator = operator
+        # Called after a change that can make queued work due (a webhook switched on).
+        self._wake = wake
         self._clock = clock
         self._max = max_per_account
         self._allow_private = allow_private_targets
@@ -310,6 +317,9 @@ class Webhooks:
         if webhook is None:
             raise _not_found(webhook_id)
         log.info("webhook %s changed: %s", webhook_id, ", ".join(sorted(changed)))
+        if webhook.active and self._wake is not None:
+            # Its deliveries may wait (a webhook switched on again): dispatchers look now.
+            self._wake()
         return webhook
 
     def delete(self, webhook_id: str) -> None:
@@ -365,6 +375,24 @@ class Webhooks:
     async def test(self, webhook_id: str) -> Attempt:
         """Send a signed test delivery now (even to a retired webhook) and return its attempt."""
         return await self._send_test(self.get(webhook_id))
+
+    def set_operator(self, target_url: str, *, secret: str) -> Webhook:
+        """Send operator events to ``target_url``, signed with ``secret`` (``whsec_`` or
+        ``whsk_``): create or update the reserved operator webhook, active.
+
+        ``Sender(operator_url=..., operator_secret=...)`` calls this. The webhook
+        (:data:`~hookwire.sender.operator.OPERATOR_WEBHOOK_ID`) is stored in the
+        registry, so every dispatcher on this store delivers to it; it is reached by
+        id (``get``, ``retire``, ``test``, ``delete``) but never listed or counted
+        against an account. Nothing is written when it is set up so already.
+        """
+        operator_auth(secret)  # the secret is refused before the target is resolved
+        webhook = put_operator_webhook(
+            self._store, self._target(target_url), secret, now=self._clock()
+        )
+        if self._operator is not None:
+            self._operator.operator_webhook = True
+        return webhook
 
 
 def _activation(active: bool) -> dict[str, Any]:

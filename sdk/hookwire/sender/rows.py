@@ -165,7 +165,8 @@ def delivery_from_row(row: Any, attempts: tuple[Attempt, ...] = ()) -> Delivery:
 
 @dataclass(slots=True)
 class Request:
-    """An open request as a job needs it; ``seqs`` are its deliveries, in order."""
+    """An open request as a job needs it; ``seqs`` are its deliveries, in order;
+    ``trace_contexts`` its events' stored trace contexts, in order (empty when none has one)."""
 
     id: str
     body: str
@@ -173,6 +174,7 @@ class Request:
     attempts: int
     oldest_event_at: datetime
     seqs: list[int]
+    trace_contexts: tuple[str | None, ...] = ()
 
 
 class Queued(NamedTuple):
@@ -188,6 +190,7 @@ class Queued(NamedTuple):
     size: int
     due_at: Any
     payload: str
+    trace_context: str | None
 
 
 class DueWebhook(NamedTuple):

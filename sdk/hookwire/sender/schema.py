@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "ADDED_COLUMNS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "UtcDateTime",
@@ -51,7 +52,7 @@ __all__ = [
     "webhooks",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 2: a delivery points at its request (request_id) only once the request's first
@@ -65,8 +66,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS ix_hookwire_attempts_webhook "
         "ON hookwire_attempts (webhook_id, started_at)",
     ),
+    # 4: an event's trace context (``ADDED_COLUMNS``).
+    4: (),
 }
-"""SQL statements that take the schema from version ``n - 1`` to ``n``, keyed by ``n``."""
+"""SQL statements that take the schema from version ``n - 1`` to ``n``, keyed by ``n``.
+
+Columns a version adds are in ``ADDED_COLUMNS``: SQLite has no ``ADD COLUMN IF
+NOT EXISTS``, so the store adds each one only where it is missing."""
 
 
 def sqlite_text(value: datetime) -> str:
@@ -192,6 +198,9 @@ events = Table(
     Column("realtime", Boolean, nullable=False),
     Column("payload", Text, nullable=False),  # the wire event as JSON
     Column("created_at", UtcDateTime, nullable=False),
+    # The W3C trace context of the publish, as JSON ({"traceparent", "tracestate"}); NULL
+    # when the publish was not traced.
+    Column("trace_context", Text),
     Index("ix_hookwire_events_created", "created_at"),
 )
 
@@ -263,3 +272,8 @@ attempts = Table(
     Column("response_body", Text, nullable=False),
     Index("ix_hookwire_attempts_webhook", "webhook_id", "started_at"),
 )
+
+ADDED_COLUMNS: dict[int, tuple[Column[Any], ...]] = {
+    4: (events.c.trace_context,),
+}
+"""The columns version ``n`` adds to existing tables, keyed by ``n`` (with ``MIGRATIONS``)."""

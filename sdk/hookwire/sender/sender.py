@@ -9,20 +9,34 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
 from ..errors import ConfigurationError
+from . import wake
 from .deliveries import Deliveries
 from .dispatcher import Dispatcher, DispatcherSettings, Wakers
 from .models import Attempt, Publication, Published, Webhook
+from .operator import (
+    DEFAULT_FAILING_THRESHOLDS,
+    OPERATOR_WEBHOOK_ID,
+    OperatorCallback,
+    OperatorEvents,
+    check_thresholds,
+)
 from .outbox import DEFAULT_MAX_EVENT_BYTES, Events, Outbox, wire_timestamp
 from .registry import Webhooks
 from .retry import RetryPolicy
 from .rows import new_id
 from .store import Store
+from .tracing import SenderTracing
 from .work import Job
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
+    from ..metrics import Metrics
 
 __all__ = ["Sender"]
 
@@ -85,6 +99,14 @@ def _check_settings(
         )
 
 
+def _checked_metrics(metrics: object) -> Metrics:
+    from ..metrics import Metrics  # the metrics extra: needed only by those who pass one
+
+    if not isinstance(metrics, Metrics):
+        raise ConfigurationError("metrics must be a hookwire.metrics.Metrics")
+    return metrics
+
+
 class Sender:
     """The sending side: webhooks, a durable outbox and the dispatcher.
 
@@ -104,8 +126,23 @@ class Sender:
     ``lease_seconds`` is how long a dispatcher owns a webhook's request before
     another may take it over; it must exceed ``connect_timeout + 2 * read_timeout``,
     the longest one attempt may take. ``poll_interval`` is how often an idle
-    dispatcher looks for work published by other processes (publishes in this
-    process wake it at once).
+    dispatcher looks for due work when nothing has woken it: publishes in this
+    process wake it at once, and so do commits of other processes (a
+    PostgreSQL notification, or a watch on the SQLite file), so the interval is
+    the fallback and the pace of retries that come due.
+    ``tracing``: with ``opentelemetry-api`` installed, publishes and attempts are
+    traced through the application's global tracer provider once it sets one, and
+    a request carries its trace context as ``traceparent``; pass a
+    ``TracerProvider`` to use that one, or ``False`` for no spans and no header
+    (docs/operations.md, "Traces").
+    ``operator_url`` and ``operator_secret`` (``whsec_`` or ``whsk_``) send the
+    sender's operator events (a webhook failing, still failing after each of
+    ``failing_thresholds``, recovered, a request given up, a webhook disabled)
+    as signed webhooks to the operator; :meth:`on_operator_event` hands them to
+    Python callbacks (docs/operations.md, "Operator events").
+    ``metrics``: a :class:`hookwire.metrics.Metrics` that dispatchers count attempts
+    and deliveries into, with the queue's gauges read from this sender's database
+    (docs/operations.md, "Metrics").
     """
 
     def __init__(
@@ -127,9 +164,17 @@ class Sender:
         concurrency: int = 64,
         poll_interval: float = 0.5,
         clock: Callable[[], datetime] | None = None,
+        tracing: bool | TracerProvider = True,
+        operator_url: str | None = None,
+        operator_secret: str | None = None,
+        failing_thresholds: Iterable[timedelta] = DEFAULT_FAILING_THRESHOLDS,
+        metrics: Metrics | None = None,
     ) -> None:
         if not isinstance(url, str | Engine):
             raise ConfigurationError("url must be a database URL string or a SQLAlchemy Engine")
+        if (operator_url is None) != (operator_secret is None):
+            raise ConfigurationError("give operator_url and operator_secret together")
+        thresholds = check_thresholds(failing_thresholds)
         _check_settings(
             counts={
                 "max_batch": max_batch,
@@ -150,12 +195,24 @@ class Sender:
             retry=retry,
             clock=clock,
         )
+        self._tracing = SenderTracing.of(tracing)
         self._clock = clock or _utcnow
         self.retry = retry or RetryPolicy()
         self.retention = retention
         self._rotation_grace = rotation_grace
         self._store = Store(url)
+        self._operator = OperatorEvents(
+            thresholds,
+            operator_webhook=self._store.get_webhook(OPERATOR_WEBHOOK_ID) is not None,
+        )
         self._wakers: Wakers = set()
+        dispatch_metrics = None
+        if metrics is not None:
+            try:
+                dispatch_metrics = _checked_metrics(metrics).for_sender(self._store, self._clock)
+            except ConfigurationError:
+                self._store.close()
+                raise
         self._dispatcher_settings = DispatcherSettings(
             clock=self._clock,
             retry=self.retry,
@@ -167,10 +224,18 @@ class Sender:
             allow_private_targets=allow_private_targets,
             concurrency=concurrency,
             poll_interval=poll_interval,
+            operator=self._operator,
+            metrics=dispatch_metrics,
         )
         self._open_parts(
             batch_interval, max_event_bytes, max_webhooks_per_account, allow_private_targets
         )
+        if operator_url is not None and operator_secret is not None:
+            try:
+                self.webhooks.set_operator(operator_url, secret=operator_secret)
+            except BaseException:
+                self._store.close()
+                raise
 
     def _open_parts(
         self, batch_interval: float, max_event_bytes: int, limit: int, allow_private: bool
@@ -182,6 +247,7 @@ class Sender:
             batch_interval=batch_interval,
             wake=self._wake,
             max_event_bytes=max_event_bytes,
+            tracing=self._tracing,
         )
         self.webhooks = Webhooks(
             self._store,
@@ -190,9 +256,11 @@ class Sender:
             allow_private_targets=allow_private,
             rotation_grace=self._rotation_grace,
             send_test=self._send_test,
+            operator=self._operator,
+            wake=self._wake_everywhere,
         )
         self.events = Events(self._store, clock=self._clock)
-        self.deliveries = Deliveries(self._store, clock=self._clock, wake=self._wake)
+        self.deliveries = Deliveries(self._store, clock=self._clock, wake=self._wake_everywhere)
 
     def __repr__(self) -> str:
         url = self._store.engine.url.render_as_string(hide_password=True)
@@ -207,8 +275,34 @@ class Sender:
         for waker in list(self._wakers):
             waker()
 
+    def _wake_everywhere(self) -> None:
+        """After a committed change that made work due outside ``publish`` (a redelivery, a
+        webhook switched on): wake this process's dispatchers, and other processes' too
+        (a notification on PostgreSQL; on SQLite the commit itself is what they notice)."""
+        self._wake()
+        wake.notify(self._store)
+
+    def on_operator_event(self, callback: OperatorCallback) -> OperatorCallback:
+        """Call ``callback`` with each :class:`~hookwire.sender.OperatorEvent` from now on;
+        returns it, so this also works as a decorator.
+
+        A callback runs on a dispatcher's store thread once the transaction that
+        recorded the event has committed, once per event; keep it quick. One that
+        raises is logged (``hookwire.sender``) and the dispatcher carries on.
+
+        Example::
+
+            @sender.on_operator_event
+            def alert(event):
+                print(event.name, event.webhook_id, event.status_code, event.error)
+        """
+        self._operator.subscribe(callback)
+        return callback
+
     def _dispatcher(self) -> Dispatcher:
-        return Dispatcher(self._store, self._dispatcher_settings, wakers=self._wakers)
+        return Dispatcher(
+            self._store, self._dispatcher_settings, wakers=self._wakers, tracing=self._tracing
+        )
 
     def publish(
         self,

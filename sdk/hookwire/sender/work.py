@@ -23,7 +23,11 @@ its own and the rest queued again behind it; ``dead``: give the request up;
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One request to send: a webhook (with its credentials), the exact body, its deliveries."""
+    """One request to send: a webhook (with its credentials), the exact body, its deliveries.
+
+    ``trace_contexts`` are the stored trace contexts of ``event_ids``, in order (each
+    ``None`` where an event was published untraced), or empty when none has one.
+    """
 
     webhook_id: str
     account_id: int
@@ -39,6 +43,7 @@ class Job:
     basic_username: str | None = None
     basic_password: str | None = field(default=None, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    trace_contexts: tuple[str | None, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ Read it top to bottom:
 - one module per concern, each a part holding the shared ``Database``:
   ``registry`` (webhooks, secrets), ``outbox`` (events, deliveries, the
   delivery log), ``dispatch`` (the claim), ``results`` (what attempts did,
-  leases given back, expiry) and ``log`` (the delivery log's cursor pages and
-  a webhook's stats, read without taking SQLite's write lock).
+  leases given back, expiry), ``transitions`` (the operator events attempts
+  cause, decided as ``results`` records them) and ``log`` (the delivery log's
+  cursor pages and a webhook's stats, read without taking SQLite's write lock).
 
 :class:`Store` composes the parts and names every query as a method of its own;
 the registry, the outbox, the delivery log and the dispatcher call those methods
@@ -33,8 +34,10 @@ from sqlalchemy import Connection, Engine
 from ...errors import ConfigurationError
 from ..log_pages import DeliveryFilter, DeliveryPage, EventFilter, EventPage, WebhookStats
 from ..models import Delivery, DeliveryStatus, StoredEvent, Webhook
+from ..operator import OperatorTurn
 from ..work import Job, Outcome
 from . import log
+from . import sql_postgres as pg
 from . import sql_sqlite as lite
 from .dispatch import Dispatch
 from .engine import make_engine
@@ -100,6 +103,13 @@ class Store:
         with self.engine.connect() as conn:
             self.db.rows(conn, lite.CHECKPOINT)
 
+    def notify_work(self, conn: Connection) -> None:
+        """PostgreSQL: tell the dispatchers listening on this store (``..wake``) that work
+        is due, when ``conn``'s transaction commits (``sql_postgres.NOTIFY_WORK``).
+        Nothing on SQLite, whose dispatchers watch ``PRAGMA data_version`` instead."""
+        if self.db.is_postgres:
+            self.db.run(conn, pg.NOTIFY_WORK)
+
     # The dispatcher (``dispatch``, ``results``).
 
     def claim(
@@ -113,9 +123,10 @@ class Store:
         max_batch_bytes: int,
         outcomes: Sequence[Outcome] = (),
         expire_before: datetime | None = None,
+        operator: OperatorTurn | None = None,
     ) -> list[Job]:
         """Finish ``outcomes``, then lease up to ``limit`` webhooks with due work to ``owner``
-        (see :meth:`.dispatch.Dispatch.claim`)."""
+        (see :meth:`.dispatch.Dispatch.claim`); with ``operator``, decide operator events."""
         return self.dispatch.claim(
             owner=owner,
             now=now,
@@ -125,6 +136,7 @@ class Store:
             max_batch_bytes=max_batch_bytes,
             outcomes=outcomes,
             expire_before=expire_before,
+            operator=operator,
         )
 
     def release(self, webhook_ids: Sequence[str], *, owner: str, now: datetime) -> None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from ..operator import OperatorTurn
 from ..rows import DueWebhook, Queued, Request, new_id
 from ..schema import sqlite_text, stored_time, utc_iso
 from ..work import Job, Outcome, request_body
@@ -61,6 +62,7 @@ class Dispatch:
         max_batch_bytes: int,
         outcomes: Sequence[Outcome] = (),
         expire_before: datetime | None = None,
+        operator: OperatorTurn | None = None,
     ) -> list[Job]:
         """Apply ``outcomes``, then lease up to ``limit`` webhooks with due work to ``owner``.
 
@@ -73,7 +75,7 @@ class Dispatch:
         expired: Expired = []
         with self._db.transaction() as conn:
             if outcomes:
-                self._results.finish(conn, outcomes, owner=owner, now=now)
+                self._results.finish(conn, outcomes, owner=owner, now=now, operator=operator)
             if limit <= 0:
                 return []
             rows = self._lease_due(conn, owner=owner, now=now, lease=lease, limit=limit)
@@ -128,7 +130,17 @@ class Dispatch:
         members = self._results.members(conn, {r.id: (w, r.event_ids) for w, r in found.items()})
         for request in found.values():
             request.seqs.extend(members[request.id])
+        self._read_trace_contexts(conn, list(found.values()))
         return found
+
+    def _read_trace_contexts(self, conn: Connection, requests: Sequence[Request]) -> None:
+        """Fill in the stored trace contexts of these requests' events (a retry or a takeover)."""
+        wanted = [event_id for request in requests for event_id in request.event_ids]
+        found = self._db.run(conn, common.TRACE_CONTEXTS, {"ids": wanted})
+        stored: dict[str, str] = dict(found.all())
+        if stored:
+            for request in requests:
+                request.trace_contexts = _traced(stored.get(e) for e in request.event_ids)
 
     def _new_requests(
         self,
@@ -162,6 +174,7 @@ class Dispatch:
                     0,
                     stored_time(min(item.due_at for item in chosen)),
                     [item.seq for item in chosen],
+                    _traced(item.trace_context for item in chosen),
                 )
         if made:
             self._insert_requests(conn, made, now)
@@ -276,7 +289,14 @@ def _job(row: DueWebhook, request: Request) -> Job:
         basic_username=row.basic_username,
         basic_password=row.basic_password,
         secrets=secrets_of(row),
+        trace_contexts=request.trace_contexts,
     )
+
+
+def _traced(contexts: Iterable[str | None]) -> tuple[str | None, ...]:
+    """The trace contexts of a request's events, or ``()`` when no event has one."""
+    found = tuple(contexts)
+    return found if any(found) else ()
 
 
 def secrets_of(row: DueWebhook) -> tuple[str, ...]:

@@ -65,6 +65,8 @@ class Outbox:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # PostgreSQL: the schema named in the wake notification, read at the first insert.
+        self._schema: str | None = None
 
     def subscribers(self, conn: Connection, account_id: int) -> list[tuple[str, str]]:
         """The account's active webhooks as ``(id, events JSON)`` pairs."""
@@ -105,6 +107,7 @@ class Outbox:
                     row["realtime"],
                     row["payload"],
                     iso(row["created_at"]),
+                    row.get("trace_context"),
                 )
                 for row in ordered
             ]
@@ -126,6 +129,7 @@ class Outbox:
                 row["realtime"],
                 row["payload"],
                 stored(row["created_at"]),
+                row.get("trace_context"),
             )
             for row in rows
             if row["id"] not in stored_ids
@@ -153,7 +157,11 @@ class Outbox:
                 )
                 for row in rows
             ]
-            self._db.run(conn, pg.INSERT_DELIVERIES, {"rows": _to_json(values)})
+            if self._schema is None:
+                self._schema = str(self._db.run(conn, pg.STORE_SCHEMA).scalar_one())
+            self._db.run(
+                conn, pg.INSERT_DELIVERIES, {"rows": _to_json(values), "schema": self._schema}
+            )
             return
         # SQLite: plain tuples; the rows share their few datetimes, formatted once.
         stored = _formatted_once(sqlite_text)

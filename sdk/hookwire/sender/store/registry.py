@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from ..models import Webhook
+from ..operator import OPERATOR_WEBHOOK_ID
 from ..rows import webhook_from_row
 from ..schema import (
     UtcDateTime,
@@ -24,6 +25,8 @@ from .runner import Database
 __all__ = ["Registry"]
 
 _PUBLIC_COLUMNS = [c for c in webhooks.c if c.name != "basic_password"]
+# The reserved operator webhook belongs to no account: never listed or counted.
+_LISTED = webhooks.c.id != OPERATOR_WEBHOOK_ID
 
 
 # Built once: the dispatcher asks for secrets on every turn.
@@ -42,7 +45,9 @@ _VALID_SECRETS = (
 
 # Built once: the console reads webhooks on every request.
 _ONE_WEBHOOK = select(*_PUBLIC_COLUMNS).where(webhooks.c.id == bindparam("id"))
-_ALL_WEBHOOKS = select(*_PUBLIC_COLUMNS).order_by(webhooks.c.created_at, webhooks.c.id)
+_ALL_WEBHOOKS = (
+    select(*_PUBLIC_COLUMNS).where(_LISTED).order_by(webhooks.c.created_at, webhooks.c.id)
+)
 _ACCOUNT_WEBHOOKS = _ALL_WEBHOOKS.where(webhooks.c.account_id == bindparam("account_id"))
 
 
@@ -59,7 +64,7 @@ class Registry:
                 conn,
                 select(func.count())
                 .select_from(webhooks)
-                .where(webhooks.c.account_id == account_id),
+                .where(webhooks.c.account_id == account_id, _LISTED),
             ).scalar_one()
         return int(count)
 
@@ -76,7 +81,7 @@ class Registry:
                 conn,
                 select(func.count())
                 .select_from(webhooks)
-                .where(webhooks.c.account_id == values["account_id"]),
+                .where(webhooks.c.account_id == values["account_id"], _LISTED),
             ).scalar_one()
             if count >= limit:
                 return None

@@ -4,18 +4,22 @@ webhooks, the leases given back; a request's deliveries; the expiry of work too 
 A dispatcher's claim finishes the last turn's attempts through :meth:`Results.finish`
 in the same transaction as it leases new work (see ``dispatch``). The statements
 that finish a turn are ``sql_sqlite``'s INSERT_ATTEMPTS, FINISH_DELIVERIES,
-FINISH_REQUESTS and FINISH_WEBHOOKS, and ``sql_postgres``'s FINISH.
+FINISH_REQUESTS and FINISH_WEBHOOKS, and ``sql_postgres``'s FINISH. When the
+dispatcher asks, ``transitions`` decides the operator events the attempts cause in
+that same transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
 
+from ..operator import OperatorTurn
 from ..rows import new_id
 from ..schema import (
     attempts,
@@ -32,6 +36,7 @@ from . import sql_common as common
 from . import sql_postgres as pg
 from . import sql_sqlite as lite
 from .runner import Database
+from .transitions import Transitions
 
 __all__ = ["Results"]
 
@@ -43,21 +48,37 @@ class Results:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._transitions = Transitions(db)
 
     def finish(
-        self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
+        self,
+        conn: Connection,
+        outcomes: Sequence[Outcome],
+        *,
+        owner: str,
+        now: datetime,
+        operator: OperatorTurn | None = None,
     ) -> None:
         """In ``conn``'s transaction: store each attempt, apply its verdict to its request
-        and deliveries, and give back ``owner``'s lease on its webhook."""
+        and deliveries, and give back ``owner``'s lease on its webhook.
+
+        With ``operator``, the operator events the outcomes cause are decided, stored
+        and queued in the same transaction, and the new ones added to ``operator.fired``
+        (see ``transitions``).
+        """
+        before = self._transitions.before(conn, outcomes) if operator is not None else {}
         if any(o.verdict == "split" for o in outcomes):
             outcomes = self._split(conn, outcomes, now)
         if self._db.is_postgres:
             self._finish_postgres(conn, outcomes, owner=owner, now=now)
         else:
             self._finish_sqlite(conn, outcomes, owner=owner, now=now)
+        killed = Counter[str]()  # per webhook: the deliveries its disabling killed
         for outcome in outcomes:
             if outcome.verdict == "disable":
-                self._disable(conn, outcome, now)
+                killed[outcome.job.webhook_id] += self._disable(conn, outcome, now)
+        if operator is not None and before:
+            self._transitions.record(conn, outcomes, before, operator, now=now, killed=killed)
 
     def _finish_postgres(
         self, conn: Connection, outcomes: Sequence[Outcome], *, owner: str, now: datetime
@@ -225,8 +246,10 @@ class Results:
             .values(status="pending", request_id=None, updated_at=now),
         )
 
-    def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
-        """Switch a webhook off: nothing more goes to it until someone activates it."""
+    def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> int:
+        """Switch a webhook off: nothing more goes to it until someone activates it.
+
+        Returns how many of its unfinished deliveries died (beside its request's own)."""
         db, webhook_id = self._db, outcome.job.webhook_id
         db.run(
             conn,
@@ -234,7 +257,7 @@ class Results:
             .where(requests.c.webhook_id == webhook_id, requests.c.status == common.OPEN)
             .values(status="dead", updated_at=now),
         )
-        db.run(
+        killed = db.run(
             conn,
             update(deliveries)
             .where(
@@ -242,13 +265,14 @@ class Results:
                 deliveries.c.status.in_(_UNFINISHED),
             )
             .values(status="dead", updated_at=now),
-        )
+        ).rowcount
         db.run(
             conn,
             update(webhooks)
             .where(webhooks.c.id == webhook_id)
             .values(active=False, disabled_reason=outcome.disabled_reason, updated_at=now),
         )
+        return int(killed)
 
     def members(
         self, conn: Connection, carried: dict[str, tuple[str, Sequence[str]]]

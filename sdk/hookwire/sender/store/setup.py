@@ -1,8 +1,11 @@
-"""Creating the schema on first use, and migrating it (``schema.MIGRATIONS``)."""
+"""Creating the schema on first use, and migrating it (``schema.MIGRATIONS`` and
+``schema.ADDED_COLUMNS``)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, text, update
+from typing import Any
+
+from sqlalchemy import Column, Connection, insert, inspect, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from ...errors import ConfigurationError
@@ -47,6 +50,8 @@ def _migrate(db: Database, conn: Connection) -> None:
     for step in range(version + 1, schema.SCHEMA_VERSION + 1):
         for statement in schema.MIGRATIONS.get(step, ()):
             db.run(conn, text(statement))
+        for column in schema.ADDED_COLUMNS.get(step, ()):
+            _add_column(db, conn, column)
     if version < schema.SCHEMA_VERSION:
         db.run(
             conn,
@@ -54,6 +59,15 @@ def _migrate(db: Database, conn: Connection) -> None:
             .where(schema.meta.c.key == "schema_version")
             .values(value=str(schema.SCHEMA_VERSION)),
         )
+
+
+def _add_column(db: Database, conn: Connection, column: Column[Any]) -> None:
+    """Add a nullable ``column`` to its existing table, unless the table has it already."""
+    table = column.table.name
+    if column.name in {found["name"] for found in inspect(conn).get_columns(table)}:
+        return
+    kind = column.type.compile(dialect=conn.dialect)
+    db.run(conn, text(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}"))
 
 
 def schema_version(db: Database) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, exists, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from ..rows import DueWebhook
-from ..schema import UtcDateTime, deliveries, requests, webhook_secrets, webhooks
+from ..schema import UtcDateTime, deliveries, events, requests, webhook_secrets, webhooks
 
 __all__ = [
     "DELIVERY_STATUS",
@@ -26,6 +26,7 @@ __all__ = [
     "RELEASE_LEASE",
     "REQUEST_STATUS",
     "SECRET_IS_VALID",
+    "TRACE_CONTEXTS",
     "due",
     "job_columns",
     "round_robin",
@@ -141,6 +142,11 @@ OPEN_REQUESTS = select(
     requests.c.oldest_event_at,
 ).where(requests.c.webhook_id.in_(bindparam("ids", expanding=True)), _REQUEST_OPEN)
 """The open requests of the webhooks ``ids`` (a retry or a takeover)."""
+
+TRACE_CONTEXTS = select(events.c.id, events.c.trace_context).where(
+    events.c.id.in_(bindparam("ids", expanding=True)), events.c.trace_context.is_not(None)
+)
+"""The stored trace contexts of the events ``ids`` that have one."""
 
 # A request's deliveries are its webhook's deliveries of its events: it points at
 # them (request_id) only from its first finished attempt on.

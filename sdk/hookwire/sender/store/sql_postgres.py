@@ -39,9 +39,16 @@ __all__ = [
     "INSERT_EVENTS",
     "INSERT_REQUESTS",
     "LEASE_DUE",
+    "LISTEN_WORK",
+    "NAME_WAKE_CONNECTION",
+    "NOTIFY_WORK",
     "QUEUED",
     "RELEASE",
+    "STORE_SCHEMA",
     "SUBSCRIBERS",
+    "WAKE_APPLICATION_NAME",
+    "WORK_CHANNEL",
+    "WORK_SCHEMA",
     "Attempted",
     "DeliveryChange",
     "NewRequest",
@@ -121,10 +128,10 @@ LEASE_DUE = (
 QUEUED = (
     text(
         f"""
-        SELECT q.seq, q.event_id, q.webhook_id, q.size, q.due_at, q.payload
+        SELECT q.seq, q.event_id, q.webhook_id, q.size, q.due_at, q.payload, q.trace_context
         FROM json_array_elements_text(CAST(:ids AS json)) AS w(id)
         CROSS JOIN LATERAL (
-            SELECT d.seq, d.event_id, d.webhook_id, d.size, d.due_at, e.payload
+            SELECT d.seq, d.event_id, d.webhook_id, d.size, d.due_at, e.payload, e.trace_context
             FROM {deliveries.name} AS d
             JOIN {events.name} AS e ON e.id = d.event_id
             WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.request_id IS NULL
@@ -215,17 +222,40 @@ INSERT_EVENT = (
 )
 INSERT_EVENTS = text(
     f'INSERT INTO {events.name} (id, account_id, name, "timestamp", realtime, payload, '  # noqa: S608
-    "created_at) SELECT v->>0, CAST(v->>1 AS BIGINT), v->>2, CAST(v->>3 AS TIMESTAMPTZ), "
-    "CAST(v->>4 AS BOOLEAN), v->>5, CAST(v->>6 AS TIMESTAMPTZ) "
+    "created_at, trace_context) SELECT v->>0, CAST(v->>1 AS BIGINT), v->>2, "
+    "CAST(v->>3 AS TIMESTAMPTZ), CAST(v->>4 AS BOOLEAN), v->>5, CAST(v->>6 AS TIMESTAMPTZ), v->>7 "
     "FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS given (v, n) "
     "ORDER BY n ON CONFLICT (id) DO NOTHING RETURNING id"
 )
-# ORDER BY n: seq (the column's default) is drawn in the rows' order.
+
+# Waking dispatchers in other processes: a transaction that queues deliveries notifies
+# WORK_CHANNEL (delivered at commit, never for a rollback; PostgreSQL folds a
+# transaction's identical notifications into one), and each listening
+# dispatcher wakes for the payloads that name its own store: the schema of the
+# deliveries table that its search path finds, so stores in several schemas of one
+# database do not wake each other's dispatchers.
+WORK_CHANNEL = "hookwire_work"
+WORK_SCHEMA = (
+    "SELECT relnamespace::regnamespace::text FROM pg_class "  # noqa: S608
+    f"WHERE oid = '{deliveries.name}'::regclass"
+)
+NOTIFY_WORK = f"SELECT pg_notify('{WORK_CHANNEL}', ({WORK_SCHEMA}))"
+# The schema read once per store, for INSERT_DELIVERIES' :schema.
+STORE_SCHEMA = text(WORK_SCHEMA)
+
+# ORDER BY n: seq (the column's default) is drawn in the rows' order. The insert
+# notifies WORK_CHANNEL in the same statement, so queueing work costs no extra round
+# trip to wake the dispatchers of other processes; :schema is STORE_SCHEMA's answer.
 INSERT_DELIVERIES = text(
-    f"INSERT INTO {deliveries.name} (event_id, webhook_id, status, request_id, size, "  # noqa: S608
-    "created_at, due_at, updated_at) SELECT v->>0, v->>1, v->>2, v->>3, "
+    f"WITH queued AS (INSERT INTO {deliveries.name} (event_id, webhook_id, status, "  # noqa: S608
+    "request_id, size, created_at, due_at, updated_at) SELECT v->>0, v->>1, v->>2, v->>3, "
     "CAST(v->>4 AS INTEGER), CAST(v->>5 AS TIMESTAMPTZ), CAST(v->>6 AS TIMESTAMPTZ), "
     "CAST(v->>7 AS TIMESTAMPTZ) "
     "FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS given (v, n) "
-    "ORDER BY n"
+    "ORDER BY n RETURNING 1) "
+    f"SELECT pg_notify('{WORK_CHANNEL}', :schema) FROM (SELECT 1 FROM queued LIMIT 1) AS q"
 )
+LISTEN_WORK = f"LISTEN {WORK_CHANNEL}"
+# The listening connection's name in pg_stat_activity.
+WAKE_APPLICATION_NAME = "hookwire-wake"
+NAME_WAKE_CONNECTION = f"SET application_name = '{WAKE_APPLICATION_NAME}'"

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.dialects import sqlite
 
 from ..schema import attempts, deliveries, events, requests, webhook_secrets, webhooks
 from .sql_common import RELEASE_LEASE, SECRET_IS_VALID, due, job_columns, round_robin
 
 __all__ = [
+    "ANY_DUE",
+    "ANY_DUE_PARAMS",
     "CHECKPOINT",
+    "DATABASE_FILES",
+    "DATA_VERSION",
     "DUE",
     "DUE_PARAMS",
     "FINISH_DELIVERIES",
@@ -37,6 +41,7 @@ __all__ = [
     "RELEASE",
     "STORED_EVENTS",
     "SUBSCRIBERS",
+    "WATCH_BUSY_TIMEOUT",
     "Finished",
 ]
 
@@ -89,7 +94,7 @@ LEASE = f"""
 # SQLite has no LATERAL; a correlated IN (... LIMIT n) per webhook is its equivalent,
 # and one statement text for any number of webhooks is compiled only once.
 QUEUED = f"""
-    SELECT d.seq, d.event_id, d.webhook_id, d.size, d.due_at, e.payload
+    SELECT d.seq, d.event_id, d.webhook_id, d.size, d.due_at, e.payload, e.trace_context
     FROM json_each(:ids) AS w
     JOIN {deliveries.name} AS d ON d.seq IN (
         SELECT q.seq FROM {deliveries.name} AS q
@@ -144,6 +149,25 @@ RELEASE = f"""
 """Give back ``:owner``'s leases on the webhooks ``:ids`` (their requests stay open)."""
 
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"
+# A number that changes when another connection commits a change to the database: what
+# a dispatcher's idle watch reads to notice work committed by other processes.
+DATA_VERSION = "PRAGMA data_version"
+# The watching connection waits at most this long for a lock (ms): it reads on the
+# dispatcher's event loop, and a read it misses is retried a few ms later.
+WATCH_BUSY_TIMEOUT = "PRAGMA busy_timeout = 5"
+# The files of the connection's databases (seq, name, path): where the watch finds the log.
+DATABASE_FILES = "PRAGMA database_list"
+# Whether any webhook is due at :now (DUE's test, nothing else read): the watch asks
+# before it wakes the dispatcher, so a commit that queued nothing (the dispatcher's own
+# turn, most often) wakes nothing.
+_ANY_DUE = (
+    select(literal_column("1"))
+    .where(*due(webhooks))
+    .limit(1)
+    .compile(dialect=sqlite.dialect(paramstyle="named"))
+)
+ANY_DUE = str(_ANY_DUE)
+ANY_DUE_PARAMS = dict(_ANY_DUE.params)
 
 # The outbox: run through SQLAlchemy (``Database.run``) with plain tuples.
 SUBSCRIBERS = f"SELECT id, events FROM {webhooks.name} WHERE account_id = ? AND active = 1"  # noqa: S608
@@ -152,7 +176,7 @@ INSERT_EVENT = (
 )
 INSERT_EVENTS = (
     f"INSERT INTO {events.name} (id, account_id, name, timestamp, realtime, payload, "  # noqa: S608
-    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    "created_at, trace_context) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
 STORED_EVENTS = f"SELECT id FROM {events.name} WHERE id IN ({{}})"  # noqa: S608
 """Which of some event ids are stored (``{}``: a placeholder per id)."""

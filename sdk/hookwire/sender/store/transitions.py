@@ -1,0 +1,259 @@
+"""Operator events decided where attempts are recorded: in the dispatcher turn's transaction.
+
+:meth:`Transitions.before` reads (and on PostgreSQL locks) the state of the
+webhooks a turn's outcomes belong to, before the turn's statements change it;
+:meth:`Transitions.record` compares each outcome with that state, stores each
+operator event as an event of the operator account under an id that names its
+transition (``ON CONFLICT DO NOTHING``: a transition stored once is never
+stored again) and queues the new ones for the operator webhook. The events
+reach the turn's :class:`~hookwire.sender.operator.OperatorTurn` only if they were
+new, and the dispatcher hands them to callbacks once the turn has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ..operator import (
+    DELIVERY_DEAD,
+    MAX_LISTED_EVENT_IDS,
+    OPERATOR_ACCOUNT_ID,
+    OPERATOR_WEBHOOK_ID,
+    WEBHOOK_DISABLED,
+    WEBHOOK_FAILING,
+    WEBHOOK_RECOVERED,
+    WEBHOOK_STILL_FAILING,
+    OperatorEvent,
+    OperatorTurn,
+)
+from ..schema import requests, webhooks
+from ..work import Outcome
+from .outbox import Outbox
+from .runner import Database
+
+__all__ = ["Transitions", "WebhookState"]
+
+
+@dataclass(slots=True)
+class WebhookState:
+    """What a webhook's row said before a turn's outcomes (changed as each is applied)."""
+
+    account_id: int
+    active: bool
+    failing_since: datetime | None
+
+
+def _micros(moment: datetime) -> int:
+    """A moment as whole microseconds since the epoch: the part of an id naming a failing run."""
+    return (moment - datetime.fromtimestamp(0, moment.tzinfo)) // timedelta(microseconds=1)
+
+
+class Transitions:
+    """Decide, store and queue the operator events of a turn's outcomes."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._outbox = Outbox(db)
+
+    def before(self, conn: Connection, outcomes: Sequence[Outcome]) -> dict[str, WebhookState]:
+        """The state of the outcomes' webhooks (the operator webhook left out), before the
+        turn changes it; on PostgreSQL the rows stay locked until the turn commits, so
+        concurrent turns over one webhook see each other's changes."""
+        ids = sorted({o.job.webhook_id for o in outcomes} - {OPERATOR_WEBHOOK_ID})
+        if not ids:
+            return {}
+        query = (
+            select(
+                webhooks.c.id, webhooks.c.account_id, webhooks.c.active, webhooks.c.failing_since
+            )
+            .where(webhooks.c.id.in_(ids))
+            .order_by(webhooks.c.id)
+        )
+        if self._db.is_postgres:
+            # The lock FINISH's own UPDATE takes, taken first: publishers are not blocked.
+            query = query.with_for_update(key_share=True)
+        return {
+            webhook_id: WebhookState(int(account_id), bool(active), failing_since)
+            for webhook_id, account_id, active, failing_since in self._db.run(conn, query)
+        }
+
+    def record(
+        self,
+        conn: Connection,
+        outcomes: Sequence[Outcome],
+        before: dict[str, WebhookState],
+        turn: OperatorTurn,
+        *,
+        now: datetime,
+        killed: Mapping[str, int],
+    ) -> None:
+        """Decide the operator events of ``outcomes`` (already recorded) against ``before``,
+        store and queue those not stored yet, and add them to ``turn.fired``."""
+        decided: list[OperatorEvent] = []
+        for outcome in sorted(outcomes, key=attrgetter("started_at")):
+            state = before.get(outcome.job.webhook_id)
+            if state is not None:
+                decided.extend(_decide(outcome, state, turn.thresholds, killed))
+        decided = self._really_dead(conn, decided)
+        if decided:
+            fresh = self._store(conn, decided, now)
+            # One per id: two outcomes of a turn can decide the same transition.
+            fired = {e.event_id: e for e in decided if e.event_id in fresh}
+            turn.fired.extend(fired.values())
+
+    def _really_dead(self, conn: Connection, decided: list[OperatorEvent]) -> list[OperatorEvent]:
+        """``decided`` without the deaths of requests the turn did not close as dead (a
+        late outcome of a request another dispatcher had finished)."""
+        dying = [e.request_id for e in decided if e.name == DELIVERY_DEAD]
+        if not dying:
+            return decided
+        dead = set(
+            self._db.run(
+                conn,
+                select(requests.c.id).where(requests.c.id.in_(dying), requests.c.status == "dead"),
+            ).scalars()
+        )
+        return [e for e in decided if e.name != DELIVERY_DEAD or e.request_id in dead]
+
+    def _store(self, conn: Connection, decided: list[OperatorEvent], now: datetime) -> set[str]:
+        """Store the events whose ids are new and queue them for the operator webhook when
+        it is active; the new ids."""
+        distinct = {e.event_id: e for e in decided}
+        payloads = {event_id: e.payload() for event_id, e in distinct.items()}
+        fresh = self._outbox.insert_events(
+            conn,
+            [
+                {
+                    "id": event_id,
+                    "account_id": OPERATOR_ACCOUNT_ID,
+                    "name": e.name,
+                    "timestamp": e.at,
+                    "realtime": True,
+                    "payload": payloads[event_id],
+                    "created_at": now,
+                }
+                for event_id, e in distinct.items()
+            ],
+        )
+        if fresh and self._operator_active(conn):
+            self._outbox.insert_deliveries(
+                conn,
+                [
+                    {
+                        "event_id": event_id,
+                        "webhook_id": OPERATOR_WEBHOOK_ID,
+                        "status": "pending",
+                        "request_id": None,
+                        "size": len(payloads[event_id].encode()),
+                        "created_at": now,
+                        "due_at": now,
+                        "updated_at": now,
+                    }
+                    for event_id in distinct
+                    if event_id in fresh
+                ],
+            )
+        return fresh
+
+    def _operator_active(self, conn: Connection) -> bool:
+        # Read without a lock: locking it would make every turn wait for every other one.
+        found = self._db.run(
+            conn, select(webhooks.c.active).where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
+        ).scalar()
+        return bool(found)
+
+
+def _decide(
+    outcome: Outcome,
+    state: WebhookState,
+    thresholds: tuple[timedelta, ...],
+    killed: Mapping[str, int],
+) -> list[OperatorEvent]:
+    """The operator events one outcome causes, given its webhook's ``state`` (updated to
+    what the store recorded, as the turn's statements change the row)."""
+    job, started = outcome.job, outcome.started_at
+    since = state.failing_since
+    facts: dict[str, Any] = {
+        "webhook_id": job.webhook_id,
+        "account_id": state.account_id,
+        "at": started,
+        "status_code": outcome.status_code,
+        "error": outcome.error,
+        "request_id": job.request_id,
+        "attempts": job.attempts + 1,
+    }
+    carried: dict[str, Any] = {
+        "event_ids": job.event_ids[:MAX_LISTED_EVENT_IDS],
+        "event_count": len(job.event_ids),
+    }
+    if outcome.verdict == "succeeded":
+        state.failing_since = None
+        if since is None:
+            return []
+        return [
+            OperatorEvent(
+                name=WEBHOOK_RECOVERED,
+                event_id=f"hwop_recovered_{job.webhook_id}_{_micros(since)}",
+                failing_since=since,
+                **facts,
+            )
+        ]
+    state.failing_since = since or started
+    if outcome.verdict == "disable":
+        # The disabling says it all: no failing or dead event beside it.
+        was_active, state.active = state.active, False
+        if not was_active:
+            return []
+        return [
+            OperatorEvent(
+                name=WEBHOOK_DISABLED,
+                event_id=f"hwop_disabled_{outcome.attempt_id}",
+                failing_since=state.failing_since,
+                dead_deliveries=killed.get(job.webhook_id, 0),
+                reason=outcome.disabled_reason,
+                **carried,
+                **facts,
+            )
+        ]
+    found: list[OperatorEvent] = []
+    if since is None:
+        found.append(
+            OperatorEvent(
+                name=WEBHOOK_FAILING,
+                event_id=f"hwop_failing_{job.webhook_id}_{_micros(started)}",
+                failing_since=started,
+                **facts,
+            )
+        )
+    else:
+        crossed = [t for t in thresholds if started - since >= t]
+        if crossed:
+            # Only the longest: a webhook past 12 h is not announced at 1 h as well.
+            threshold = crossed[-1]
+            seconds = int(threshold.total_seconds())
+            found.append(
+                OperatorEvent(
+                    name=WEBHOOK_STILL_FAILING,
+                    event_id=f"hwop_still_{job.webhook_id}_{_micros(since)}_{seconds}",
+                    failing_since=since,
+                    threshold=threshold,
+                    **facts,
+                )
+            )
+    if outcome.verdict == "dead":
+        found.append(
+            OperatorEvent(
+                name=DELIVERY_DEAD,
+                event_id=f"hwop_dead_{job.request_id}",
+                failing_since=state.failing_since,
+                **carried,
+                **facts,
+            )
+        )
+    return found

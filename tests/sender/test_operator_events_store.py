@@ -1,0 +1,209 @@
+"""Operator events decided in the store's transaction, on a SQLite file and on PostgreSQL:
+each transition is stored and handed out once, however many dispatchers record outcomes
+of the same webhook, and a turn that rolls back hands out nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sender_support import COMPLETED, FakeClock, Sink, hook_for
+from sqlalchemy.exc import OperationalError
+
+from hookwire.sender import (
+    DELIVERY_DEAD,
+    OPERATOR_ACCOUNT_ID,
+    WEBHOOK_DISABLED,
+    WEBHOOK_FAILING,
+    WEBHOOK_RECOVERED,
+    WEBHOOK_STILL_FAILING,
+    Sender,
+)
+from hookwire.sender.operator import OperatorTurn
+from hookwire.sender.rows import new_id
+from hookwire.sender.store import Store
+from hookwire.sender.work import Job, Outcome, Verdict
+
+LEASE = timedelta(seconds=30)
+THRESHOLDS = (timedelta(minutes=10),)
+
+
+@pytest.fixture
+def both_sender(make_sender: Callable[..., Sender], store_url: str) -> Sender:
+    return make_sender(store_url)
+
+
+def _turn(
+    store: Store, clock: FakeClock, outcomes: Sequence[Outcome] = (), *, owner: str = "d1"
+) -> tuple[list[Job], list[str]]:
+    """One dispatcher turn deciding operator events: the jobs claimed, the events handed out."""
+    turn = OperatorTurn(THRESHOLDS)
+    jobs = store.claim(
+        owner=owner,
+        now=clock(),
+        lease=LEASE,
+        limit=0 if outcomes else 10,
+        max_batch=100,
+        max_batch_bytes=10**6,
+        outcomes=outcomes,
+        operator=turn,
+    )
+    return jobs, [e.name for e in turn.fired]
+
+
+def _outcome(job: Job, at: datetime, verdict: Verdict, status: int = 500) -> Outcome:
+    return Outcome(
+        job=job,
+        attempt_id=new_id("att"),
+        started_at=at,
+        status_code=status,
+        latency_ms=1.0,
+        error=None,
+        response_body="",
+        verdict=verdict,
+        next_attempt_at=at + timedelta(seconds=5) if verdict == "retry" else None,
+        disabled_reason="the target answered 410 Gone" if verdict == "disable" else None,
+    )
+
+
+def _again(outcome: Outcome) -> Outcome:
+    """The same attempt's outcome recorded by another dispatcher (an attempt row of its own)."""
+    return dataclasses.replace(outcome, attempt_id=new_id("att"))
+
+
+def _job(sender: Sender, sink: Sink, store: Store, clock: FakeClock) -> Job:
+    hook_for(sender, sink)
+    sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    (job,) = _turn(store, clock)[0]
+    return job
+
+
+def _stored(sender: Sender) -> list[str]:
+    return sorted(e.name for e in sender.events.list(OPERATOR_ACCOUNT_ID))
+
+
+def test_a_failure_recorded_again_or_by_another_dispatcher_fires_failing_once(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    failed = _outcome(job, clock(), "retry")
+    assert _turn(store, clock, [failed])[1] == [WEBHOOK_FAILING]
+    assert _turn(store, clock, [_again(failed)], owner="d2")[1] == []
+    clock.advance(5)
+    assert _turn(store, clock, [_outcome(job, clock(), "retry")], owner="d2")[1] == []
+    assert _stored(both_sender) == [WEBHOOK_FAILING]
+
+
+def test_the_first_success_after_failures_fires_recovered_once(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    _turn(store, clock, [_outcome(job, clock(), "retry")])
+    clock.advance(5)
+    succeeded = _outcome(job, clock(), "succeeded", 202)
+    assert _turn(store, clock, [succeeded])[1] == [WEBHOOK_RECOVERED]
+    assert _turn(store, clock, [_again(succeeded)], owner="d2")[1] == []
+    assert _stored(both_sender) == [WEBHOOK_FAILING, WEBHOOK_RECOVERED]
+
+
+def test_a_threshold_fires_once_per_failing_run(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    _turn(store, clock, [_outcome(job, clock(), "retry")])
+    fired = []
+    for _ in range(4):
+        clock.advance(5 * 60)
+        fired += _turn(store, clock, [_outcome(job, clock(), "retry")])[1]
+    assert fired == [WEBHOOK_STILL_FAILING]
+
+
+def test_a_dead_request_fires_delivery_dead_once(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    dead = _outcome(job, clock(), "dead", 413)
+    assert _turn(store, clock, [dead])[1] == [WEBHOOK_FAILING, DELIVERY_DEAD]
+    assert _turn(store, clock, [_again(dead)], owner="d2")[1] == []
+    assert _stored(both_sender) == [DELIVERY_DEAD, WEBHOOK_FAILING]
+
+
+def test_one_turn_recording_a_death_twice_fires_it_once(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    dead = _outcome(job, clock(), "dead", 413)
+    assert _turn(store, clock, [dead, _again(dead)])[1] == [WEBHOOK_FAILING, DELIVERY_DEAD]
+
+
+def test_a_late_death_of_a_request_that_succeeded_fires_no_delivery_dead(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    _turn(store, clock, [_outcome(job, clock(), "succeeded", 202)])
+    assert _turn(store, clock, [_outcome(job, clock(), "dead", 413)], owner="d2")[1] == [
+        WEBHOOK_FAILING
+    ]
+
+
+def test_a_webhook_disabled_twice_over_fires_disabled_once(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    assert _turn(store, clock, [_outcome(job, clock(), "disable", 410)])[1] == [WEBHOOK_DISABLED]
+    assert _turn(store, clock, [_outcome(job, clock(), "disable", 410)], owner="d2")[1] == []
+    assert _stored(both_sender) == [WEBHOOK_DISABLED]
+
+
+def test_a_turn_that_rolls_back_stores_nothing_and_its_retry_fires_once(
+    both_sender: Sender,
+    sink: Sink,
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    failed = _outcome(job, clock(), "retry")
+    transitions = store.results._transitions
+    record = transitions.record
+
+    def record_then_fail(*args: Any, **kwargs: Any) -> None:
+        record(*args, **kwargs)
+        raise OperationalError("FINISH", {}, Exception("the connection dropped"))
+
+    monkeypatch.setattr(transitions, "record", record_then_fail)
+    with pytest.raises(OperationalError):
+        _turn(store, clock, [failed])
+    assert _stored(both_sender) == []
+    monkeypatch.setattr(transitions, "record", record)
+    assert _turn(store, clock, [failed])[1] == [WEBHOOK_FAILING]
+
+
+def test_dispatchers_recording_failures_at_once_fire_failing_once(
+    both_sender: Sender, sink: Sink, store: Store, store_url: str, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    stores = [Store(store_url) for _ in range(4)]
+    start = threading.Barrier(len(stores))
+    fired: list[str] = []
+
+    def record(index: int) -> None:
+        outcome = _outcome(job, clock() + timedelta(milliseconds=index), "retry")
+        start.wait()
+        fired.extend(_turn(stores[index], clock, [outcome], owner=f"d{index}")[1])
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(len(stores))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for opened in stores:
+            opened.close()
+    assert fired == [WEBHOOK_FAILING]
+    assert _stored(both_sender) == [WEBHOOK_FAILING]
