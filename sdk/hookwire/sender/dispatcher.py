@@ -4,14 +4,14 @@ Each turn of the loop hands the finished outcomes to the store and asks it for
 new jobs in the same trip to the store's thread, so the database sees few,
 batched transactions however many webhooks are in flight. Jobs run in
 parallel, one per webhook (the store leases a webhook to one request at a
-time). The loop sleeps until a job finishes, a publish in this process wakes
-it, or the poll interval passes (for events published by other processes).
+time). The loop sleeps until a job finishes, new work wakes it (a publish in
+this process, or a commit of another: :mod:`.wake`), or the poll interval
+passes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import InvalidSecretError, error_line
 from ..signing import Signer
-from . import http, verdict, wake
+from . import http, verdict
 from .checkpoints import Checkpoints
 from .guard import GuardedResolver, guarded_socket
 from .operator import OperatorEvents
@@ -36,12 +36,13 @@ from .retry import RetryPolicy
 from .rows import new_id
 from .store import Store
 from .tracing import SenderTracing
+from .wake.signals import Signals, Wakers
 from .work import Job, Outcome
 
 if TYPE_CHECKING:
     from ..metrics._dispatch import DispatchMetrics
 
-__all__ = ["Dispatcher", "DispatcherSettings", "Wakers"]
+__all__ = ["Dispatcher", "DispatcherSettings"]
 
 log = logging.getLogger("hookwire.sender")
 ATTEMPT_LOG_FIELD = "hookwire_attempt"
@@ -56,9 +57,6 @@ attempts structured::
 """
 
 _MAX_CACHED_KEYS = 4096
-
-Wakers = set[Callable[[], None]]
-"""Callbacks that ``publish`` calls so dispatchers in this process look for work at once."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -137,7 +135,7 @@ class Dispatcher:
         ``until_idle``, until nothing is due and nothing is in flight."""
         loop = asyncio.get_running_loop()
         # drain() never sleeps with nothing in flight: it needs no cross-process watch.
-        signals = _Signals(
+        signals = Signals(
             loop, stop, self._wakers, None if until_idle else self._store, self._clock
         )
         executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
@@ -328,84 +326,6 @@ class Dispatcher:
     def judge(self, job: Job, response: http.Response) -> Outcome:
         """Decide what an attempt's response means (see :func:`.verdict.judge`)."""
         return verdict.judge(job, response, self._retry)
-
-
-class _Signals:
-    """What ends a dispatcher's wait: an attempt landing, new work, ``stop``.
-
-    New work is a publish in this process (the ``wakers``) or, given the
-    ``store`` and the dispatcher's ``clock``, one committed by another process
-    (a :mod:`.wake` watch).
-    Attempts report through done-callbacks rather than being waited on each
-    turn, so a turn costs the same however many requests are in flight.
-    """
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        stop: asyncio.Event | None,
-        wakers: Wakers,
-        store: Store | None = None,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self.wake = asyncio.Event()
-        self._watch = None
-        if store is not None and clock is not None:
-            self._watch = wake.watch(store, self.wake.set, clock)
-        self._landed: list[asyncio.Task[Outcome]] = []
-        self._wakers = wakers
-        self._stopped = asyncio.ensure_future(stop.wait()) if stop is not None else None
-        if self._stopped is not None:
-            self._stopped.add_done_callback(lambda _: self.wake.set())
-
-        def waker() -> None:
-            try:
-                loop.call_soon_threadsafe(self.wake.set)
-            except RuntimeError:
-                # The loop has closed; the dispatcher is gone.
-                wakers.discard(waker)
-
-        self._waker = waker
-        wakers.add(waker)
-
-    def rearm(self) -> None:
-        """Before a claim: forget the wakes this claim answers, and note the store's state,
-        so that anything committed from here on ends the next wait."""
-        self.wake.clear()
-        if self._watch is not None:
-            self._watch.mark()
-
-    def land(self, task: asyncio.Task[Outcome]) -> None:
-        """A done-callback for attempt tasks."""
-        self._landed.append(task)
-        self.wake.set()
-
-    def outcomes(self) -> list[Outcome]:
-        """The outcomes of the attempts landed since the last call."""
-        landed, self._landed = self._landed, []
-        return [task.result() for task in landed]
-
-    async def wait(self, seconds: float, *, idle: bool = False) -> None:
-        """Until something wakes us, or for at most ``seconds``.
-
-        An ``idle`` dispatcher (nothing in flight) also watches the store for
-        work committed by other processes; a busy one looks at every landing.
-        """
-        if not self.wake.is_set():
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(seconds):
-                    if idle and self._watch is not None:
-                        await self._watch.until_changed(self.wake)
-                    else:
-                        await self.wake.wait()
-
-    def close(self) -> None:
-        """Stop listening for publishes, other processes' work and ``stop``."""
-        self._wakers.discard(self._waker)
-        if self._watch is not None:
-            self._watch.close()
-        if self._stopped is not None:
-            self._stopped.cancel()
 
 
 def _log_attempt(level: int, job: Job, response: http.Response, outcome: Outcome) -> None:
