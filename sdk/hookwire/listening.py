@@ -33,6 +33,9 @@ from http import HTTPStatus
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from ._listening_checks import Refusal as _Refusal
+from ._listening_checks import header as _header
+from ._listening_checks import is_json as _is_json
 from .dedupe import Claim, DedupeStore, MemoryDedupe
 from .errors import ConfigurationError, PayloadError, RecordingError, VerificationError
 from .events import Envelope, Event
@@ -98,39 +101,6 @@ class Answer:
     def status_line(self) -> str:
         """The status as WSGI's ``start_response`` wants it: ``"202 Accepted"``."""
         return f"{self.status} {HTTPStatus(self.status).phrase}"
-
-
-class _Refusal(Exception):
-    """An answer other than 202, decided before any handler runs."""
-
-    def __init__(
-        self, status: int, message: str, *, verified: bool | None = None, **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.verified = verified
-        self.extra = extra
-
-
-def _is_json(content_type: Any) -> bool:
-    if content_type == "application/json":
-        return True
-    if not isinstance(content_type, str):
-        return False
-    mimetype = content_type.partition(";")[0].strip().lower()
-    return mimetype == "application/json" or (
-        mimetype.startswith("application/") and mimetype.endswith("+json")
-    )
-
-
-def _header(headers: HeaderMapping, name: str) -> Any:
-    """One header by its lower-case ``name``, from any mapping whatever the names' case."""
-    value = headers.get(name)
-    if value is None:
-        for key, found in headers.items():
-            if isinstance(key, str) and key.lower() == name:
-                return found
-    return value
 
 
 class ListeningCore:

@@ -25,7 +25,7 @@ from ..sender import BasicAuth, Webhook
 from ..sender.guard import validate_target_url
 
 # The registry's per-field checks: the page runs each alone to place its message.
-from ..sender.registry import (
+from ..sender.webhook_fields import (
     check_basic_password,
     check_basic_username,
     check_description,

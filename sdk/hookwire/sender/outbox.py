@@ -23,18 +23,13 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 
-from ..errors import NotFoundError, PayloadError, QueryError, UnknownEventError
-from ..hints import Hint
-from . import log_pages
+from ..errors import PayloadError, UnknownEventError
 from .models import (
     Publication,
     Published,
-    StoredEvent,
     check_account_id,
     check_aware,
-    check_limit,
     is_possible_id,
-    shown_id,
 )
 from .publication import (
     event_spec_of,
@@ -47,7 +42,7 @@ from .publication import (
 from .store import Store
 from .tracing import PUBLISH_MANY_SPAN, PUBLISH_SPAN, UNTRACED, Publishing, SenderTracing
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Events", "Outbox", "wire_timestamp"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "Outbox", "wire_timestamp"]
 
 log = logging.getLogger("hookwire.sender")
 
@@ -383,49 +378,3 @@ class Outbox:
 
     def _forget_wake(self, connection: Connection) -> None:
         connection.info.pop(_WAKE_ON_COMMIT, None)
-
-
-class Events:
-    """``sender.events``: the stored events, for ``hookwire events list``."""
-
-    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
-        self._store = store
-        self._clock = clock
-
-    def list(self, account_id: int | None = None, limit: int = 50) -> list[StoredEvent]:
-        """The newest events first (of one account if given); :class:`~hookwire.errors.QueryError`
-        for an ``account_id`` or ``limit`` that is not valid."""
-        if account_id is not None:
-            check_account_id(account_id, QueryError)
-        return self._store.list_events(account_id, check_limit(limit, QueryError))
-
-    def get(self, event_id: str) -> StoredEvent:
-        """One stored event; :class:`~hookwire.errors.NotFoundError` if none."""
-        found = self._store.get_event(event_id) if is_possible_id(event_id) else None
-        if found is None:
-            raise NotFoundError(f"no event {shown_id(event_id)}", hint=Hint.LIST_EVENTS)
-        return found
-
-    def page(
-        self,
-        *,
-        account_id: int | None = None,
-        name: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> log_pages.EventPage:
-        """One page of stored events, newest first; pass ``next_cursor`` back for the next.
-
-        Each filter given narrows the page: one account, one event name,
-        created in ``[since, until)``. Paging is by key (``created_at``, then
-        id), so a deep page costs what the first costs. ``limit`` is 1 to
-        1000. A bad filter, or a ``cursor`` this method did not give, is a
-        :class:`~hookwire.errors.QueryError`.
-        """
-        wanted = log_pages.EventFilter.checked(
-            account_id=account_id, name=name, since=since, until=until
-        )
-        size = log_pages.check_page_limit(limit)
-        return self._store.event_page(wanted, cursor=cursor, limit=size)

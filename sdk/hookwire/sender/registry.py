@@ -1,4 +1,8 @@
-"""``sender.webhooks``: register, change, retire and test webhooks."""
+"""``sender.webhooks``: register, change, retire and test webhooks.
+
+The per-field checks (``check_name`` and the rest, with the ``MAX_*`` lengths) are
+public here; they live in ``webhook_fields``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from ..errors import (
     RegistryError,
     WebhookLimitError,
 )
-from ..events import event_spec
 from ..hints import Hint
 from ..signature_file import SCHEME_ED25519, SCHEME_HMAC, SignatureFile
 from ..signing import generate_keypair, generate_secret, public_key_of
@@ -27,7 +30,6 @@ from .models import (
     Webhook,
     check_account_id,
     check_duration,
-    check_text,
     is_possible_id,
     shown_id,
 )
@@ -35,6 +37,16 @@ from .operator import OperatorEvents
 from .operator_webhook import operator_auth, put_operator_webhook
 from .rows import new_id
 from .store import Store
+from .webhook_fields import (
+    MAX_CREDENTIAL,
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    check_basic_password,
+    check_basic_username,
+    check_description,
+    check_event_names,
+    check_name,
+)
 
 __all__ = [
     "KEEP",
@@ -66,13 +78,6 @@ class _Keep(enum.Enum):
 KEEP: Final = _Keep.KEEP
 """``Webhooks.update``'s default for ``auth`` (where None means no auth): keep the credentials."""
 
-MAX_NAME = 200
-"""The longest webhook name, in characters."""
-MAX_DESCRIPTION = 2000
-"""The longest description, in characters."""
-MAX_CREDENTIAL = 1000
-"""The longest basic-auth username or password, in characters."""
-
 
 def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | None]:
     """(kind, new secret, basic username, basic password) for an ``auth`` argument."""
@@ -89,62 +94,6 @@ def _auth_values(auth: Auth) -> tuple[AuthKind, str | None, str | None, str | No
     raise RegistryError(
         f"unknown auth {type(auth).__name__ if not isinstance(auth, str) else repr(auth)}; use "
         "None, 'signature', 'signature-ed25519' or BasicAuth(username, password)"
-    )
-
-
-def check_basic_username(username: object) -> str:
-    """A basic-auth username as the registry keeps it; :class:`~hookwire.errors.RegistryError`
-    if it is empty, holds ':' or control characters, or is too long."""
-    text = check_text(username, "the basic auth username", RegistryError, max_length=MAX_CREDENTIAL)
-    if not text or ":" in text:
-        raise RegistryError("the basic auth username must be non-empty and contain no ':'")
-    return text
-
-
-def check_basic_password(password: object) -> str:
-    """A basic-auth password as the registry keeps it; the refusal never quotes its value."""
-    text = check_text(password, "the basic auth password", RegistryError, max_length=MAX_CREDENTIAL)
-    if not text:
-        raise RegistryError("the basic auth password is empty; give one")
-    return text
-
-
-def check_event_names(names: Iterable[str]) -> list[str]:
-    """The event names a webhook triggers on, without repeats; a
-    :class:`~hookwire.errors.RegistryError` names what is wrong."""
-    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
-        raise RegistryError(
-            f"events must be a list of event names, not {type(names).__name__}; "
-            'e.g. events=["COURSE_COMPLETED"]'
-        )
-    chosen = list(dict.fromkeys(names))
-    if not chosen:
-        raise RegistryError("a webhook needs at least one event name to trigger on")
-    for name in chosen:
-        if not isinstance(name, str):
-            raise RegistryError(f"event names must be strings, not {type(name).__name__}")
-        event_spec(name)
-    return chosen
-
-
-def check_name(name: object) -> str:
-    """A webhook name as the registry keeps it (stripped); refused when empty or too long."""
-    text = check_text(name, "the webhook name", RegistryError, max_length=MAX_NAME).strip()
-    if not text:
-        raise RegistryError("the webhook name is empty; give it a name")
-    return text
-
-
-def check_description(description: object) -> str:
-    """A description as the registry keeps it ("" for None); refused when too long."""
-    if description is None:
-        return ""
-    return check_text(
-        description,
-        "the description",
-        RegistryError,
-        max_length=MAX_DESCRIPTION,
-        multiline=True,
     )
 
 

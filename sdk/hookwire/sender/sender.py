@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from ..errors import ConfigurationError
 from . import wake
 from .deliveries import Deliveries
-from .dispatcher import Dispatcher, DispatcherSettings, Wakers
+from .dispatcher import Dispatcher, DispatcherSettings
 from .models import Attempt, Publication, Published, Webhook
 from .operator import (
     DEFAULT_FAILING_THRESHOLDS,
@@ -25,12 +24,15 @@ from .operator import (
     OperatorEvents,
     check_thresholds,
 )
-from .outbox import DEFAULT_MAX_EVENT_BYTES, Events, Outbox, wire_timestamp
+from .outbox import DEFAULT_MAX_EVENT_BYTES, Outbox, wire_timestamp
 from .registry import Webhooks
 from .retry import RetryPolicy
 from .rows import new_id
+from .settings import check_settings, checked_metrics
 from .store import Store
+from .stored_events import Events
 from .tracing import SenderTracing
+from .wake.signals import Wakers
 from .work import Job
 
 if TYPE_CHECKING:
@@ -45,66 +47,6 @@ TEST_EVENT_NAME = "HOOKWIRE_TEST"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _check_count(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name} must be a whole number of at least 1")
-
-
-def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-        or (value == 0 and not allow_zero)
-    ):
-        least = "zero or more" if allow_zero else "more than zero"
-        raise ConfigurationError(f"{name} must be a finite number of seconds, {least}")
-
-
-def _check_settings(
-    *,
-    counts: dict[str, object],
-    seconds: dict[str, object],
-    batch_interval: object,
-    rotation_grace: object,
-    retention: object,
-    retry: object,
-    clock: object,
-) -> None:
-    """Refuse a :class:`Sender` setting of the wrong type or range, naming it."""
-    for name, count in counts.items():
-        _check_count(name, count)
-    for name, value in seconds.items():
-        _check_seconds(name, value, allow_zero=False)
-    _check_seconds("batch_interval", batch_interval, allow_zero=True)
-    if not isinstance(rotation_grace, timedelta) or rotation_grace < timedelta(0):
-        raise ConfigurationError("rotation_grace must be a timedelta of zero or more")
-    if not isinstance(retention, timedelta) or retention <= timedelta(0):
-        raise ConfigurationError("retention must be a positive timedelta")
-    if retry is not None and not isinstance(retry, RetryPolicy):
-        raise ConfigurationError("retry must be a hookwire.sender.RetryPolicy")
-    if clock is not None and not callable(clock):
-        raise ConfigurationError("clock must be a function returning an aware datetime")
-    lease, connect, read = (
-        float(seconds[name])  # type: ignore[arg-type]  # checked above
-        for name in ("lease_seconds", "connect_timeout", "read_timeout")
-    )
-    if lease <= connect + 2 * read:
-        raise ConfigurationError(
-            f"lease_seconds ({lease:g}) must exceed connect_timeout + 2 * read_timeout "
-            f"({connect + 2 * read:g}), or a slow attempt could outlive its lease"
-        )
-
-
-def _checked_metrics(metrics: object) -> Metrics:
-    from ..metrics import Metrics  # the metrics extra: needed only by those who pass one
-
-    if not isinstance(metrics, Metrics):
-        raise ConfigurationError("metrics must be a hookwire.metrics.Metrics")
-    return metrics
 
 
 class Sender:
@@ -175,7 +117,7 @@ class Sender:
         if (operator_url is None) != (operator_secret is None):
             raise ConfigurationError("give operator_url and operator_secret together")
         thresholds = check_thresholds(failing_thresholds)
-        _check_settings(
+        check_settings(
             counts={
                 "max_batch": max_batch,
                 "max_batch_bytes": max_batch_bytes,
@@ -209,7 +151,7 @@ class Sender:
         dispatch_metrics = None
         if metrics is not None:
             try:
-                dispatch_metrics = _checked_metrics(metrics).for_sender(self._store, self._clock)
+                dispatch_metrics = checked_metrics(metrics).for_sender(self._store, self._clock)
             except ConfigurationError:
                 self._store.close()
                 raise

@@ -24,7 +24,7 @@ from ...errors import RegistryError
 from ...events import event_spec
 from ...sender.guard import validate_target_url
 from ...sender.models import AuthKind, BasicAuth, Webhook
-from ...sender.registry import (
+from ...sender.webhook_fields import (
     MAX_CREDENTIAL,
     MAX_DESCRIPTION,
     MAX_NAME,

@@ -13,7 +13,8 @@ Read it top to bottom:
 - one module per concern, each a part holding the shared ``Database``:
   ``registry`` (webhooks, secrets), ``outbox`` (events, deliveries, the
   delivery log), ``dispatch`` (the claim), ``results`` (what attempts did,
-  leases given back, expiry), ``transitions`` (the operator events attempts
+  leases given back, expiry), ``splits`` (a request refused as too large made
+  two, before ``results`` records it), ``transitions`` (the operator events attempts
   cause, decided as ``results`` records them) and ``log`` (the delivery log's
   cursor pages and a webhook's stats, read without taking SQLite's write lock).
 

@@ -1,17 +1,16 @@
-"""What attempts did: attempt rows, request and delivery statuses, splits, disabled
-webhooks, the leases given back; a request's deliveries; the expiry of work too old.
+"""What attempts did: attempt rows, request and delivery statuses, disabled webhooks,
+the leases given back; a request's deliveries; the expiry of work too old.
 
 A dispatcher's claim finishes the last turn's attempts through :meth:`Results.finish`
 in the same transaction as it leases new work (see ``dispatch``). The statements
 that finish a turn are ``sql_sqlite``'s INSERT_ATTEMPTS, FINISH_DELIVERIES,
 FINISH_REQUESTS and FINISH_WEBHOOKS, and ``sql_postgres``'s FINISH. When the
 dispatcher asks, ``transitions`` decides the operator events the attempts cause in
-that same transaction.
+that same transaction. A request refused as too large is split first, by ``splits``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -20,27 +19,23 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, or_, select, update
 
 from ..operator import OperatorTurn
-from ..rows import new_id
 from ..schema import (
     attempts,
     deliveries,
-    events,
-    request_deliveries,
     requests,
     sqlite_text,
     utc_iso,
     webhooks,
 )
-from ..work import Outcome, request_body
+from ..work import Outcome
 from . import sql_common as common
 from . import sql_postgres as pg
 from . import sql_sqlite as lite
 from .runner import Database
+from .splits import Splits
 from .transitions import Transitions
 
 __all__ = ["Results"]
-
-_UNFINISHED = ["pending", "failed"]
 
 
 class Results:
@@ -49,6 +44,7 @@ class Results:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._transitions = Transitions(db)
+        self._splits = Splits(db)
 
     def finish(
         self,
@@ -68,7 +64,7 @@ class Results:
         """
         before = self._transitions.before(conn, outcomes) if operator is not None else {}
         if any(o.verdict == "split" for o in outcomes):
-            outcomes = self._split(conn, outcomes, now)
+            outcomes = self._splits.split(conn, outcomes, now)
         if self._db.is_postgres:
             self._finish_postgres(conn, outcomes, owner=owner, now=now)
         else:
@@ -170,82 +166,6 @@ class Results:
         db.write(conn, lite.FINISH_REQUESTS, params)
         db.write(conn, lite.FINISH_WEBHOOKS, params)
 
-    def _split(self, conn: Connection, outcomes: Sequence[Outcome], now: datetime) -> list[Outcome]:
-        """Split each request a target refused as too large (413) into two.
-
-        The first half of its events becomes a new open request, due now; every
-        delivery it carried is queued again (the first half's are carried by the
-        new request, the rest wait behind it, so the order holds), keeping the
-        refused request in its history. A request that is no longer open (a late
-        outcome) is left alone. Returns ``outcomes`` with the split ones carrying
-        no deliveries, so that finishing them closes only the request.
-        """
-        split = [o for o in outcomes if o.verdict == "split"]
-        still_open = set(
-            self._db.run(
-                conn,
-                select(requests.c.id).where(
-                    requests.c.id.in_([o.job.request_id for o in split]),
-                    requests.c.status == common.OPEN,
-                ),
-            ).scalars()
-        )
-        for outcome in split:
-            if outcome.job.request_id in still_open:
-                self._requeue_halves(conn, outcome, now)
-        return [
-            dataclasses.replace(o, job=dataclasses.replace(o.job, delivery_seqs=()))
-            if o.verdict == "split"
-            else o
-            for o in outcomes
-        ]
-
-    def _requeue_halves(self, conn: Connection, outcome: Outcome, now: datetime) -> None:
-        db, job = self._db, outcome.job
-        first = job.event_ids[: len(job.event_ids) // 2]
-        payloads: dict[str, str] = dict(
-            db.run(conn, select(events.c.id, events.c.payload).where(events.c.id.in_(first))).all()
-        )
-        db.run(
-            conn,
-            insert(requests).values(
-                id=new_id("msg"),
-                webhook_id=job.webhook_id,
-                status=common.OPEN,
-                body=request_body(job.account_id, [payloads[e] for e in first]),
-                event_ids=json.dumps(list(first)),
-                attempts=0,
-                next_attempt_at=now,
-                oldest_event_at=job.oldest_event_at,
-                created_at=now,
-                updated_at=now,
-            ),
-        )
-        kept = set(
-            db.run(
-                conn,
-                select(request_deliveries.c.delivery_seq).where(
-                    request_deliveries.c.request_id == job.request_id
-                ),
-            ).scalars()
-        )
-        history = [
-            {"request_id": job.request_id, "delivery_seq": seq}
-            for seq in job.delivery_seqs
-            if seq not in kept
-        ]
-        if history:
-            db.run(conn, insert(request_deliveries), history)
-        db.run(
-            conn,
-            update(deliveries)
-            .where(
-                deliveries.c.seq.in_(job.delivery_seqs),
-                deliveries.c.status.in_(_UNFINISHED),
-            )
-            .values(status="pending", request_id=None, updated_at=now),
-        )
-
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> int:
         """Switch a webhook off: nothing more goes to it until someone activates it.
 
@@ -262,7 +182,7 @@ class Results:
             update(deliveries)
             .where(
                 deliveries.c.webhook_id == webhook_id,
-                deliveries.c.status.in_(_UNFINISHED),
+                deliveries.c.status.in_(common.UNFINISHED_DELIVERY_STATUSES),
             )
             .values(status="dead", updated_at=now),
         ).rowcount
@@ -345,7 +265,7 @@ class Results:
                         update(deliveries)
                         .where(
                             deliveries.c.seq.in_(carried),
-                            deliveries.c.status.in_(_UNFINISHED),
+                            deliveries.c.status.in_(common.UNFINISHED_DELIVERY_STATUSES),
                         )
                         .values(request_id=request_id, **dead),
                     ).rowcount

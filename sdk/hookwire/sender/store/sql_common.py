@@ -27,6 +27,7 @@ __all__ = [
     "REQUEST_STATUS",
     "SECRET_IS_VALID",
     "TRACE_CONTEXTS",
+    "UNFINISHED_DELIVERY_STATUSES",
     "due",
     "job_columns",
     "round_robin",
@@ -52,6 +53,8 @@ REQUEST_STATUS = {
 """The status an attempt's verdict gives its request."""
 FINISHED_REQUEST_STATUSES = ("succeeded", "split", "dead")
 """A request in one of these is closed: never sent again, and purged when old."""
+UNFINISHED_DELIVERY_STATUSES = ["pending", "failed"]
+"""A delivery in one of these may still be sent; disabling or expiry makes it dead."""
 
 NOW = bindparam("now", type_=UtcDateTime)
 
