@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from hookwire import ConfigurationError, Event, Receiver, sign_headers
@@ -137,6 +138,24 @@ def test_the_listening_core_counts_without_any_framework(metrics: Metrics) -> No
     value = metrics.registry.get_sample_value
     assert value("hookwire_listener_requests_total", {"status": "202"}) == 2
     assert value("hookwire_listener_duplicates_total") == 1
+
+
+def test_two_cores_on_one_metrics_count_into_the_same_counters(metrics: Metrics) -> None:
+    body = envelope("e1")
+    for core in (ListeningCore(Receiver(secret=SECRET), metrics=metrics) for _ in range(2)):
+        core.handle("POST", signed(body), body)
+    value = metrics.registry.get_sample_value
+    assert value("hookwire_listener_requests_total", {"status": "202"}) == 2
+
+
+def test_a_second_metrics_on_one_registry_is_refused_for_a_core_in_one_line() -> None:
+    registry = CollectorRegistry()
+    ListeningCore(Receiver(secret=SECRET), metrics=Metrics(registry))
+    with pytest.raises(
+        ConfigurationError, match=r"^hookwire_listener_requests is registered"
+    ) as info:
+        ListeningCore(Receiver(secret=SECRET), metrics=Metrics(registry))
+    assert "\n" not in str(info.value)
 
 
 def test_metrics_path_without_metrics_is_refused() -> None:

@@ -63,3 +63,26 @@ def test_without_the_variable_the_view_serves_its_own_registry() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert 'hookwire_listener_requests_total{status="202"} 1.0' in done.stdout.splitlines()
+
+
+def test_the_queue_gauges_follow_a_sender_made_after_the_view_until_it_closes(
+    tmp_path: Path,
+) -> None:
+    code = textwrap.dedent(
+        f"""
+        from hookwire.metrics import Metrics, metrics_view
+        from hookwire.sender import Sender
+
+        metrics = Metrics()
+        view = metrics_view(metrics)  # made before the sender, as a listener's metrics_path is
+        sender = Sender("sqlite:///{tmp_path / "hookwire.db"}", metrics=metrics)
+        print(view()[0].decode())
+        sender.close()
+        print("--- closed")
+        print(view()[0].decode())
+        """
+    )
+    (tmp_path / "multiproc").mkdir()
+    while_open, _, after_close = run(code, tmp_path / "multiproc").partition("--- closed")
+    assert 'hookwire_queue_depth{state="queued"} 0.0' in while_open.splitlines()
+    assert "hookwire_queue_depth" not in after_close

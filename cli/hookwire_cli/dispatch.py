@@ -31,19 +31,16 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import click
 
-from hookwire.extras import MissingExtraError, install_hint
 from hookwire.sender import ATTEMPT_LOG_FIELD, Sender
 
 from ._common import json_option
+from ._dispatch_metrics import metrics_for, metrics_options, serve_until_exit
 from ._hints import cli_text
 from ._store import allow_private_option, db_option, open_sender
-
-if TYPE_CHECKING:
-    from hookwire.metrics import Metrics
 
 __all__ = ["dispatch"]
 
@@ -242,29 +239,6 @@ def _frozen_heap() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _metrics(per_webhook: bool) -> Metrics:
-    """A :class:`~hookwire.metrics.Metrics`, or one line naming the extra it needs."""
-    try:
-        from hookwire.metrics import Metrics
-    except MissingExtraError as exc:
-        raise click.ClickException(install_hint("--metrics-port", "metrics")) from exc
-    return Metrics(per_webhook=per_webhook)
-
-
-def _serve_metrics(metrics: Metrics, host: str, port: int, stack: ExitStack) -> str:
-    """Serve ``/metrics`` until the command ends; its URL."""
-    from hookwire.metrics import serve_metrics
-
-    try:
-        server = serve_metrics(metrics, port, host=host)
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {why}") from None
-    stack.callback(server.close)
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{server.port}/metrics"
-
-
 @click.command()
 @db_option
 @allow_private_option
@@ -297,24 +271,7 @@ def _serve_metrics(metrics: Metrics, host: str, port: int, stack: ExitStack) -> 
     "shippers: one object a line, an attempt's with its fields (--json is the same).",
 )
 @json_option
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65535),
-    default=None,
-    help="Serve Prometheus metrics on this port at /metrics while running "
-    "(0: any free port; needs the metrics extra).",
-)
-@click.option(
-    "--metrics-host",
-    default="127.0.0.1",
-    show_default=True,
-    help="The address --metrics-port listens on (0.0.0.0 for every interface).",
-)
-@click.option(
-    "--metrics-per-webhook",
-    is_flag=True,
-    help="Give the queue gauges a webhook_id label (one series per webhook with work).",
-)
+@metrics_options
 def dispatch(
     *,
     db: str,
@@ -353,7 +310,7 @@ def dispatch(
     if as_json and log_format == "text":
         raise click.UsageError("--json and --log-format text contradict each other; give one")
     as_json = as_json or log_format == "json"
-    metrics = _metrics(metrics_per_webhook) if metrics_port is not None else None
+    metrics = metrics_for(metrics_port, per_webhook=metrics_per_webhook)
     with (
         open_sender(
             db,
@@ -369,7 +326,7 @@ def dispatch(
         mode = "until idle" if drain else "until SIGINT/SIGTERM"
         _say(f"dispatching from {where} ({mode})", as_json=as_json, database=where)
         if metrics is not None and metrics_port is not None:
-            url = _serve_metrics(metrics, metrics_host, metrics_port, stack)
+            url = serve_until_exit(metrics, metrics_host, metrics_port, stack)
             _say(f"serving metrics on {url}", as_json=as_json, metricsUrl=url)
         with _frozen_heap():
             finished = asyncio.run(_run(sender, drain=drain, as_json=as_json))

@@ -379,8 +379,6 @@ def _encode(body: dict[str, Any]) -> bytes:
 
 
 def _listener_metrics(metrics: object) -> ListenerMetrics:
-    from .metrics import Metrics  # the metrics extra: needed only by those who pass one
+    from .metrics import checked_metrics  # the metrics extra: needed only by those who pass one
 
-    if not isinstance(metrics, Metrics):
-        raise ConfigurationError("metrics must be a hookwire.metrics.Metrics")
-    return metrics.for_listener()
+    return checked_metrics(metrics).for_listener()

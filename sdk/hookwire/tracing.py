@@ -17,17 +17,25 @@ Listener side::
     with span:   # a SERVER span, child of the sender's attempt
         ...      # run the handlers
 
+A tracer that raises (a broken SDK, exporter or span processor) never stops
+the work it traces: each call into OpenTelemetry is guarded, the call goes on
+untraced, and the first failure of each kind in the process is logged as a
+warning with its traceback (:func:`tracing_failed`); later ones of that kind
+are logged at debug level.
+
 OpenTelemetry loads on first use, not when hookwire is imported.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from types import ModuleType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -50,6 +58,7 @@ __all__ = [
     "otel",
     "stored_context",
     "trace_headers",
+    "tracing_failed",
 ]
 
 TRACEPARENT = "traceparent"
@@ -57,6 +66,31 @@ TRACESTATE = "tracestate"
 _HEADERS = (TRACEPARENT, TRACESTATE)
 LISTENER_SPAN = "hookwire.listener"
 """The name of the span the listening core runs an envelope's handlers in."""
+
+_LISTENER_LOG = logging.getLogger("hookwire.listening")
+_warned: set[str] = set()
+"""The kinds of tracer failure already logged as a warning in this process."""
+_warned_lock = threading.Lock()
+
+
+def tracing_failed(log: logging.Logger, kind: str, error: BaseException) -> None:
+    """Log that OpenTelemetry raised while ``kind`` (say, "starting a publish span").
+
+    The first failure of a kind in the process is a warning with its traceback;
+    later ones are debug lines, since a broken tracer usually fails every call.
+    """
+    with _warned_lock:
+        first = kind not in _warned
+        _warned.add(kind)
+    if first:
+        log.warning(
+            "OpenTelemetry raised while %s; hookwire goes on without tracing it "
+            "(logged once per process; later failures are debug lines)",
+            kind,
+            exc_info=error,
+        )
+    elif log.isEnabledFor(logging.DEBUG):
+        log.debug("OpenTelemetry raised while %s: %r", kind, error)
 
 
 @dataclass(slots=True, eq=False)
@@ -153,55 +187,108 @@ def handling_span(
     it is a child of the sender's attempt; a request without one starts a trace.
     Inside a span the web framework's own instrumentation opened (which read the
     headers itself), it is an INTERNAL child of that span instead. The handlers run
-    with it as the current span, so their own spans nest under it.
+    with it as the current span, so their own spans nest under it. When the tracer
+    raises, starting or ending the span, the failure is logged
+    (:func:`tracing_failed`) and the handlers run and the request is answered
+    without it.
     """
     api = otel()
-    if api is None or not api.provider_set():
+    if api is None:
         return None
-    trace = api.trace
-    parent: Context | None = None
-    kind = trace.SpanKind.INTERNAL
-    if not trace.get_current_span().get_span_context().is_valid:
-        kind = trace.SpanKind.SERVER
-        carrier = {}
-        for name in _HEADERS:
-            value = header(name)
-            if isinstance(value, str):
-                carrier[name] = value
-        if carrier:
-            parent = api.propagator.extract(carrier)
-    events = envelope.events
-    attributes: dict[str, Any] = {
-        "http.request.method": "POST",
-        "hookwire.account.id": envelope.account_id,
-        "hookwire.events": len(events),
-        "hookwire.event.names": list(dict.fromkeys(event.event_name for event in events)),
-    }
-    request_id = header("webhook-id")
-    if isinstance(request_id, str):
-        attributes["hookwire.request.id"] = request_id
-    span: AbstractContextManager[Span] = _listener_tracer(api).start_as_current_span(
-        LISTENER_SPAN,
-        context=parent,
-        kind=kind,
-        attributes=attributes,
-        record_exception=False,
-    )
-    return span
+    try:
+        if not api.provider_set():
+            return None
+        trace = api.trace
+        parent: Context | None = None
+        kind = trace.SpanKind.INTERNAL
+        if not trace.get_current_span().get_span_context().is_valid:
+            kind = trace.SpanKind.SERVER
+            carrier = {}
+            for name in _HEADERS:
+                value = header(name)
+                if isinstance(value, str):
+                    carrier[name] = value
+            if carrier:
+                parent = api.propagator.extract(carrier)
+        events = envelope.events
+        attributes: dict[str, Any] = {
+            "http.request.method": "POST",
+            "hookwire.account.id": envelope.account_id,
+            "hookwire.events": len(events),
+            "hookwire.event.names": list(dict.fromkeys(event.event_name for event in events)),
+        }
+        request_id = header("webhook-id")
+        if isinstance(request_id, str):
+            attributes["hookwire.request.id"] = request_id
+        span = _listener_tracer(api).start_as_current_span(
+            LISTENER_SPAN,
+            context=parent,
+            kind=kind,
+            attributes=attributes,
+            record_exception=False,
+        )
+    except Exception as exc:
+        tracing_failed(_LISTENER_LOG, "starting the listener's span", exc)
+        return None
+    return _ListenerSpan(api, span)
 
 
 def answered(span: Span, status: int, *, accepted: int, duplicates: int) -> None:
     """Note on the listener's span how the request was answered (5xx marks it failed)."""
-    if not span.is_recording():
-        return
-    span.set_attribute("http.response.status_code", status)
-    span.set_attribute("hookwire.accepted", accepted)
-    span.set_attribute("hookwire.duplicates", duplicates)
-    if status >= 500:
-        api = otel()
-        assert api is not None  # a recording span comes from the API
-        span.set_attribute("error.type", str(status))
-        span.set_status(api.trace.Status(api.trace.StatusCode.ERROR))
+    try:
+        if not span.is_recording():
+            return
+        span.set_attribute("http.response.status_code", status)
+        span.set_attribute("hookwire.accepted", accepted)
+        span.set_attribute("hookwire.duplicates", duplicates)
+        if status >= 500:
+            api = otel()
+            assert api is not None  # a recording span comes from the API
+            span.set_attribute("error.type", str(status))
+            span.set_status(api.trace.Status(api.trace.StatusCode.ERROR))
+    except Exception as exc:
+        tracing_failed(_LISTENER_LOG, "noting on the listener's span", exc)
+
+
+class _ListenerSpan:
+    """The listener's span as a context manager that never raises a tracer's error.
+
+    Its span starts on entry (an SDK's span processors run then): when that
+    raises, the handlers run with no span of hookwire's (``INVALID_SPAN``, which
+    records nothing). When ending the span raises, the request is answered all
+    the same. An error of the handlers' own passes through unchanged.
+    """
+
+    __slots__ = ("_api", "_entered", "_scope")
+
+    def __init__(self, api: Otel, scope: AbstractContextManager[Span]) -> None:
+        self._api = api
+        self._scope = scope
+        self._entered = False
+
+    def __enter__(self) -> Span:
+        try:
+            span = self._scope.__enter__()
+        except Exception as exc:
+            tracing_failed(_LISTENER_LOG, "starting the listener's span", exc)
+            invalid: Span = self._api.trace.INVALID_SPAN
+            return invalid
+        self._entered = True
+        return span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._entered:
+            return
+        try:
+            self._scope.__exit__(exc_type, exc, tb)
+        except Exception as error:
+            if error is not exc:  # not the handlers' own error, passed back
+                tracing_failed(_LISTENER_LOG, "ending the listener's span", error)
 
 
 @cache

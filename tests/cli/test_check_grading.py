@@ -212,6 +212,13 @@ def test_latency_gives_p50_and_p99_and_warns_when_slow() -> None:
     assert grade_latency([*fast[:-1], answer(500)]).grade is Grade.FAIL
 
 
+def test_latency_of_fast_refusals_does_not_advise_answering_faster() -> None:
+    verdict = grade_latency([answer(501, 0.004)] * 8)
+    assert verdict.grade is Grade.FAIL
+    assert "answer them 2xx" in verdict.advice
+    assert "at once" not in verdict.advice
+
+
 # --- the report ---------------------------------------------------------------------------
 
 

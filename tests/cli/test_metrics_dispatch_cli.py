@@ -154,3 +154,15 @@ def test_metrics_port_without_the_extra_names_it_in_one_line(
     assert result.output.strip().splitlines() == [
         "Error: --metrics-port needs the 'metrics' extra: pip install 'hookwire[metrics]'"
     ]
+
+
+@pytest.mark.parametrize(
+    "option", [["--metrics-per-webhook"], ["--metrics-host", "0.0.0.0"]], ids=lambda o: o[0]
+)
+def test_a_metrics_option_without_metrics_port_is_a_usage_error(hw: Hw, option: list[str]) -> None:
+    result = hw("dispatch", "--drain", *option)
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(
+        f"Error: {option[0]} applies to the metrics --metrics-port serves: give --metrics-port too"
+    )

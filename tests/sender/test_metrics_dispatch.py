@@ -207,7 +207,9 @@ def test_a_scrape_with_the_database_down_leaves_out_only_the_queue(
         raise OperationalError("SELECT", {}, Exception("connection refused\nDETAIL: secret"))
 
     registry = CollectorRegistry()
-    registry.register(QueueCollector(down, lambda: datetime.now(UTC), per_webhook=False))
+    collector = QueueCollector(per_webhook=False)
+    collector.attach("a sender", "sqlite://", down, lambda: datetime.now(UTC))
+    registry.register(collector)
     Metrics(registry).for_listener()
     text = generate_latest(registry).decode()
     assert "hookwire_listener_requests_total" in text

@@ -4,10 +4,12 @@ that verifies with the ordinary Receiver, a hand-moved clock, callbacks on the s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -372,6 +374,97 @@ async def test_a_sender_opened_without_operator_settings_still_delivers_to_the_o
     publish(later)
     await later.drain()
     assert ops.names == [WEBHOOK_FAILING]
+
+
+async def _until(done: Callable[[], object]) -> None:
+    """Wait (polling) until ``done()`` is true; fail after 10 seconds."""
+    deadline = time.monotonic() + 10
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_dispatcher_running_before_the_operator_url_was_set_delivers_its_events(
+    make_sender: MakeSender, ops: OpsListener, sink: Sink
+) -> None:
+    dispatching = make_sender(poll_interval=0.05)  # e.g. `hookwire dispatch`, started first
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatching.run_dispatcher(stop))
+    try:
+        await asyncio.sleep(0.1)  # the dispatcher is up and idle
+        make_sender(operator_url=ops.url, operator_secret=OPS_SECRET)  # then the app starts
+        hook_for(dispatching, sink)
+        sink.answer(web.Response(status=410))
+        publish(dispatching)
+        await _until(lambda: ops.events)
+    finally:
+        stop.set()
+        await running
+    assert ops.names == [WEBHOOK_DISABLED]
+    assert ops.rejected == 0
+
+
+async def test_a_slow_callback_delays_no_delivery_and_gets_the_events_in_order(
+    make_sender: MakeSender, sink: Sink
+) -> None:
+    sender = make_sender(poll_interval=0.05)
+    called: list[tuple[str, str, float]] = []
+
+    def slow(event: OperatorEvent) -> None:
+        called.append((event.name, event.webhook_id, time.monotonic()))
+        time.sleep(2)
+
+    sender.on_operator_event(slow)
+    first = hook_for(sender, sink, account_id=1)
+    second = hook_for(sender, sink, account_id=2)
+    sink.answer(web.Response(status=500), web.Response(status=500))
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run_dispatcher(stop))
+    try:
+        publish(sender)
+        await _until(lambda: called)  # the first callback has begun its 2 s
+        sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=2)
+        await _until(lambda: len(sink.received) == 2)
+        delivered = time.monotonic()
+        await _until(lambda: len(called) == 2)
+    finally:
+        stop.set()
+        await running
+    assert delivered - called[0][2] < 1.0  # not held up by the sleeping callback
+    assert [(name, hook) for name, hook, _ in called] == [
+        (WEBHOOK_FAILING, first),
+        (WEBHOOK_FAILING, second),
+    ]
+    assert called[1][2] - called[0][2] >= 2.0  # one event at a time
+
+
+class RaisingMetrics:
+    """Dispatch metrics whose every count fails (a broken metrics backend)."""
+
+    turns = 0
+
+    def turned(self, outcomes: Sequence[object], took: float) -> None:
+        self.turns += 1
+        raise RuntimeError("the metrics backend is gone")
+
+
+async def test_metrics_that_raise_stop_no_delivery_and_are_logged_once(
+    sender: Sender, sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = RaisingMetrics()
+    sender._dispatcher_settings = dataclasses.replace(
+        sender._dispatcher_settings,
+        metrics=metrics,  # type: ignore[arg-type]
+    )
+    hook_for(sender, sink)
+    publish(sender)
+    publish(sender)
+    with caplog.at_level(logging.ERROR, logger="hookwire.sender"):
+        await sender.drain()
+    assert [d.status for d in sender.deliveries.list()] == ["succeeded", "succeeded"]
+    assert metrics.turns >= 2
+    failed = [r for r in caplog.records if "counting a dispatcher turn failed" in r.getMessage()]
+    assert len(failed) == 1
 
 
 async def test_without_operator_settings_or_callbacks_no_operator_event_is_stored(

@@ -140,14 +140,47 @@ def test_one_turn_recording_a_death_twice_fires_it_once(
     assert _turn(store, clock, [dead, _again(dead)])[1] == [WEBHOOK_FAILING, DELIVERY_DEAD]
 
 
-def test_a_late_death_of_a_request_that_succeeded_fires_no_delivery_dead(
+def test_a_late_death_of_a_request_that_succeeded_fires_nothing(
     both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
 ) -> None:
     job = _job(both_sender, sink, store, clock)
     _turn(store, clock, [_outcome(job, clock(), "succeeded", 202)])
-    assert _turn(store, clock, [_outcome(job, clock(), "dead", 413)], owner="d2")[1] == [
-        WEBHOOK_FAILING
-    ]
+    assert _turn(store, clock, [_outcome(job, clock(), "dead", 413)], owner="d2")[1] == []
+    assert _stored(both_sender) == []
+
+
+def test_a_late_failure_of_a_request_that_succeeded_fires_no_failing(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    _turn(store, clock, [_outcome(job, clock(), "succeeded", 202)])
+    assert _turn(store, clock, [_outcome(job, clock(), "retry")], owner="d2")[1] == []
+    assert _stored(both_sender) == []
+
+
+def test_a_late_failure_leaves_the_next_real_failure_announced(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    _turn(store, clock, [_outcome(job, clock(), "succeeded", 202)])
+    _turn(store, clock, [_outcome(job, clock(), "retry")], owner="d2")
+    assert both_sender.webhooks.get(job.webhook_id).failing_since is None
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(1)
+    (second,) = _turn(store, clock)[0]
+    assert _turn(store, clock, [_outcome(second, clock(), "retry")])[1] == [WEBHOOK_FAILING]
+
+
+def test_a_late_success_of_a_request_given_up_fires_no_recovered(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    job = _job(both_sender, sink, store, clock)
+    dead = _outcome(job, clock(), "dead", 413)
+    assert _turn(store, clock, [dead])[1] == [WEBHOOK_FAILING, DELIVERY_DEAD]
+    clock.advance(1)
+    late = _outcome(job, clock(), "succeeded", 202)
+    assert _turn(store, clock, [late], owner="d2")[1] == []
+    assert _stored(both_sender) == [DELIVERY_DEAD, WEBHOOK_FAILING]
 
 
 def test_a_webhook_disabled_twice_over_fires_disabled_once(
@@ -207,3 +240,75 @@ def test_dispatchers_recording_failures_at_once_fire_failing_once(
             opened.close()
     assert fired == [WEBHOOK_FAILING]
     assert _stored(both_sender) == [WEBHOOK_FAILING]
+
+
+def _counting(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count every statement the store runs from now on (through SQLAlchemy or the driver)."""
+    count = [0]
+    for name in ("run", "rows", "write", "write_many"):
+        original = getattr(store.db, name)
+
+        def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            count[0] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(store.db, name, counted)
+    return count
+
+
+def _statements(
+    store: Store,
+    clock: FakeClock,
+    count: list[int],
+    outcomes: Sequence[Outcome] = (),
+    operator: OperatorTurn | None = None,
+) -> int:
+    before = count[0]
+    store.claim(
+        owner="d1",
+        now=clock(),
+        lease=LEASE,
+        limit=10,
+        max_batch=100,
+        max_batch_bytes=10**6,
+        outcomes=outcomes,
+        operator=operator,
+    )
+    return count[0] - before
+
+
+def test_deciding_operator_events_adds_no_statement_to_a_turn_without_outcomes(
+    both_sender: Sender,
+    sink: Sink,
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hook_for(both_sender, sink, account_id=1)
+    hook_for(both_sender, sink, account_id=2)
+    count = _counting(store, monkeypatch)
+    nothing_due = _statements(store, clock, count)
+    assert _statements(store, clock, count, operator=OperatorTurn(THRESHOLDS)) == nothing_due
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    claiming = _statements(store, clock, count)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=2)
+    assert _statements(store, clock, count, operator=OperatorTurn(THRESHOLDS)) == claiming
+
+
+def test_a_turn_with_outcomes_reads_whether_to_decide_in_one_statement(
+    both_sender: Sender,
+    sink: Sink,
+    store: Store,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = _job(both_sender, sink, store, clock)
+    hook_for(both_sender, sink, account_id=2)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=2)
+    (second,) = _turn(store, clock)[0]
+    count = _counting(store, monkeypatch)
+    plain = _statements(store, clock, count, [_outcome(first, clock(), "succeeded", 202)])
+    unwatched = OperatorTurn(THRESHOLDS, callbacks=False)
+    succeeded = _outcome(second, clock(), "succeeded", 202)
+    assert _statements(store, clock, count, [succeeded], unwatched) == plain + 1
+    assert unwatched.fired == []

@@ -184,7 +184,8 @@ async def test_a_sqlite_watch_returns_at_once_when_the_dispatcher_is_woken(
         woken.set()
         started = time.monotonic()
         assert await _returns_within(waiting, 1.0)
-        assert time.monotonic() - started < 0.01
+        # Far under any poll interval, with room for a busy shared machine.
+        assert time.monotonic() - started < 0.5
     finally:
         watch.close()
 

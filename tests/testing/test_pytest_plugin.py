@@ -102,10 +102,14 @@ def test_postgres_marker_skips_without_a_url(
         @pytest.mark.hookwire_postgres
         def test_it(hookwire_sender):
             pass
+
+        @pytest.mark.hookwire_postgres
+        def test_without_the_sender_fixture():
+            pass
         """
     )
     result = project.runpytest_subprocess("-rs")
-    result.assert_outcomes(skipped=1)
+    result.assert_outcomes(skipped=2)
     result.stdout.fnmatch_lines(["*no PostgreSQL URL: pass --hookwire-postgres URL*"])
 
 

@@ -14,8 +14,10 @@ into it, and serve it::
 
 Nothing is counted unless a ``Metrics`` is given; without one, the dispatcher
 and the listening core only check, where they would count, that there is none.
-The metrics, their labels and the operations they serve are listed in
-docs/operations.md.
+One ``Metrics`` per registry: it serves every sender and listener of a process
+(a second ``Metrics`` on the same registry is refused when it would register
+the same names). The metrics, their labels and the operations they serve are
+listed in docs/operations.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ with requires_extra("metrics", __name__, "prometheus_client"):
     from ._listener import VERIFICATION_REASONS as VERIFICATION_REASONS
     from ._listener import ListenerMetrics
     from ._queue import QueueCollector
+    from ._registering import register_all
 
 if TYPE_CHECKING:
     from ..sender.store import Store
@@ -58,13 +61,18 @@ class Metrics:
 
     ``registry`` is a ``prometheus_client.CollectorRegistry`` (a new one by
     default; pass ``prometheus_client.REGISTRY`` to join the process-wide one).
-    ``queue`` adds the queue gauges of the first sender's database, read at
-    each scrape; ``per_webhook`` gives them a ``webhook_id`` label (one series
-    per webhook with unfinished work: ask for it only where webhooks are few).
+    ``queue`` adds the queue gauges of the senders' database, read at each
+    scrape; ``per_webhook`` gives them a ``webhook_id`` label (one series per
+    webhook with unfinished work: ask for it only where webhooks are few).
 
     Pass it as ``Sender(..., metrics=metrics)``, ``ListeningCore(..., metrics=metrics)``
     or ``WebhookListener(metrics=metrics)``; serve it with :func:`metrics_view`,
-    :func:`metrics_app` or :func:`serve_metrics`.
+    :func:`metrics_app` or :func:`serve_metrics`. One object serves any number
+    of senders and listeners: they count into the same counters, and the queue
+    gauges read the database through any of its senders still open. Make one per
+    registry: a second ``Metrics`` on a registry is refused (a
+    :class:`~hookwire.errors.ConfigurationError`) when it would register names
+    the first holds.
     """
 
     def __init__(
@@ -81,8 +89,11 @@ class Metrics:
         self.per_webhook = per_webhook
         self._dispatch: DispatchMetrics | None = None
         self._listener: ListenerMetrics | None = None
-        self._queue_database: str | None = None
-        self._live: list[Collector] = []
+        self._queue = QueueCollector(per_webhook=per_webhook)
+        self._queue_registered = False
+        # Served beside the processes' files in multi-process mode; it yields
+        # nothing until a sender attaches.
+        self._live: list[Collector] = [self._queue] if queue else []
 
     def __repr__(self) -> str:
         return f"Metrics(queue={self.queue}, per_webhook={self.per_webhook})"
@@ -90,39 +101,62 @@ class Metrics:
     def for_sender(self, store: Store, clock: Callable[[], datetime]) -> DispatchMetrics:
         """What a :class:`~hookwire.sender.Sender` on ``store`` reports into (it calls this).
 
-        The first sender's database gives the queue gauges; a later sender on
-        another database is refused, as its queue would share their names.
+        The queue gauges read ``store`` until :meth:`release` (``Sender.close``).
+        A sender on another database than the open senders' is refused, as its
+        queue would share their names; once they are all closed, any database
+        is taken.
         """
         from ..sender.store import readings
 
-        database = store.engine.url.render_as_string(hide_password=True)
-        if self.queue and self._queue_database is None:
-            collector = QueueCollector(
+        dispatch = self._dispatch if self._dispatch is not None else DispatchMetrics()
+        new: list[Collector] = list(dispatch.collectors) if self._dispatch is None else []
+        if self.queue:
+            database = store.engine.url.render_as_string(hide_password=True)
+            self._queue.attach(
+                store,
+                database,
                 lambda now, per_webhook: readings.queue(store.db, now=now, per_webhook=per_webhook),
                 clock,
-                per_webhook=self.per_webhook,
             )
-            self.registry.register(collector)
-            self._live.append(collector)
-            self._queue_database = database
-        elif self.queue and self._queue_database != database:
-            raise ConfigurationError(
-                "this Metrics reads the queue of another database already; give each "
-                "database's Sender a Metrics of its own (with a registry of its own)"
-            )
-        if self._dispatch is None:
-            self._dispatch = DispatchMetrics(self.registry)
-        return self._dispatch
+            if not self._queue_registered:
+                new.append(self._queue)
+        try:
+            register_all(self.registry, new)
+        except BaseException:
+            self._queue.detach(store)
+            raise
+        self._dispatch = dispatch
+        self._queue_registered = self._queue_registered or self.queue
+        return dispatch
+
+    def release(self, store: Store) -> None:
+        """A sender on ``store`` closes (``Sender.close`` calls this): the queue gauges
+        stop reading through it, and leave the scrape when no sender is left open."""
+        self._queue.detach(store)
 
     def for_listener(self) -> ListenerMetrics:
         """What a :class:`~hookwire.listening.ListeningCore` reports into (it calls this)."""
         if self._listener is None:
-            self._listener = ListenerMetrics(self.registry)
+            listener = ListenerMetrics()
+            register_all(self.registry, listener.collectors)
+            self._listener = listener
         return self._listener
 
     def scrape_registry(self) -> CollectorRegistry:
         """The registry a ``/metrics`` endpoint serves (multi-process mode aware)."""
         return _exposition.scrape_registry(self.registry, self._live)
+
+
+def checked_metrics(metrics: object) -> Metrics:
+    """``metrics`` if it is a :class:`Metrics`, else a ConfigurationError.
+
+    The parts that take a ``metrics=`` (``Sender``, ``ListeningCore``) check it
+    with this, importing it when one is given, so ``import hookwire`` does not
+    load prometheus_client.
+    """
+    if not isinstance(metrics, Metrics):
+        raise ConfigurationError("metrics must be a hookwire.metrics.Metrics")
+    return metrics
 
 
 def _registry_of(source: Metrics | CollectorRegistry) -> CollectorRegistry:

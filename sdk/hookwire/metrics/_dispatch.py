@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import Counter, Histogram
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from ..sender.work import Outcome
@@ -49,40 +50,51 @@ def status_class(status: int | None) -> str:
 
 
 class DispatchMetrics:
-    """Every dispatcher metric, registered once in one registry (a Metrics' senders share it)."""
+    """Every dispatcher metric, made once per Metrics (its senders share them).
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    They are made outside any registry; the :class:`~hookwire.metrics.Metrics`
+    registers :attr:`collectors` in its own.
+    """
+
+    def __init__(self) -> None:
         self.attempts = Counter(
             "hookwire_dispatch_attempts",
             "Attempts (requests sent), by verdict and by the answer's status class",
             ["verdict", "status_class"],
-            registry=registry,
+            registry=None,
         )
         self.attempt_seconds = Histogram(
             "hookwire_dispatch_attempt_duration_seconds",
             "Seconds from sending a request to its answer (or to its error)",
-            registry=registry,
+            registry=None,
             buckets=ATTEMPT_SECONDS,
         )
         self.deliveries = Counter(
             "hookwire_deliveries",
             "Deliveries (one event to one webhook) finished by an attempt, by outcome",
             ["outcome"],
-            registry=registry,
+            registry=None,
         )
         self.latency = Histogram(
             "hookwire_delivery_latency_seconds",
             "Seconds from when the oldest delivery of a request was queued (its publish; a "
             "batch event's flush; a redeliver) to the 2xx that delivered the request",
-            registry=registry,
+            registry=None,
             buckets=LATENCY_SECONDS,
         )
         self.turn_seconds = Histogram(
             "hookwire_dispatch_turn_store_seconds",
             "Seconds each dispatcher turn spends in the store (recording outcomes, claiming "
             "work); its _count is the number of turns",
-            registry=registry,
+            registry=None,
             buckets=TURN_SECONDS,
+        )
+        self.collectors: tuple[Collector, ...] = (
+            self.attempts,
+            self.attempt_seconds,
+            self.deliveries,
+            self.latency,
+            self.turn_seconds,
         )
         # Label children looked up once: .labels() costs more than the increment.
         self._attempts: dict[tuple[str, str], Counter] = {}

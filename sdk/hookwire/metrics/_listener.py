@@ -12,7 +12,8 @@ from __future__ import annotations
 from time import perf_counter
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import Counter, Histogram
+from prometheus_client.registry import Collector
 
 from ..errors import (
     BasicAuthError,
@@ -48,42 +49,54 @@ def reason_code(error: VerificationError) -> str:
 
 
 class ListenerMetrics:
-    """Every listener metric, registered once in one registry (shared by a Metrics' cores)."""
+    """Every listener metric, made once per Metrics (its cores share them).
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    They are made outside any registry; the :class:`~hookwire.metrics.Metrics`
+    registers :attr:`collectors` in its own.
+    """
+
+    def __init__(self) -> None:
         self.requests = Counter(
             "hookwire_listener_requests",
             "Webhook requests answered, by the answer's HTTP status",
             ["status"],
-            registry=registry,
+            registry=None,
         )
         self.verification_failures = Counter(
             "hookwire_listener_verification_failures",
             "Requests refused as not authentic (401), by reason: header, signature, "
             "timestamp, basic_auth or other",
             ["reason"],
-            registry=registry,
+            registry=None,
         )
         self.events = Counter(
             "hookwire_listener_events",
             "Events accepted: every handler ran without raising",
-            registry=registry,
+            registry=None,
         )
         self.duplicates = Counter(
             "hookwire_listener_duplicates",
             "Events skipped as already handled (their eventId was seen before)",
-            registry=registry,
+            registry=None,
         )
         self.handler_seconds = Histogram(
             "hookwire_listener_handler_duration_seconds",
             "Seconds an event spends in its handlers (all of them, in order)",
-            registry=registry,
+            registry=None,
             buckets=HANDLER_SECONDS,
         )
         self.handler_failures = Counter(
             "hookwire_listener_handler_failures",
             "Events whose handler raised (the request is answered 500 and retried)",
-            registry=registry,
+            registry=None,
+        )
+        self.collectors: tuple[Collector, ...] = (
+            self.requests,
+            self.verification_failures,
+            self.events,
+            self.duplicates,
+            self.handler_seconds,
+            self.handler_failures,
         )
         self._statuses: dict[int, Counter] = {}
         for code in VERIFICATION_REASONS.values():

@@ -111,6 +111,7 @@ class Dispatcher:
         self._wakers = wakers
         self._operator = settings.operator
         self._metrics = settings.metrics
+        self._metrics_failed: set[type[BaseException]] = set()  # the kinds already logged
         self._signers: dict[tuple[str, ...], Signer] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('d')[2:10]}"
 
@@ -134,15 +135,16 @@ class Dispatcher:
         """Dispatch until ``stop`` is set (finishing what is in flight) or, with
         ``until_idle``, until nothing is due and nothing is in flight."""
         loop = asyncio.get_running_loop()
-        # drain() never sleeps with nothing in flight: it needs no cross-process watch.
-        signals = Signals(
-            loop, stop, self._wakers, None if until_idle else self._store, self._clock
-        )
         executor = ThreadPoolExecutor(1, thread_name_prefix="hookwire-store")
         checkpoints = Checkpoints(self._store, loop)
         in_flight: dict[str, asyncio.Task[Outcome]] = {}
         finished: list[Outcome] = []
         claim: Future[list[Job]] | None = None
+        # Opened last, just before the block that closes it (it may hold a connection).
+        # drain() never sleeps with nothing in flight: it needs no cross-process watch.
+        signals = Signals(
+            loop, stop, self._wakers, None if until_idle else self._store, self._clock
+        )
         try:
             async with self.session() as session:
                 while True:
@@ -215,10 +217,22 @@ class Dispatcher:
             operator=turn,
         )
         if self._metrics is not None:  # after the commit: each recorded outcome counts once
-            self._metrics.turned(outcomes, perf_counter() - started)
+            self._count_turn(self._metrics, outcomes, perf_counter() - started)
         if operator is not None and turn is not None and turn.fired:
-            operator.notify(turn.fired)  # the turn has committed: never inside its transaction
+            # The turn has committed; the callbacks get the events in a thread of their
+            # own, so a slow one holds up neither this turn nor the leases it took.
+            operator.notify(turn.fired)
         return jobs
+
+    def _count_turn(self, metrics: DispatchMetrics, outcomes: list[Outcome], took: float) -> None:
+        """Count a committed turn; metrics that raise never stop the dispatcher (each kind
+        of failure is logged once, not on every turn)."""
+        try:
+            metrics.turned(outcomes, took)
+        except Exception as exc:
+            if type(exc) not in self._metrics_failed:
+                self._metrics_failed.add(type(exc))
+                log.exception("counting a dispatcher turn failed; the dispatcher carries on")
 
     async def _attempt(self, session: aiohttp.ClientSession, job: Job, deadline: float) -> Outcome:
         """Send ``job`` once and judge the answer; never raises.

@@ -14,7 +14,11 @@ attempt (``store.transitions``), and becomes an :class:`OperatorEvent`:
   (``Sender(operator_url=..., operator_secret=...)``): the dispatcher signs,
   orders and retries it like any delivery;
 - handed, once the transaction has committed, to the callbacks registered with
-  ``sender.on_operator_event``.
+  ``sender.on_operator_event``; they run in a thread of their own, one event at a
+  time and in order, so a slow callback never holds up a dispatcher turn.
+
+Whether the store has the operator webhook is read in each turn's transaction, so a
+dispatcher opened before ``Sender(operator_url=...)`` ran delivers operator events too.
 
 The operator webhook's own attempts produce no operator events, so a failing
 operator URL cannot feed itself.
@@ -33,6 +37,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -204,11 +210,15 @@ class OperatorEvent:
 class OperatorTurn:
     """What one dispatcher turn needs to decide operator events, and what it decided.
 
-    The store appends to ``fired`` inside the turn's transaction; the
-    dispatcher reads it only once that transaction has committed.
+    The store decides the events of a turn's outcomes when the store has an active
+    operator webhook (read in the turn's transaction) or when ``callbacks`` is true
+    (the process has callbacks to hand them to). It appends to ``fired`` inside the
+    turn's transaction; the dispatcher reads it only once that transaction has
+    committed.
     """
 
     thresholds: tuple[timedelta, ...]
+    callbacks: bool = True
     fired: list[OperatorEvent] = field(default_factory=list)
 
 
@@ -226,20 +236,20 @@ def check_thresholds(thresholds: object) -> tuple[timedelta, ...]:
 class OperatorEvents:
     """A sender's operator-event settings and callbacks.
 
-    Operator events are decided while callbacks are registered or the store
-    holds the operator webhook (``watching``); otherwise a dispatcher turn
-    does no work for them.
+    Every dispatcher turn that records outcomes asks the store whether it has an
+    active operator webhook; the events are decided when it has one or when
+    callbacks are registered here. Callbacks run in a thread of their own (started
+    when events arrive, ended when none are left), one event at a time and in the
+    order the turns committed them.
     """
 
-    def __init__(self, thresholds: tuple[timedelta, ...], *, operator_webhook: bool) -> None:
+    def __init__(self, thresholds: tuple[timedelta, ...]) -> None:
         self.thresholds = thresholds
-        self.operator_webhook = operator_webhook
         self._callbacks: list[OperatorCallback] = []
-
-    @property
-    def watching(self) -> bool:
-        """Whether dispatcher turns decide operator events."""
-        return self.operator_webhook or bool(self._callbacks)
+        self._pending: deque[OperatorEvent] = deque()
+        self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._worker: threading.Thread | None = None
 
     def subscribe(self, callback: OperatorCallback) -> None:
         """Call ``callback`` with every operator event from now on."""
@@ -247,13 +257,44 @@ class OperatorEvents:
             raise ConfigurationError("an operator event callback must be callable")
         self._callbacks.append(callback)
 
-    def turn(self) -> OperatorTurn | None:
-        """An :class:`OperatorTurn` for one dispatcher turn, or None when nothing watches."""
-        return OperatorTurn(self.thresholds) if self.watching else None
+    def turn(self) -> OperatorTurn:
+        """An :class:`OperatorTurn` for one dispatcher turn."""
+        return OperatorTurn(self.thresholds, callbacks=bool(self._callbacks))
 
     def notify(self, fired: Iterable[OperatorEvent]) -> None:
-        """Hand each committed event to every callback; a callback that raises is logged."""
-        for event in fired:
+        """Queue each committed event for the callbacks and return at once; the callback
+        thread hands them out in order (a callback that raises is logged)."""
+        if not self._callbacks:
+            return
+        with self._lock:
+            self._pending.extend(fired)
+            if self._pending and self._worker is None:
+                # Not a daemon: events handed out before the interpreter exits still reach
+                # the callbacks.
+                self._worker = threading.Thread(
+                    target=self._hand_out, name="hookwire-operator-callbacks"
+                )
+                self._worker.start()
+
+    @property
+    def settled(self) -> bool:
+        """Whether every event queued so far has been handed to the callbacks."""
+        return self._worker is None
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until every event queued so far has been handed to the callbacks (at most
+        ``timeout`` seconds); whether it has."""
+        with self._settled:
+            return self._settled.wait_for(lambda: self._worker is None, timeout)
+
+    def _hand_out(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._worker = None
+                    self._settled.notify_all()
+                    return
+                event = self._pending.popleft()
             for callback in list(self._callbacks):
                 try:
                     callback(event)

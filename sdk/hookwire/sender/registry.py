@@ -33,7 +33,6 @@ from .models import (
     is_possible_id,
     shown_id,
 )
-from .operator import OperatorEvents
 from .operator_webhook import operator_auth, put_operator_webhook
 from .rows import new_id
 from .store import Store
@@ -133,11 +132,9 @@ class Webhooks:
         allow_private_targets: bool,
         rotation_grace: timedelta,
         send_test: Callable[[Webhook], Awaitable[Attempt]],
-        operator: OperatorEvents | None = None,
         wake: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
-        self._operator = operator
         # Called after a change that can make queued work due (a webhook switched on).
         self._wake = wake
         self._clock = clock
@@ -336,12 +333,9 @@ class Webhooks:
         against an account. Nothing is written when it is set up so already.
         """
         operator_auth(secret)  # the secret is refused before the target is resolved
-        webhook = put_operator_webhook(
+        return put_operator_webhook(
             self._store, self._target(target_url), secret, now=self._clock()
         )
-        if self._operator is not None:
-            self._operator.operator_webhook = True
-        return webhook
 
 
 def _activation(active: bool) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from .dispatcher import Dispatcher, DispatcherSettings
 from .models import Attempt, Publication, Published, Webhook
 from .operator import (
     DEFAULT_FAILING_THRESHOLDS,
-    OPERATOR_WEBHOOK_ID,
     OperatorCallback,
     OperatorEvents,
     check_thresholds,
@@ -28,7 +27,7 @@ from .outbox import DEFAULT_MAX_EVENT_BYTES, Outbox, wire_timestamp
 from .registry import Webhooks
 from .retry import RetryPolicy
 from .rows import new_id
-from .settings import check_settings, checked_metrics
+from .settings import check_settings
 from .store import Store
 from .stored_events import Events
 from .tracing import SenderTracing
@@ -137,47 +136,45 @@ class Sender:
             retry=retry,
             clock=clock,
         )
+        self._metrics: Metrics | None = None
+        if metrics is not None:
+            from ..metrics import checked_metrics  # the metrics extra: for those who pass one
+
+            self._metrics = checked_metrics(metrics)
         self._tracing = SenderTracing.of(tracing)
         self._clock = clock or _utcnow
         self.retry = retry or RetryPolicy()
         self.retention = retention
         self._rotation_grace = rotation_grace
         self._store = Store(url)
-        self._operator = OperatorEvents(
-            thresholds,
-            operator_webhook=self._store.get_webhook(OPERATOR_WEBHOOK_ID) is not None,
-        )
-        self._wakers: Wakers = set()
-        dispatch_metrics = None
-        if metrics is not None:
-            try:
-                dispatch_metrics = checked_metrics(metrics).for_sender(self._store, self._clock)
-            except ConfigurationError:
-                self._store.close()
-                raise
-        self._dispatcher_settings = DispatcherSettings(
-            clock=self._clock,
-            retry=self.retry,
-            max_batch=max_batch,
-            max_batch_bytes=max_batch_bytes,
-            lease=timedelta(seconds=lease_seconds),
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            allow_private_targets=allow_private_targets,
-            concurrency=concurrency,
-            poll_interval=poll_interval,
-            operator=self._operator,
-            metrics=dispatch_metrics,
-        )
-        self._open_parts(
-            batch_interval, max_event_bytes, max_webhooks_per_account, allow_private_targets
-        )
-        if operator_url is not None and operator_secret is not None:
-            try:
+        try:  # whatever fails from here on, the store (and the metrics' hold on it) closes
+            self._operator = OperatorEvents(thresholds)
+            self._wakers: Wakers = set()
+            dispatch_metrics = None
+            if self._metrics is not None:
+                dispatch_metrics = self._metrics.for_sender(self._store, self._clock)
+            self._dispatcher_settings = DispatcherSettings(
+                clock=self._clock,
+                retry=self.retry,
+                max_batch=max_batch,
+                max_batch_bytes=max_batch_bytes,
+                lease=timedelta(seconds=lease_seconds),
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                allow_private_targets=allow_private_targets,
+                concurrency=concurrency,
+                poll_interval=poll_interval,
+                operator=self._operator,
+                metrics=dispatch_metrics,
+            )
+            self._open_parts(
+                batch_interval, max_event_bytes, max_webhooks_per_account, allow_private_targets
+            )
+            if operator_url is not None and operator_secret is not None:
                 self.webhooks.set_operator(operator_url, secret=operator_secret)
-            except BaseException:
-                self._store.close()
-                raise
+        except BaseException:
+            self.close()
+            raise
 
     def _open_parts(
         self, batch_interval: float, max_event_bytes: int, limit: int, allow_private: bool
@@ -198,7 +195,6 @@ class Sender:
             allow_private_targets=allow_private,
             rotation_grace=self._rotation_grace,
             send_test=self._send_test,
-            operator=self._operator,
             wake=self._wake_everywhere,
         )
         self.events = Events(self._store, clock=self._clock)
@@ -228,9 +224,11 @@ class Sender:
         """Call ``callback`` with each :class:`~hookwire.sender.OperatorEvent` from now on;
         returns it, so this also works as a decorator.
 
-        A callback runs on a dispatcher's store thread once the transaction that
-        recorded the event has committed, once per event; keep it quick. One that
-        raises is logged (``hookwire.sender``) and the dispatcher carries on.
+        Callbacks run in a thread of their own, in order, once the transaction that
+        recorded the event has committed, once per event: a slow one delays later
+        events, never the dispatcher. One that raises is logged (``hookwire.sender``)
+        and the next carries on. ``drain`` and ``run_dispatcher`` return once the
+        callbacks have had the events their turns decided.
 
         Example::
 
@@ -304,6 +302,7 @@ class Sender:
         released, and this returns.
         """
         await self._dispatcher().run(stop)
+        await self._operator_settled()
 
     async def drain(self) -> None:
         """Deliver everything due now; return when nothing is due or in flight.
@@ -312,6 +311,12 @@ class Sender:
         are not due now; call again later (or use an injected clock).
         """
         await self._dispatcher().run(until_idle=True)
+        await self._operator_settled()
+
+    async def _operator_settled(self) -> None:
+        """Wait until the operator callbacks have had every event handed out so far."""
+        if not self._operator.settled:
+            await asyncio.to_thread(self._operator.settle)
 
     def purge(self) -> dict[str, int]:
         """Daily upkeep: expire what waited past ``max_age``, then drop what is past retention.
@@ -368,7 +373,9 @@ class Sender:
         )
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections; the metrics' queue gauges stop reading them."""
+        if self._metrics is not None:
+            self._metrics.release(self._store)  # waits for a scrape reading through the store
         self._store.close()
 
     def __enter__(self) -> Sender:

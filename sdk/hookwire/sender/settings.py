@@ -1,8 +1,8 @@
 """The checks of :class:`~hookwire.sender.Sender`'s settings.
 
 ``Sender(...)`` runs :func:`check_settings` on its counts, durations, retry
-policy and clock, and :func:`checked_metrics` on a ``metrics`` it is given,
-before it opens anything: a setting of the wrong type or range is a
+policy and clock before it opens anything (and ``hookwire.metrics.checked_metrics``
+on a ``metrics`` it is given): a setting of the wrong type or range is a
 :class:`~hookwire.errors.ConfigurationError` naming it. They only look at
 values, so they are apart from the facade that wires the parts together.
 """
@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from .retry import RetryPolicy
 
-if TYPE_CHECKING:
-    from ..metrics import Metrics
-
-__all__ = ["check_settings", "checked_metrics"]
+__all__ = ["check_settings"]
 
 
 def _check_count(name: str, value: object) -> None:
@@ -72,11 +68,3 @@ def check_settings(
             f"lease_seconds ({lease:g}) must exceed connect_timeout + 2 * read_timeout "
             f"({connect + 2 * read:g}), or a slow attempt could outlive its lease"
         )
-
-
-def checked_metrics(metrics: object) -> Metrics:
-    from ..metrics import Metrics  # the metrics extra: needed only by those who pass one
-
-    if not isinstance(metrics, Metrics):
-        raise ConfigurationError("metrics must be a hookwire.metrics.Metrics")
-    return metrics

@@ -49,6 +49,7 @@ __all__ = [
 POSTGRES_ENV: Final = "HOOKWIRE_TEST_POSTGRES_URL"
 """The environment variable that gives ``hookwire_sender`` a PostgreSQL URL."""
 _POSTGRES_MARKER: Final = "hookwire_postgres"
+_NO_POSTGRES: Final = f"no PostgreSQL URL: pass --hookwire-postgres URL or set {POSTGRES_ENV}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,6 +69,12 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_POSTGRES_MARKER}: the test needs hookwire_sender on PostgreSQL "
         f"(--hookwire-postgres URL or {POSTGRES_ENV}); it skips without one",
     )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a test marked ``hookwire_postgres`` when no PostgreSQL URL is given."""
+    if item.get_closest_marker(_POSTGRES_MARKER) is not None and _postgres_url(item.config) is None:
+        pytest.skip(_NO_POSTGRES)
 
 
 def _fail_when_missing(module: str) -> None:
@@ -163,8 +170,6 @@ def hookwire_sender(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     from .sending import QUICK_RETRIES, TestingSender
 
     postgres = _postgres_url(request.config)
-    if request.node.get_closest_marker(_POSTGRES_MARKER) is not None and postgres is None:
-        pytest.skip(f"no PostgreSQL URL: pass --hookwire-postgres URL or set {POSTGRES_ENV}")
     with _store_url(postgres, tmp_path) as url:
         sender = TestingSender(url, allow_private_targets=True, retry=QUICK_RETRIES)
         try:

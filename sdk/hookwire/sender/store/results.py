@@ -4,7 +4,7 @@ the leases given back; a request's deliveries; the expiry of work too old.
 A dispatcher's claim finishes the last turn's attempts through :meth:`Results.finish`
 in the same transaction as it leases new work (see ``dispatch``). The statements
 that finish a turn are ``sql_sqlite``'s INSERT_ATTEMPTS, FINISH_DELIVERIES,
-FINISH_REQUESTS and FINISH_WEBHOOKS, and ``sql_postgres``'s FINISH. When the
+FINISH_WEBHOOKS and FINISH_REQUESTS (in that order), and ``sql_postgres``'s FINISH. When the
 dispatcher asks, ``transitions`` decides the operator events the attempts cause in
 that same transaction. A request refused as too large is split first, by ``splits``.
 """
@@ -62,7 +62,9 @@ class Results:
         and queued in the same transaction, and the new ones added to ``operator.fired``
         (see ``transitions``).
         """
-        before = self._transitions.before(conn, outcomes) if operator is not None else {}
+        before = None
+        if operator is not None:
+            before = self._transitions.before(conn, outcomes, operator)
         if any(o.verdict == "split" for o in outcomes):
             outcomes = self._splits.split(conn, outcomes, now)
         if self._db.is_postgres:
@@ -73,7 +75,7 @@ class Results:
         for outcome in outcomes:
             if outcome.verdict == "disable":
                 killed[outcome.job.webhook_id] += self._disable(conn, outcome, now)
-        if operator is not None and before:
+        if operator is not None and before is not None:
             self._transitions.record(conn, outcomes, before, operator, now=now, killed=killed)
 
     def _finish_postgres(
@@ -163,8 +165,8 @@ class Results:
             for o, at in zip(outcomes, started, strict=True)
         ]
         params = {"rows": json.dumps(finished), "now": stamp, "owner": owner}
+        db.write(conn, lite.FINISH_WEBHOOKS, params)  # while the requests are still open
         db.write(conn, lite.FINISH_REQUESTS, params)
-        db.write(conn, lite.FINISH_WEBHOOKS, params)
 
     def _disable(self, conn: Connection, outcome: Outcome, now: datetime) -> int:
         """Switch a webhook off: nothing more goes to it until someone activates it.

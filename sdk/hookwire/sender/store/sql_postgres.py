@@ -157,11 +157,11 @@ INSERT_REQUESTS = text(
 ).bindparams(NOW)
 
 # Finishing a turn's attempts (SQLite: INSERT_ATTEMPTS, FINISH_DELIVERIES,
-# FINISH_REQUESTS, FINISH_WEBHOOKS). ``LIMIT :n`` (the row count) gives the planner
+# FINISH_WEBHOOKS, FINISH_REQUESTS). ``LIMIT :n`` (the row count) gives the planner
 # the size it cannot see in the JSON (it assumes 100 rows, and then hashed the whole
 # requests table to join 20 rows). The statement's parts all see the tables as they
-# were before it: deliveries change only if their request was open then (see
-# sql_sqlite.FINISH_DELIVERIES).
+# were before it: deliveries change, and the webhook's failing run moves, only if their
+# request was open then (see sql_sqlite.FINISH_DELIVERIES and FINISH_WEBHOOKS).
 _A = _fields(Attempted, "r")
 _D = _fields(DeliveryChange, "x.r")
 FINISH = text(
@@ -196,7 +196,11 @@ FINISH = text(
                       WHERE o.id = {_D["request_id"]} AND o.status = 'open')
     )
     UPDATE {webhooks.name} AS w
-    SET failing_since = CASE WHEN v.ok THEN NULL ELSE COALESCE(w.failing_since, v.started) END,
+    SET failing_since = CASE
+            WHEN NOT EXISTS (SELECT 1 FROM {requests.name} AS o
+                             WHERE o.id = v.request_id AND o.status = 'open')
+                THEN w.failing_since
+            WHEN v.ok THEN NULL ELSE COALESCE(w.failing_since, v.started) END,
         {RELEASE_LEASE.strip()}
     FROM v WHERE w.id = v.webhook_id
     """  # noqa: S608

@@ -3,7 +3,7 @@
 ``sql_postgres`` holds PostgreSQL's under the same names; read the two side by
 side. A dispatcher turn runs DUE and LEASE (the claim), QUEUED and
 INSERT_REQUESTS (new requests), then, to finish the last turn's attempts,
-INSERT_ATTEMPTS, FINISH_DELIVERIES, FINISH_REQUESTS and FINISH_WEBHOOKS (what
+INSERT_ATTEMPTS, FINISH_DELIVERIES, FINISH_WEBHOOKS and FINISH_REQUESTS (what
 PostgreSQL does in its one FINISH), and RELEASE for webhooks leased with
 nothing left to send. A turn's rows travel as one JSON array per statement (a
 statement per table however many jobs), each row a JSON array whose fields the
@@ -134,9 +134,16 @@ FINISH_REQUESTS = f"""
     FROM json_each(:rows) AS j
     WHERE r.id = {_F["request_id"]} AND r.status = 'open'
 """  # noqa: S608
+# Like FINISH_DELIVERIES, run before FINISH_REQUESTS: an outcome of a request that is
+# no longer open (it landed after its lease ran out, and another dispatcher finished
+# the request) gives back the lease but leaves the webhook's failing run as it is.
 FINISH_WEBHOOKS = f"""
     UPDATE {webhooks.name} AS w
-    SET failing_since = CASE WHEN {_F["succeeded"]} THEN NULL
+    SET failing_since = CASE
+            WHEN NOT EXISTS (SELECT 1 FROM {requests.name} AS r
+                             WHERE r.id = {_F["request_id"]} AND r.status = 'open')
+                THEN w.failing_since
+            WHEN {_F["succeeded"]} THEN NULL
             ELSE coalesce(w.failing_since, {_F["started_at"]}) END,{RELEASE_LEASE}
     FROM json_each(:rows) AS j
     WHERE w.id = {_F["webhook_id"]}

@@ -1,13 +1,17 @@
 """Operator events decided where attempts are recorded: in the dispatcher turn's transaction.
 
 :meth:`Transitions.before` reads (and on PostgreSQL locks) the state of the
-webhooks a turn's outcomes belong to, before the turn's statements change it;
-:meth:`Transitions.record` compares each outcome with that state, stores each
-operator event as an event of the operator account under an id that names its
-transition (``ON CONFLICT DO NOTHING``: a transition stored once is never
-stored again) and queues the new ones for the operator webhook. The events
-reach the turn's :class:`~hookwire.sender.operator.OperatorTurn` only if they were
-new, and the dispatcher hands them to callbacks once the turn has committed.
+webhooks a turn's outcomes belong to, before the turn's statements change it, and in
+the same statement whether the operator webhook is active: without it (and without
+callbacks in the process) nothing is decided. :meth:`Transitions.record` compares
+each outcome with that state, drops the failures, recoveries and deaths of outcomes
+whose request the turn did not close as they say (a late outcome of a request another
+dispatcher had finished), stores each operator event as an event of the operator
+account under an id that names its transition (``ON CONFLICT DO NOTHING``: a
+transition stored once is never stored again) and queues the new ones for the
+operator webhook. The events reach the turn's
+:class:`~hookwire.sender.operator.OperatorTurn` only if they were new, and the
+dispatcher hands them to callbacks once the turn has committed.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ from ..operator import (
     OperatorTurn,
 )
 from ..schema import requests, webhooks
-from ..work import Outcome
+from ..work import Outcome, Verdict
+from . import sql_common as common
 from .outbox import Outbox
 from .runner import Database
 
-__all__ = ["Transitions", "WebhookState"]
+__all__ = ["Before", "Transitions", "WebhookState"]
 
 
 @dataclass(slots=True)
@@ -47,6 +52,27 @@ class WebhookState:
     account_id: int
     active: bool
     failing_since: datetime | None
+
+
+@dataclass(slots=True)
+class Before:
+    """The state of a turn's webhooks before its outcomes, and whether the operator
+    webhook is active (operator events are then queued for it)."""
+
+    states: dict[str, WebhookState]
+    operator_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """An operator event, and the verdict of the outcome that decided it."""
+
+    event: OperatorEvent
+    verdict: Verdict
+
+
+_ANSWERED = (WEBHOOK_FAILING, WEBHOOK_STILL_FAILING, WEBHOOK_RECOVERED, DELIVERY_DEAD)
+"""The events that stand only if the turn applied their outcome to its request."""
 
 
 def _micros(moment: datetime) -> int:
@@ -61,16 +87,34 @@ class Transitions:
         self._db = db
         self._outbox = Outbox(db)
 
-    def before(self, conn: Connection, outcomes: Sequence[Outcome]) -> dict[str, WebhookState]:
+    def before(
+        self, conn: Connection, outcomes: Sequence[Outcome], turn: OperatorTurn
+    ) -> Before | None:
         """The state of the outcomes' webhooks (the operator webhook left out), before the
-        turn changes it; on PostgreSQL the rows stay locked until the turn commits, so
-        concurrent turns over one webhook see each other's changes."""
+        turn changes it, and whether the operator webhook is active; None when there is
+        nothing to decide (no outcome of another webhook, or neither an active operator
+        webhook nor ``turn.callbacks``). One statement, on PostgreSQL locking the rows
+        until the turn commits, so concurrent turns over one webhook see each other's
+        changes."""
         ids = sorted({o.job.webhook_id for o in outcomes} - {OPERATOR_WEBHOOK_ID})
         if not ids:
-            return {}
+            return None
+        # A scalar subquery: read in this turn's transaction, so an operator webhook
+        # created after the dispatcher started is seen, and never locked (on PostgreSQL
+        # the locking clause covers the FROM list only), so turns do not queue on it.
+        operator = (
+            select(webhooks.c.active)
+            .where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
+            .scalar_subquery()
+            .label("operator_active")
+        )
         query = (
             select(
-                webhooks.c.id, webhooks.c.account_id, webhooks.c.active, webhooks.c.failing_since
+                webhooks.c.id,
+                webhooks.c.account_id,
+                webhooks.c.active,
+                webhooks.c.failing_since,
+                operator,
             )
             .where(webhooks.c.id.in_(ids))
             .order_by(webhooks.c.id)
@@ -78,16 +122,20 @@ class Transitions:
         if self._db.is_postgres:
             # The lock FINISH's own UPDATE takes, taken first: publishers are not blocked.
             query = query.with_for_update(key_share=True)
-        return {
-            webhook_id: WebhookState(int(account_id), bool(active), failing_since)
-            for webhook_id, account_id, active, failing_since in self._db.run(conn, query)
-        }
+        states: dict[str, WebhookState] = {}
+        operator_active = False
+        for webhook_id, account_id, active, failing_since, found in self._db.run(conn, query):
+            states[webhook_id] = WebhookState(int(account_id), bool(active), failing_since)
+            operator_active = bool(found)
+        if not states or not (operator_active or turn.callbacks):
+            return None
+        return Before(states, operator_active)
 
     def record(
         self,
         conn: Connection,
         outcomes: Sequence[Outcome],
-        before: dict[str, WebhookState],
+        before: Before,
         turn: OperatorTurn,
         *,
         now: datetime,
@@ -95,35 +143,44 @@ class Transitions:
     ) -> None:
         """Decide the operator events of ``outcomes`` (already recorded) against ``before``,
         store and queue those not stored yet, and add them to ``turn.fired``."""
-        decided: list[OperatorEvent] = []
+        decided: list[_Decided] = []
         for outcome in sorted(outcomes, key=attrgetter("started_at")):
-            state = before.get(outcome.job.webhook_id)
+            state = before.states.get(outcome.job.webhook_id)
             if state is not None:
-                decided.extend(_decide(outcome, state, turn.thresholds, killed))
-        decided = self._really_dead(conn, decided)
-        if decided:
-            fresh = self._store(conn, decided, now)
+                found = _decide(outcome, state, turn.thresholds, killed)
+                decided.extend(_Decided(event, outcome.verdict) for event in found)
+        events = self._applied(conn, decided)
+        if events:
+            fresh = self._store(conn, events, now, queue=before.operator_active)
             # One per id: two outcomes of a turn can decide the same transition.
-            fired = {e.event_id: e for e in decided if e.event_id in fresh}
+            fired = {e.event_id: e for e in events if e.event_id in fresh}
             turn.fired.extend(fired.values())
 
-    def _really_dead(self, conn: Connection, decided: list[OperatorEvent]) -> list[OperatorEvent]:
-        """``decided`` without the deaths of requests the turn did not close as dead (a
-        late outcome of a request another dispatcher had finished)."""
-        dying = [e.request_id for e in decided if e.name == DELIVERY_DEAD]
-        if not dying:
-            return decided
-        dead = set(
-            self._db.run(
-                conn,
-                select(requests.c.id).where(requests.c.id.in_(dying), requests.c.status == "dead"),
-            ).scalars()
-        )
-        return [e for e in decided if e.name != DELIVERY_DEAD or e.request_id in dead]
+    def _applied(self, conn: Connection, decided: list[_Decided]) -> list[OperatorEvent]:
+        """The events of ``decided`` whose outcome the turn applied to its request.
 
-    def _store(self, conn: Connection, decided: list[OperatorEvent], now: datetime) -> set[str]:
-        """Store the events whose ids are new and queue them for the operator webhook when
-        it is active; the new ids."""
+        A failure, recovery or death stands only if its request now has the status its
+        verdict gives (``sql_common.REQUEST_STATUS``): the turn's FINISH changes open
+        requests only, so a late outcome of a request another dispatcher had finished
+        (succeeded, given up) decides nothing. Read only when there is such an event,
+        which few turns have."""
+        answered = {d.event.request_id for d in decided if d.event.name in _ANSWERED}
+        if not answered:
+            return [d.event for d in decided]
+        query = select(requests.c.id, requests.c.status).where(requests.c.id.in_(sorted(answered)))
+        status: dict[str, str] = dict(self._db.run(conn, query).all())
+        return [
+            d.event
+            for d in decided
+            if d.event.name not in _ANSWERED
+            or status.get(d.event.request_id) == common.REQUEST_STATUS[d.verdict]
+        ]
+
+    def _store(
+        self, conn: Connection, decided: list[OperatorEvent], now: datetime, *, queue: bool
+    ) -> set[str]:
+        """Store the events whose ids are new and, with ``queue``, queue them for the
+        operator webhook; the new ids."""
         distinct = {e.event_id: e for e in decided}
         payloads = {event_id: e.payload() for event_id, e in distinct.items()}
         fresh = self._outbox.insert_events(
@@ -141,7 +198,7 @@ class Transitions:
                 for event_id, e in distinct.items()
             ],
         )
-        if fresh and self._operator_active(conn):
+        if fresh and queue:
             self._outbox.insert_deliveries(
                 conn,
                 [
@@ -160,13 +217,6 @@ class Transitions:
                 ],
             )
         return fresh
-
-    def _operator_active(self, conn: Connection) -> bool:
-        # Read without a lock: locking it would make every turn wait for every other one.
-        found = self._db.run(
-            conn, select(webhooks.c.active).where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
-        ).scalar()
-        return bool(found)
 
 
 def _decide(
