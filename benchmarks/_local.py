@@ -1,5 +1,5 @@
-"""What the benchmarks share about this machine: a scratch PostgreSQL database, a free
-port on 127.0.0.1, and waiting for a server to listen on one.
+"""What the benchmarks share: a scratch PostgreSQL database, a free port on 127.0.0.1,
+waiting for a server to listen on one, and running one measurement in a worker process.
 
 ``HOOKWIRE_BENCH_PGHOST``, ``HOOKWIRE_BENCH_PGPORT`` and ``HOOKWIRE_BENCH_PGDATABASE``
 name the PostgreSQL server and the database beside which scratch databases are made
@@ -8,13 +8,17 @@ name the PostgreSQL server and the database beside which scratch databases are m
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 PG_HOST = os.environ.get("HOOKWIRE_BENCH_PGHOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("HOOKWIRE_BENCH_PGPORT", "5432"))
@@ -60,3 +64,21 @@ def wait_ready(port: int, *, timeout: float, poll: float) -> None:
         except OSError:
             time.sleep(poll)
     raise SystemExit(f"the server on port {port} did not start")
+
+
+def run_worker(script: str | Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script --worker <spec as JSON>`` in a fresh process; the JSON of its last line.
+
+    Each measurement gets a process of its own, so one contender's imports, caches and
+    heap cannot favour or burden the next.
+    """
+    done = subprocess.run(
+        [sys.executable, str(Path(script).resolve()), "--worker", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {spec.get('kind', '')} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

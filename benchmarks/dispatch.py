@@ -71,7 +71,7 @@ import aiohttp
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _local import scratch_postgres  # noqa: E402
+from _local import run_worker, scratch_postgres  # noqa: E402
 from _sink import start_sink  # noqa: E402
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -478,16 +478,7 @@ def contenders(
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one worker process and read its result."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {spec['kind']} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_worker(__file__, spec)
 
 
 def main() -> None:

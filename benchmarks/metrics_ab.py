@@ -27,7 +27,6 @@ import gc
 import json
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import dispatch  # the benchmark beside this file (the script's folder is on sys.path)
+from _local import run_worker
 
 
 def _with_metrics(scrape_every: float) -> threading.Event:
@@ -97,18 +97,9 @@ def worker_main(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def measure(spec: dict[str, Any]) -> dict[str, float]:
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one worker process; its deliveries per second and CPU microseconds per delivery."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"worker failed:\n{done.stderr}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_worker(__file__, spec)
 
 
 def main() -> None:

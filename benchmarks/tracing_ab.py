@@ -42,7 +42,6 @@ import asyncio
 import gc
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +52,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _local import scratch_postgres  # noqa: E402
+from _local import run_worker, scratch_postgres  # noqa: E402
 from _sink import start_sink  # noqa: E402
 
 MODES = ("absent", "off", "api", "sdk")
@@ -294,16 +293,7 @@ def plan(sink: str, stores: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one worker process and read its result."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"worker failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_worker(__file__, spec)
 
 
 def main() -> None:
