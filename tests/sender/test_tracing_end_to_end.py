@@ -7,7 +7,6 @@ one already set) and exports to memory only while its own tests run.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sender_support import COMPLETED
-from werkzeug.serving import BaseWSGIServer, make_server
+from served_app import Served
 
 from hookwire import Event, Receiver, sign_headers
 from hookwire.flask import WebhookListener
@@ -62,23 +61,6 @@ def spans(global_provider: None) -> Iterator[InMemorySpanExporter]:
     yield _EXPORTER
     _GATE.active = False
     _EXPORTER.clear()
-
-
-class Served:
-    """A Flask listener served by werkzeug on a free port of 127.0.0.1, in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture

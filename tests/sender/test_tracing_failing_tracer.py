@@ -9,7 +9,6 @@ its tests asks it to.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,8 +19,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from sender_support import COMPLETED, Sink, hook_for
+from served_app import Served
 from sqlalchemy import text
-from werkzeug.serving import BaseWSGIServer, make_server
 
 import hookwire.tracing
 from hookwire import Event, Receiver
@@ -193,23 +192,6 @@ async def test_publish_and_delivery_succeed_when_setting_span_attributes_raises(
 
 
 # --- the listener -------------------------------------------------------------------------
-
-
-class Served:
-    """A Flask app served by werkzeug on a free port of 127.0.0.1, in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture
