@@ -7,7 +7,7 @@ endpoint answers 202 without looking at the request. One load generator (a
 separate Python process using aiohttp, fixed concurrency) sends each app the same
 pre-signed requests, one unique event each. Rounds alternate between the apps so
 that drift in the machine's speed hits both alike; the medians and their ratio are
-printed (goal: the listener at >= 0.8x the bare endpoint). On Linux each round also
+printed (goal: the listener at >= 0.9x the bare endpoint). On Linux each round also
 reads the CPU time the server's processes used per request: on a shared machine,
 where requests per second swing with other work, that ratio stays put.
 
@@ -200,7 +200,7 @@ def main() -> None:
     print(f"gunicorn, 2 sync workers, concurrency {args.concurrency}, medians of {args.rounds}")
     print(f"  bare Flask endpoint   {bare:8.0f} req/s")
     print(f"  hookwire listener     {listener:8.0f} req/s")
-    print(f"  ratio of the medians  {listener / bare:8.2f}x  (goal >= 0.80x)")
+    print(f"  ratio of the medians  {listener / bare:8.2f}x  (goal >= 0.90x)")
     # The same round's two figures share the machine's state: their ratio drifts less.
     rounds = zip(results["listener"], results["bare"], strict=True)
     paired = statistics.median(ours / base for ours, base in rounds)

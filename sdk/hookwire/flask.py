@@ -48,8 +48,11 @@ from .handlers import Handler, Handlers
 from .listening import DEFAULT_MAX_BODY, Answer, ListeningCore
 from .receiver import Receiver
 from .recording import Recorder
+from .tracing import resolve_tracing
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
     from .metrics import Metrics
 
 __all__ = ["DEFAULT_MAX_BODY", "WebhookListener"]
@@ -86,7 +89,9 @@ class WebhookListener:
     (``HOOKWIRE_MAX_BODY`` wins over it); ``endpoint`` names the Flask endpoint
     (else one derived from the path, ``hookwire_webhooks`` for ``/webhooks``);
     ``metrics`` is a :class:`hookwire.metrics.Metrics` the listener counts into,
-    served at ``metrics_path`` when that is given (docs/operations.md, "Metrics").
+    served at ``metrics_path`` when that is given (docs/operations.md, "Metrics");
+    ``tracing`` is the listening core's setting (True: the global tracer provider,
+    a ``TracerProvider``, or False for no spans; docs/operations.md, "Traces").
 
     One listener can serve several apps, and an app can have several listeners
     on distinct paths. Each app's cores live in ``app.extensions["hookwire"]``,
@@ -106,6 +111,7 @@ class WebhookListener:
         endpoint: str | None = None,
         metrics: Metrics | None = None,
         metrics_path: str | None = None,
+        tracing: bool | TracerProvider = True,
     ) -> None:
         if receiver is not None and not isinstance(receiver, Receiver):
             raise ConfigurationError("receiver must be a hookwire.Receiver")
@@ -125,6 +131,8 @@ class WebhookListener:
         self.endpoint = endpoint
         self.metrics = metrics
         self.metrics_path = metrics_path
+        resolve_tracing(tracing)  # a wrong setting fails here, not when an app is added
+        self.tracing = tracing
         self.handlers = Handlers()
         if app is not None:
             self.init_app(app)
@@ -181,6 +189,7 @@ class WebhookListener:
             max_body=max_body,
             logger=logger,
             metrics=self.metrics,
+            tracing=self.tracing,
         )
 
     def on(self, *names: str) -> Callable[[F], F]:

@@ -42,9 +42,11 @@ from .events import Envelope, Event
 from .handlers import F, Handlers
 from .receiver import HeaderMapping, Receiver, parse_unverified
 from .recording import RecordedRequest, Recorder
-from .tracing import answered, handling_span
+from .tracing import answered, handling_span, listener_tracer, resolve_tracing
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
+
     from .metrics import Metrics
     from .metrics._listener import ListenerMetrics
 
@@ -115,7 +117,12 @@ class ListeningCore:
     one WARNING line per refused request and each handler failure with its
     traceback (None logs nothing, for tools that print their own report);
     ``metrics`` is a :class:`hookwire.metrics.Metrics` that counts answers,
-    verification failures, duplicates and handler runs (docs/operations.md).
+    verification failures, duplicates and handler runs (docs/operations.md);
+    ``tracing``: with ``opentelemetry-api`` installed, the handlers of each
+    request run in a span continuing the sender's ``traceparent``, made by the
+    application's global tracer provider once it sets one; pass a
+    ``TracerProvider`` to use that one, or ``False`` for no spans
+    (docs/operations.md, "Traces").
     """
 
     def __init__(
@@ -129,6 +136,7 @@ class ListeningCore:
         realm: str = DEFAULT_REALM,
         logger: logging.Logger | None = _DEFAULT_LOGGER,
         metrics: Metrics | None = None,
+        tracing: bool | TracerProvider = True,
     ) -> None:
         if receiver is not None and not isinstance(receiver, Receiver):
             raise ConfigurationError("receiver must be a hookwire.Receiver")
@@ -142,6 +150,10 @@ class ListeningCore:
         self.realm = realm
         self.logger = logger
         self._metrics = _listener_metrics(metrics) if metrics is not None else None
+        resolved = resolve_tracing(tracing)
+        self._tracer = None if resolved is None else listener_tracer(*resolved)
+        # Traced through the given provider's tracer, or through the global provider's.
+        self._traced = resolved is not None and (resolved[1] is None or self._tracer is not None)
         uses_basic_auth = receiver is not None and receiver.uses_basic_auth
         self._challenge = f'Basic realm="{realm}", charset="UTF-8"' if uses_basic_auth else None
 
@@ -260,7 +272,9 @@ class ListeningCore:
     def _traced_dispatch(self, envelope: Envelope, headers: HeaderMapping) -> Answer:
         """:meth:`_dispatch` inside the listener's span (``hookwire.tracing``), which
         continues the sender's trace from the request's ``traceparent``."""
-        span = handling_span(lambda name: _header(headers, name), envelope)
+        if not self._traced:
+            return self._dispatch(envelope)
+        span = handling_span(lambda name: _header(headers, name), envelope, self._tracer)
         if span is None:
             return self._dispatch(envelope)
         with span as current:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -39,6 +40,7 @@ from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -56,6 +58,7 @@ __all__ = [
     "context_of",
     "handling_span",
     "otel",
+    "resolve_tracing",
     "stored_context",
     "trace_headers",
     "tracing_failed",
@@ -66,8 +69,11 @@ TRACESTATE = "tracestate"
 _HEADERS = (TRACEPARENT, TRACESTATE)
 LISTENER_SPAN = "hookwire.listener"
 """The name of the span the listening core runs an envelope's handlers in."""
+_LISTENER_TRACER = "hookwire.listening"
 
 _LISTENER_LOG = logging.getLogger("hookwire.listening")
+# The variable through which opentelemetry-api loads a provider from an entry point.
+_PROVIDER_VARIABLE = "OTEL_PYTHON_TRACER_PROVIDER"
 _warned: set[str] = set()
 """The kinds of tracer failure already logged as a warning in this process."""
 _warned_lock = threading.Lock()
@@ -100,6 +106,11 @@ class Otel:
     trace: ModuleType
     propagator: TraceContextTextMapPropagator
     _provider_set: bool = field(default=False, init=False)
+    _provider_from_env: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        # A provider named by the environment is loaded by the API on its first lookup.
+        self._provider_from_env = _PROVIDER_VARIABLE in os.environ
 
     def tracer(self, name: str, provider: TracerProvider | None = None) -> Tracer:
         """The tracer ``name`` of ``provider`` (None: the global provider, set now or later)."""
@@ -115,6 +126,10 @@ class Otel:
         """
         if not self._provider_set:
             trace = self.trace
+            # The API's own global, read without get_tracer_provider's environment lookup
+            # (which costs more than the rest of the check); None until a provider is set.
+            if getattr(trace, "_TRACER_PROVIDER", trace) is None and not self._provider_from_env:
+                return False
             found = trace.get_tracer_provider()
             self._provider_set = not isinstance(
                 found, trace.ProxyTracerProvider | trace.NoOpTracerProvider
@@ -131,6 +146,26 @@ def otel() -> Otel | None:
     except ImportError:
         return None
     return Otel(trace, TraceContextTextMapPropagator())
+
+
+def resolve_tracing(setting: object) -> tuple[Otel, TracerProvider | None] | None:
+    """What a ``tracing=`` setting asks for, as ``(api, provider)``.
+
+    ``True`` gives the global provider (``provider`` None: spans start once the
+    application sets one), a ``TracerProvider`` gives that one, and ``False``, or
+    ``True`` without ``opentelemetry-api``, gives None: no tracing. Anything else
+    raises :class:`~hookwire.errors.ConfigurationError`.
+    """
+    if setting is False:
+        return None
+    api = otel()
+    if setting is True:
+        return None if api is None else (api, None)
+    if api is None or not isinstance(setting, api.trace.TracerProvider):
+        raise ConfigurationError(
+            "tracing must be True, False or an opentelemetry.trace.TracerProvider"
+        )
+    return api, setting
 
 
 def trace_headers(span: Span) -> dict[str, str]:
@@ -176,11 +211,23 @@ def context_of(stored: str) -> SpanContext | None:
     return found if found.is_valid else None
 
 
+def listener_tracer(api: Otel, provider: TracerProvider | None) -> Tracer | None:
+    """The listener's tracer of ``provider``; None for the global provider's (looked up
+    per request, so that one set later is followed) or when getting it raises."""
+    if provider is None:
+        return None
+    try:
+        return api.tracer(_LISTENER_TRACER, provider)
+    except Exception as exc:
+        tracing_failed(_LISTENER_LOG, "getting the listener's tracer", exc)
+        return None
+
+
 def handling_span(
-    header: Callable[[str], Any], envelope: Envelope
+    header: Callable[[str], Any], envelope: Envelope, tracer: Tracer | None = None
 ) -> AbstractContextManager[Span] | None:
-    """The span to run ``envelope``'s handlers in; None without ``opentelemetry-api`` or
-    before the application sets its tracer provider.
+    """The span to run ``envelope``'s handlers in; None without ``opentelemetry-api`` or,
+    with no ``tracer`` given, before the application sets its global tracer provider.
 
     ``header(name)`` reads a request header by its lower-case name. The span is a
     SERVER span continuing the request's ``traceparent`` (and ``tracestate``), so
@@ -196,8 +243,10 @@ def handling_span(
     if api is None:
         return None
     try:
-        if not api.provider_set():
-            return None
+        if tracer is None:
+            if not api.provider_set():
+                return None
+            tracer = _listener_tracer(api)
         trace = api.trace
         parent: Context | None = None
         kind = trace.SpanKind.INTERNAL
@@ -220,7 +269,7 @@ def handling_span(
         request_id = header("webhook-id")
         if isinstance(request_id, str):
             attributes["hookwire.request.id"] = request_id
-        span = _listener_tracer(api).start_as_current_span(
+        span = tracer.start_as_current_span(
             LISTENER_SPAN,
             context=parent,
             kind=kind,
@@ -294,4 +343,4 @@ class _ListenerSpan:
 @cache
 def _listener_tracer(api: Otel) -> Tracer:
     # The global provider's tracer (``api`` is the one ``otel()`` object, hashed by identity).
-    return api.tracer("hookwire.listening")
+    return api.tracer(_LISTENER_TRACER)

@@ -33,8 +33,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..errors import ConfigurationError
-from ..tracing import Otel, context_of, otel, stored_context, trace_headers, tracing_failed
+from ..tracing import (
+    Otel,
+    context_of,
+    resolve_tracing,
+    stored_context,
+    trace_headers,
+    tracing_failed,
+)
 from .http import Response, shown_url
 from .work import Job
 
@@ -231,18 +237,10 @@ class SenderTracing:
     @classmethod
     def of(cls, setting: bool | TracerProvider) -> SenderTracing | None:
         """The tracing a ``Sender(tracing=...)`` setting asks for; None when off or unavailable."""
-        if setting is False:
+        resolved = resolve_tracing(setting)
+        if resolved is None:
             return None
-        api = otel()
-        provider: TracerProvider | None = None
-        if setting is not True:
-            if api is None or not isinstance(setting, api.trace.TracerProvider):
-                raise ConfigurationError(
-                    "tracing must be True, False or an opentelemetry.trace.TracerProvider"
-                )
-            provider = setting
-        if api is None:
-            return None
+        api, provider = resolved
         try:
             tracer = api.tracer("hookwire.sender", provider)
         except Exception as exc:
