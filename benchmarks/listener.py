@@ -1,9 +1,11 @@
 """Listener throughput: hookwire's Flask listener against a bare Flask endpoint, under gunicorn.
 
-Run ``python benchmarks/listener.py``. Both apps are served by gunicorn with the
+Run ``python benchmarks/listener.py``. Every app is served by gunicorn with the
 same settings (2 sync workers on 127.0.0.1): the listener verifies the signature,
 parses the envelope, de-duplicates in memory and runs one handler; the bare
-endpoint answers 202 without looking at the request. One load generator (a
+endpoint answers 202 without looking at the request; a third app reads the body
+and answers 202, to show what reading alone costs (the goal is against the bare
+endpoint). One load generator (a
 separate Python process using aiohttp, fixed concurrency) sends each app the same
 pre-signed requests, one unique event each. Rounds alternate between the apps so
 that drift in the machine's speed hits both alike; the medians and their ratio are
@@ -11,8 +13,9 @@ printed (goal: the listener at >= 0.9x the bare endpoint). On Linux each round a
 reads the CPU time the server's processes used per request: on a shared machine,
 where requests per second swing with other work, that ratio stays put.
 
-The module is also the gunicorn app module (``listener:listener_app()`` and
-``listener:bare_app()``) and the load generator (``--load URL``).
+The module is also the gunicorn app module (``listener:listener_app()``,
+``listener:bare_app()`` and ``listener:reading_app()``) and the load generator
+(``--load URL``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from hookwire import Receiver, sign_headers
 from hookwire.dedupe import MemoryDedupe
@@ -59,6 +63,18 @@ def bare_app() -> Flask:
 
     @app.post("/webhooks")
     def accept() -> Response:
+        return Response('{"accepted":1,"duplicates":0}', 202, mimetype="application/json")
+
+    return app
+
+
+def reading_app() -> Flask:
+    """The baseline that reads the body, as any endpoint that uses it must, then answers 202."""
+    app = Flask("reading")
+
+    @app.post("/webhooks")
+    def accept() -> Response:
+        request.get_data()
         return Response('{"accepted":1,"duplicates":0}', 202, mimetype="application/json")
 
     return app
@@ -164,7 +180,7 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    servers = {name: free_port() for name in ("bare", "listener")}
+    servers = {name: free_port() for name in ("bare", "reading", "listener")}
     processes = {name: _serve(f"{name}_app", port) for name, port in servers.items()}
     results: dict[str, list[float]] = {name: [] for name in servers}
     cpu: dict[str, list[float]] = {name: [] for name in servers}
@@ -194,21 +210,30 @@ def main() -> None:
             process.terminate()
         for process in processes.values():
             process.wait()
-    bare = statistics.median(results["bare"])
-    listener = statistics.median(results["listener"])
+    _report(results, cpu, args)
+
+
+def _report(results: dict[str, list[float]], cpu: dict[str, list[float]], args: Any) -> None:
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    bare, listener = medians["bare"], medians["listener"]
     print()
     print(f"gunicorn, 2 sync workers, concurrency {args.concurrency}, medians of {args.rounds}")
     print(f"  bare Flask endpoint   {bare:8.0f} req/s")
+    print(f"  bare, reading body    {medians['reading']:8.0f} req/s")
     print(f"  hookwire listener     {listener:8.0f} req/s")
     print(f"  ratio of the medians  {listener / bare:8.2f}x  (goal >= 0.90x)")
-    # The same round's two figures share the machine's state: their ratio drifts less.
-    rounds = zip(results["listener"], results["bare"], strict=True)
-    paired = statistics.median(ours / base for ours, base in rounds)
-    print(f"  median round ratio    {paired:8.2f}x")
+    # The same round's figures share the machine's state: their ratio drifts less.
+    for base in ("bare", "reading"):
+        rounds = zip(results["listener"], results[base], strict=True)
+        paired = statistics.median(ours / theirs for ours, theirs in rounds)
+        print(f"  median round ratio    {paired:8.2f}x  (listener / {base})")
     if all(cpu.values()):
-        bare_cpu, listener_cpu = (statistics.median(cpu[name]) for name in ("bare", "listener"))
-        print(f"  server CPU per request: bare {bare_cpu:.0f} us, listener {listener_cpu:.0f} us")
-        print(f"  CPU ratio             {bare_cpu / listener_cpu:8.2f}x  (bare / listener)")
+        used = {name: statistics.median(values) for name, values in cpu.items()}
+        print(
+            f"  server CPU per request: bare {used['bare']:.0f} us, reading "
+            f"{used['reading']:.0f} us, listener {used['listener']:.0f} us"
+        )
+        print(f"  CPU ratio             {used['bare'] / used['listener']:8.2f}x  (bare / listener)")
 
 
 if __name__ == "__main__":
