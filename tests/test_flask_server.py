@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from served_app import Served
 from svix.webhooks import Webhook
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from hookwire import Event, Receiver, sign_headers
 from hookwire.dedupe import RedisDedupe
@@ -37,32 +37,6 @@ def envelope(*event_ids: str) -> bytes:
         for event_id in event_ids
     ]
     return json.dumps({"accountId": 1010, "events": events}).encode()
-
-
-class Served:
-    """A Flask app served on a free port of 127.0.0.1 in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request("POST", "/webhooks", body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, json.loads(response.read())
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture

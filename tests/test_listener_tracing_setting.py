@@ -43,9 +43,12 @@ def test_a_listener_given_a_provider_traces_through_it() -> None:
     (span,) = exporter.get_finished_spans()
     assert span.name == "hookwire.listener"
     assert span.kind is SpanKind.SERVER
-    assert span.context is not None and span.context.trace_id == TRACE_ID
-    assert span.parent is not None and span.parent.span_id == 0x00F067AA0BA902B7
-    assert span.attributes is not None and span.attributes["hookwire.accepted"] == 1
+    assert span.context is not None
+    assert span.context.trace_id == TRACE_ID
+    assert span.parent is not None
+    assert span.parent.span_id == 0x00F067AA0BA902B7
+    assert span.attributes is not None
+    assert span.attributes["hookwire.accepted"] == 1
 
 
 @pytest.mark.parametrize("setting", ["yes", 1, None])

@@ -20,7 +20,7 @@ from sender_support import COMPLETED, FakeClock, Sink, hook_for
 from sqlalchemy.exc import OperationalError
 
 from hookwire import Receiver, WebhookError, generate_secret
-from hookwire.errors import ConfigurationError, InvalidSecretError
+from hookwire.errors import ConfigurationError
 from hookwire.sender import (
     DELIVERY_DEAD,
     OPERATOR_ACCOUNT_ID,
@@ -532,9 +532,39 @@ def test_operator_url_without_a_secret_is_refused(make_sender: MakeSender) -> No
 def test_an_operator_secret_that_cannot_sign_is_refused_without_quoting_it(
     make_sender: MakeSender,
 ) -> None:
-    with pytest.raises(InvalidSecretError) as refused:
+    with pytest.raises(ConfigurationError, match=r"^operator_secret: the secret is") as refused:
         make_sender(operator_url="http://127.0.0.1:9/ops", operator_secret="whsec_c2hvcnQ=")
     assert "c2hvcnQ" not in str(refused.value)
+
+
+def test_an_operator_secret_that_is_not_text_names_the_setting(make_sender: MakeSender) -> None:
+    with pytest.raises(ConfigurationError, match="operator_secret must be a whsec_ secret"):
+        make_sender(operator_url="http://127.0.0.1:9/ops", operator_secret=12345)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("ftp://127.0.0.1/ops", "must start with http:// or https://"),
+        ("not a url", "contains spaces or control characters"),
+    ],
+)
+def test_an_operator_url_that_cannot_be_a_target_names_the_setting(
+    make_sender: MakeSender, url: str, why: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^operator_url: .*{why}"):
+        make_sender(operator_url=url, operator_secret=generate_secret())
+
+
+def test_a_private_operator_url_is_refused_unless_private_targets_are_allowed(
+    make_sender: MakeSender,
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"^operator_url: "):
+        make_sender(
+            operator_url="http://127.0.0.1:9/ops",
+            operator_secret=generate_secret(),
+            allow_private_targets=False,
+        )
 
 
 @pytest.mark.parametrize("thresholds", [(timedelta(0),), "1h", (3600,)])

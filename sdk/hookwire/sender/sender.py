@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine
 
-from ..errors import ConfigurationError
+from ..errors import (
+    ConfigurationError,
+    InvalidSecretError,
+    InvalidTargetError,
+    TargetBlockedError,
+)
 from . import wake
 from .deliveries import Deliveries
 from .dispatcher import Dispatcher, DispatcherSettings
@@ -171,10 +176,19 @@ class Sender:
                 batch_interval, max_event_bytes, max_webhooks_per_account, allow_private_targets
             )
             if operator_url is not None and operator_secret is not None:
-                self.webhooks.set_operator(operator_url, secret=operator_secret)
+                self._set_operator(operator_url, operator_secret)
         except BaseException:
             self.close()
             raise
+
+    def _set_operator(self, url: str, secret: str) -> None:
+        """``webhooks.set_operator``, its refusals as errors naming the setting at fault."""
+        try:
+            self.webhooks.set_operator(url, secret=secret)
+        except InvalidSecretError as exc:
+            raise ConfigurationError(f"operator_secret: {exc}") from None
+        except (InvalidTargetError, TargetBlockedError) as exc:
+            raise ConfigurationError(f"operator_url: {exc}") from None
 
     def _open_parts(
         self, batch_interval: float, max_event_bytes: int, limit: int, allow_private: bool

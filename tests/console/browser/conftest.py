@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from served_app import Served
 
 from hookwire.console import Console, Principal
 from hookwire.sender import Sender
@@ -37,21 +37,6 @@ def _missing(reason: str) -> None:
     if os.environ.get("HOOKWIRE_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{reason} (HOOKWIRE_REQUIRE_SERVICES=1; run .ci/browser-deps)")
     pytest.skip(f"{reason}; run .ci/browser-deps")
-
-
-class Served:
-    """A WSGI app served on 127.0.0.1 by werkzeug in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @dataclass
@@ -126,10 +111,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     app.config.update(HOOKWIRE_CONSOLE_SECRET_KEY=SECRET_KEY)
     console = Console(app, sender=sender, authorize=lambda _request: holder[0])
     listener = Listener()
-    served, listening = Served(app), Served(listener)
-    yield Site(served.url, console, sender, listener, listening.url + "/webhooks", holder)
-    served.close()
-    listening.close()
+    served, listening = Served(app, path=""), Served(listener)
+    yield Site(served.url, console, sender, listener, listening.url, holder)
+    served.stop()
+    listening.stop()
     sender.close()
 
 
