@@ -29,10 +29,10 @@ The sink is ``benchmarks/_sink.py`` in a process of its own (it answers 202).
 ``--hooks`` measures instead what the tracing hooks alone cost per call in each
 mode (not ``absent``): opening and closing a publish span, an attempt span
 whose job carries one stored context (``sdk``) or none, and the listening
-core's span for a one-event envelope with a ``traceparent`` (the listener has
-no setting: it follows the global provider, which ``sdk`` sets and the others
-leave unset); no database, no network; microseconds per call, medians of
-interleaved rounds, each a fresh worker process.
+core's span for a one-event envelope with a ``traceparent`` (``off`` is the
+listener's ``tracing=False`` as well; ``api`` and ``sdk`` follow the global
+provider, which ``sdk`` sets and ``api`` leaves unset); no database, no network;
+microseconds per call, medians of interleaved rounds, each a fresh worker process.
 """
 
 from __future__ import annotations
@@ -207,8 +207,10 @@ def hooks_main(mode: str, calls: int) -> dict[str, Any]:
         "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     }
 
+    traced_listener = mode != "off"  # ListeningCore(tracing=False) opens no span at all
+
     def listen() -> None:
-        span = handling_span(headers.get, envelope)
+        span = handling_span(headers.get, envelope) if traced_listener else None
         if span is not None:
             with span as current:
                 answered(current, 202, accepted=1, duplicates=0)
