@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
+import hookwire.tracing
 from hookwire import Receiver, sign_headers
 from hookwire.errors import ConfigurationError
 from hookwire.flask import WebhookListener
@@ -66,8 +67,10 @@ class _BrokenProvider(TracerProvider):
 
 
 def test_a_provider_whose_tracer_raises_answers_requests_untraced(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A kind of tracer failure is logged once per process: start as a fresh one would.
+    monkeypatch.setattr(hookwire.tracing, "_warned", set())
     caplog.set_level(logging.WARNING, logger="hookwire.listening")
     core = ListeningCore(Receiver(secret=SECRET), tracing=_BrokenProvider())
     handled: list[bool] = []

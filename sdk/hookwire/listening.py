@@ -119,10 +119,10 @@ class ListeningCore:
     ``metrics`` is a :class:`hookwire.metrics.Metrics` that counts answers,
     verification failures, duplicates and handler runs (docs/operations.md);
     ``tracing``: with ``opentelemetry-api`` installed, the handlers of each
-    request run in a span continuing the sender's ``traceparent``, made by the
+    verified request run in a span continuing the sender's ``traceparent``, made by the
     application's global tracer provider once it sets one; pass a
-    ``TracerProvider`` to use that one, or ``False`` for no spans
-    (docs/operations.md, "Traces").
+    ``TracerProvider`` to use that one (a provider whose tracer cannot be had
+    leaves the core untraced), or ``False`` for no spans (docs/operations.md, "Traces").
     """
 
     def __init__(

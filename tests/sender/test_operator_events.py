@@ -20,7 +20,7 @@ from sender_support import COMPLETED, FakeClock, Sink, hook_for
 from sqlalchemy.exc import OperationalError
 
 from hookwire import Receiver, WebhookError, generate_secret
-from hookwire.errors import ConfigurationError
+from hookwire.errors import ConfigurationError, InvalidSecretError
 from hookwire.sender import (
     DELIVERY_DEAD,
     OPERATOR_ACCOUNT_ID,
@@ -532,13 +532,14 @@ def test_operator_url_without_a_secret_is_refused(make_sender: MakeSender) -> No
 def test_an_operator_secret_that_cannot_sign_is_refused_without_quoting_it(
     make_sender: MakeSender,
 ) -> None:
-    with pytest.raises(ConfigurationError, match=r"^operator_secret: the secret is") as refused:
+    with pytest.raises(InvalidSecretError, match=r"^operator_secret: the secret is") as refused:
         make_sender(operator_url="http://127.0.0.1:9/ops", operator_secret="whsec_c2hvcnQ=")
     assert "c2hvcnQ" not in str(refused.value)
 
 
 def test_an_operator_secret_that_is_not_text_names_the_setting(make_sender: MakeSender) -> None:
-    with pytest.raises(ConfigurationError, match="operator_secret must be a whsec_ secret"):
+    message = r"^operator_secret: the secret must be a whsec_ secret or a whsk_ signing key$"
+    with pytest.raises(InvalidSecretError, match=message):
         make_sender(operator_url="http://127.0.0.1:9/ops", operator_secret=12345)
 
 

@@ -27,7 +27,7 @@ def operator_auth(secret: object) -> AuthKind:
     """The auth kind of an operator secret (``whsec_`` or ``whsk_``); refused unless it
     can sign, without quoting it."""
     if not isinstance(secret, str):
-        raise InvalidSecretError("operator_secret must be a whsec_ secret or a whsk_ signing key")
+        raise InvalidSecretError("the secret must be a whsec_ secret or a whsk_ signing key")
     Signer([secret])  # InvalidSecretError unless it can sign
     return "signature" if parse_key(secret).scheme == "v1" else "signature-ed25519"
 

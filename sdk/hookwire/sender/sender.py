@@ -186,7 +186,7 @@ class Sender:
         try:
             self.webhooks.set_operator(url, secret=secret)
         except InvalidSecretError as exc:
-            raise ConfigurationError(f"operator_secret: {exc}") from None
+            raise InvalidSecretError(f"operator_secret: {exc}") from None
         except (InvalidTargetError, TargetBlockedError) as exc:
             raise ConfigurationError(f"operator_url: {exc}") from None
 
