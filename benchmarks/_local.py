@@ -1,5 +1,6 @@
 """What the benchmarks share: a scratch PostgreSQL database, a free port on 127.0.0.1,
-waiting for a server to listen on one, and running one measurement in a worker process.
+waiting for a server to listen on one, running one measurement in a worker process, and
+the order and the SQLite files of interleaved A/B rounds.
 
 ``HOOKWIRE_BENCH_PGHOST``, ``HOOKWIRE_BENCH_PGPORT`` and ``HOOKWIRE_BENCH_PGDATABASE``
 name the PostgreSQL server and the database beside which scratch databases are made
@@ -15,10 +16,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PG_HOST = os.environ.get("HOOKWIRE_BENCH_PGHOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("HOOKWIRE_BENCH_PGPORT", "5432"))
@@ -82,3 +85,18 @@ def run_worker(script: str | Path, spec: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"worker {spec.get('kind', '')} failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def rotated(arms: Sequence[T], round_number: int) -> list[T]:
+    """``arms`` in the order round ``round_number`` runs them: rotated by one a round, so
+    each goes first as often as the others (two arms alternate) and drift hits all alike."""
+    shift = round_number % len(arms)
+    return [*arms[shift:], *arms[:shift]]
+
+
+def on_fresh_sqlite(spec: dict[str, Any], folder: str | Path, name: str) -> dict[str, Any]:
+    """``spec`` with its SQLite URL, if it has one, on a new file ``name``.db in ``folder``:
+    no run reads the queue another run left."""
+    if not spec["url"].startswith("sqlite"):
+        return spec
+    return {**spec, "url": f"sqlite:///{Path(folder) / name}.db"}

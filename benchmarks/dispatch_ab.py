@@ -20,9 +20,9 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import dispatch  # the benchmark beside this file (the script's folder is on sys.path)
+from _local import on_fresh_sqlite, rotated
 
 
 def main() -> None:
@@ -58,14 +58,9 @@ def main() -> None:
             ]
             for round_number in range(args.rounds):
                 for number, contender in enumerate(plan):
-                    order = list(trees.items())
-                    if round_number % 2:
-                        order.reverse()
-                    for name, path in order:
-                        spec: dict[str, Any] = dict(contender.spec)
-                        if spec["url"].startswith("sqlite"):
-                            db = Path(tmp) / f"ab-{round_number}-{number}-{name}.db"
-                            spec["url"] = f"sqlite:///{db}"
+                    for name, path in rotated(list(trees.items()), round_number):
+                        run = f"ab-{round_number}-{number}-{name}"
+                        spec = on_fresh_sqlite(contender.spec, tmp, run)
                         os.environ["PYTHONPATH"] = path  # the worker process imports this tree
                         result = dispatch.measure(spec)
                         value = float(result.get("rate", result.get("p99_ms", 0.0)))

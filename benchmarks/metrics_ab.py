@@ -31,11 +31,10 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import dispatch  # the benchmark beside this file (the script's folder is on sys.path)
-from _local import run_worker
+from _local import on_fresh_sqlite, rotated, run_worker
 
 
 def _with_metrics(scrape_every: float) -> threading.Event:
@@ -138,17 +137,14 @@ def main() -> None:
             ]
             for round_number in range(args.rounds):
                 for number, contender in enumerate(plan):
-                    arms = ["off", "on"] if round_number % 2 == 0 else ["on", "off"]
-                    for arm in arms:
+                    for arm in rotated(["off", "on"], round_number):
                         spec = {
                             **contender.spec,
                             "metrics": arm == "on",
                             "scrape_every": args.scrape_every,
+                            "events": max(1, int(contender.spec["events"] * args.scale)),
                         }
-                        spec["events"] = max(1, int(spec["events"] * args.scale))
-                        if spec["url"].startswith("sqlite"):
-                            db = Path(tmp) / f"ab-{round_number}-{number}-{arm}.db"
-                            spec["url"] = f"sqlite:///{db}"
+                        spec = on_fresh_sqlite(spec, tmp, f"ab-{round_number}-{number}-{arm}")
                         found = measure(spec)
                         key = (contender.table, contender.label, arm)
                         results.setdefault(key, []).append(found)

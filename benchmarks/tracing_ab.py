@@ -52,7 +52,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _local import run_worker, scratch_postgres  # noqa: E402
+from _local import on_fresh_sqlite, rotated, run_worker, scratch_postgres  # noqa: E402
 from _sink import start_sink  # noqa: E402
 
 MODES = ("absent", "off", "api", "sdk")
@@ -227,8 +227,7 @@ def hooks(modes: list[str], rounds: int) -> None:
     modes = [mode for mode in modes if mode != "absent"]
     found: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for round_number in range(rounds):
-        shift = round_number % len(modes)
-        for mode in modes[shift:] + modes[:shift]:
+        for mode in rotated(modes, round_number):
             found[mode].append(measure({"hooks": mode, "calls": 20000}))
     print("medians, microseconds per call of the tracing hooks alone")
     print(f"{'mode':8}{'publish span':>14}{'attempt span':>14}{'listener span':>14}")
@@ -326,14 +325,10 @@ def main() -> None:
                 stores["postgres"] = pg_url
             chosen = [(label, spec) for label, spec in plan(sink, stores) if args.only in label]
             for round_number in range(args.rounds):
-                order = modes[round_number % len(modes) :] + modes[: round_number % len(modes)]
                 for number, (label, spec) in enumerate(chosen):
-                    for mode in order:
-                        run = {**spec, "mode": mode}
-                        if run["url"].startswith("sqlite"):
-                            db = Path(tmp) / f"ab-{round_number}-{number}-{mode}.db"
-                            run["url"] = f"sqlite:///{db}"
-                        result = measure(run)
+                    for mode in rotated(modes, round_number):
+                        run = f"ab-{round_number}-{number}-{mode}"
+                        result = measure(on_fresh_sqlite({**spec, "mode": mode}, tmp, run))
                         if result["otel_loaded"] != (mode in ("api", "sdk")):
                             raise RuntimeError(f"{mode}: opentelemetry loaded: {result}")
                         results.setdefault((label, mode), []).append(result)
