@@ -86,6 +86,7 @@ def test_sender_exports_its_operator_events() -> None:
         "WEBHOOK_STILL_FAILING",
         "WEBHOOK_RECOVERED",
         "DELIVERY_DEAD",
+        "DELIVERIES_EXPIRED",
         "WEBHOOK_DISABLED",
     }
     others = {"OperatorEvent", "OPERATOR_EVENT_NAMES", "OPERATOR_WEBHOOK_ID", "OPERATOR_ACCOUNT_ID"}

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from hookwire import Receiver, WebhookError, generate_secret
 from hookwire.errors import ConfigurationError, InvalidSecretError
 from hookwire.sender import (
+    DELIVERIES_EXPIRED,
     DELIVERY_DEAD,
     OPERATOR_ACCOUNT_ID,
     OPERATOR_EVENT_NAMES,
@@ -74,7 +75,11 @@ class OpsListener:
             for event in envelope.events:
                 data: Any = event.data
                 self.events.extend(
-                    [OperatorEvent.from_wire(event.event_id, event.event_name, data)]
+                    [
+                        OperatorEvent.from_wire(
+                            event.event_id, event.event_name, data, event.timestamp
+                        )
+                    ]
                 )
         return web.Response(status=status)
 
@@ -228,6 +233,27 @@ async def test_delivery_dead_lists_at_most_100_event_ids_and_counts_them_all(
     assert dead.event_ids == tuple(published[:100])
     assert dead.event_count == 120
     assert ops.events[-1].event_ids == tuple(published[:100])
+
+
+async def test_deliveries_that_waited_past_max_age_reach_the_operator_as_expired(
+    make_sender: MakeSender, ops: OpsListener, sink: Sink, clock: FakeClock
+) -> None:
+    w = watched(make_sender, ops)
+    hook_id = hook_for(w.sender, sink)
+    published = [publish(w.sender) for _ in range(2)]
+    w.sender.webhooks.retire(hook_id)  # the queue waits while the webhook is off
+    clock.advance(w.sender.retry.max_age.total_seconds() + 1)
+    w.sender.webhooks.activate(hook_id)
+
+    await w.sender.drain()  # the dispatcher reaches the queue: too old to send
+
+    assert sink.received == []
+    assert w.names == ops.names == [DELIVERIES_EXPIRED]
+    (expired,) = w.called
+    assert (expired.webhook_id, expired.account_id) == (hook_id, 1)
+    assert sorted(expired.event_ids) == sorted(published)
+    assert (expired.dead_deliveries, expired.reason, expired.request_id) == (2, "expired", None)
+    assert ops.events == [expired]  # the wire form has no lastAttempt and reads back whole
 
 
 async def test_gone_fires_webhook_disabled_with_its_reason(

@@ -11,16 +11,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sender_support import COMPLETED, FakeClock, Sink, hook_for
+from aiohttp import web
+from sender_support import COMPLETED, TEST_RETRY, FakeClock, Sink, hook_for
 from sqlalchemy.exc import OperationalError
 
+from hookwire import generate_secret
 from hookwire.sender import (
+    DELIVERIES_EXPIRED,
     DELIVERY_DEAD,
     OPERATOR_ACCOUNT_ID,
+    OPERATOR_WEBHOOK_ID,
     WEBHOOK_DISABLED,
     WEBHOOK_FAILING,
     WEBHOOK_RECOVERED,
     WEBHOOK_STILL_FAILING,
+    OperatorEvent,
     Sender,
 )
 from hookwire.sender.operator import OperatorTurn
@@ -30,6 +35,7 @@ from hookwire.sender.work import Job, Outcome, Verdict
 
 LEASE = timedelta(seconds=30)
 THRESHOLDS = (timedelta(minutes=10),)
+MAX_AGE = TEST_RETRY.max_age
 
 
 @pytest.fixture
@@ -312,3 +318,99 @@ def test_a_turn_with_outcomes_reads_whether_to_decide_in_one_statement(
     succeeded = _outcome(second, clock(), "succeeded", 202)
     assert _statements(store, clock, count, [succeeded], unwatched) == plain + 1
     assert unwatched.fired == []
+
+
+def _claim_expiring(store: Store, clock: FakeClock) -> tuple[list[Job], list[OperatorEvent]]:
+    """A dispatcher's claim that kills what was queued more than the tests' max_age ago."""
+    turn = OperatorTurn(THRESHOLDS)
+    jobs = store.claim(
+        owner="d1",
+        now=clock(),
+        lease=LEASE,
+        limit=10,
+        max_batch=100,
+        max_batch_bytes=10**6,
+        expire_before=clock() - MAX_AGE,
+        operator=turn,
+    )
+    return jobs, turn.fired
+
+
+def test_queued_deliveries_past_max_age_fire_deliveries_expired_once(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    hook_id = hook_for(both_sender, sink)
+    published = [
+        both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
+        for _ in range(3)
+    ]
+    clock.advance(MAX_AGE.total_seconds() + 1)
+
+    jobs, fired = _claim_expiring(store, clock)
+
+    assert jobs == []
+    (event,) = fired
+    assert (event.name, event.webhook_id, event.account_id) == (DELIVERIES_EXPIRED, hook_id, 1)
+    assert sorted(event.event_ids) == sorted(published)
+    assert (event.event_count, event.dead_deliveries) == (3, 3)
+    assert (event.request_id, event.attempts, event.reason) == (None, 0, "expired")
+    assert event.at == clock()
+    assert _claim_expiring(store, clock)[1] == []
+    assert _stored(both_sender) == [DELIVERIES_EXPIRED]
+
+
+def test_a_claim_that_expires_nothing_decides_nothing(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    hook_for(both_sender, sink)
+    both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1)
+    clock.advance(MAX_AGE.total_seconds() - 1)
+    jobs, fired = _claim_expiring(store, clock)
+    assert (len(jobs), fired) == (1, [])
+    assert _stored(both_sender) == []
+
+
+async def test_purge_fires_deliveries_expired_for_a_retired_queue_and_a_retrying_request(
+    both_sender: Sender, sink: Sink, clock: FakeClock
+) -> None:
+    called: list[OperatorEvent] = []
+    both_sender.on_operator_event(called.append)
+    retrying = hook_for(both_sender, sink)
+    sink.answer(web.Response(status=500))
+    failed = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=1).event_id
+    await both_sender.drain()  # its request fails and waits for a retry
+    retired = hook_for(both_sender, sink, account_id=2)
+    queued = both_sender.publish("COURSE_COMPLETED", data=COMPLETED, account_id=2).event_id
+    both_sender.webhooks.retire(retired)
+    called.clear()
+    clock.advance(MAX_AGE.total_seconds() + 1)
+
+    assert both_sender.purge()["expired"] == 2
+    await both_sender.drain()  # hands the callbacks what purge fired
+
+    expired = sorted(
+        (e.webhook_id, e.event_ids, e.dead_deliveries)
+        for e in called
+        if e.name == DELIVERIES_EXPIRED
+    )
+    assert expired == sorted([(retrying, (failed,), 1), (retired, (queued,), 1)])
+    assert both_sender.purge()["expired"] == 0
+
+
+def test_the_operator_webhooks_own_expired_deliveries_fire_nothing(
+    both_sender: Sender, sink: Sink, store: Store, clock: FakeClock
+) -> None:
+    both_sender.on_operator_event(lambda event: None)  # decided for callbacks too
+    both_sender.webhooks.set_operator(sink.url, secret=generate_secret())
+    job = _job(both_sender, sink, store, clock)
+    assert _turn(store, clock, [_outcome(job, clock(), "retry")])[1] == [WEBHOOK_FAILING]
+    both_sender.webhooks.retire(OPERATOR_WEBHOOK_ID)  # its queued WEBHOOK_FAILING stays
+    both_sender.webhooks.retire(job.webhook_id)
+    clock.advance(MAX_AGE.total_seconds() + 1)
+
+    assert both_sender.purge()["expired"] == 2  # the webhook's request, the operator's event
+    assert _stored(both_sender) == [DELIVERIES_EXPIRED, WEBHOOK_FAILING]
+    (expired,) = [
+        e for e in both_sender.events.list(OPERATOR_ACCOUNT_ID) if e.name == DELIVERIES_EXPIRED
+    ]
+    assert expired.data["webhookId"] == job.webhook_id

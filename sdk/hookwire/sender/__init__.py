@@ -32,6 +32,7 @@ with requires_extra("sender", __name__, "aiohttp", "sqlalchemy", "yarl"):
     from .models import Published as Published
     from .models import StoredEvent as StoredEvent
     from .models import Webhook as Webhook
+    from .operator import DELIVERIES_EXPIRED as DELIVERIES_EXPIRED
     from .operator import DELIVERY_DEAD as DELIVERY_DEAD
     from .operator import OPERATOR_ACCOUNT_ID as OPERATOR_ACCOUNT_ID
     from .operator import OPERATOR_EVENT_NAMES as OPERATOR_EVENT_NAMES
@@ -47,6 +48,7 @@ with requires_extra("sender", __name__, "aiohttp", "sqlalchemy", "yarl"):
 
 __all__ = [
     "ATTEMPT_LOG_FIELD",
+    "DELIVERIES_EXPIRED",
     "DELIVERY_DEAD",
     "DELIVERY_STATUSES",
     "KEEP",

@@ -31,7 +31,7 @@ from ..signing import Signer
 from . import http, verdict
 from .checkpoints import Checkpoints
 from .guard import GuardedResolver, guarded_socket
-from .operator import OperatorEvents
+from .operator import DELIVERIES_EXPIRED, OperatorEvents
 from .retry import RetryPolicy
 from .rows import new_id
 from .store import Store
@@ -110,6 +110,9 @@ class Dispatcher:
         self._poll_interval = settings.poll_interval
         self._wakers = wakers
         self._operator = settings.operator
+        # Set by a turn that queued operator events after its claim (an expiry's): their
+        # deliveries are due at once, so the next turn comes without a wait.
+        self._queued_late = False
         self._metrics = settings.metrics
         self._metrics_failed: set[type[BaseException]] = set()  # the kinds already logged
         self._signers: dict[tuple[str, ...], Signer] = {}
@@ -175,6 +178,8 @@ class Dispatcher:
                         task = asyncio.create_task(self._attempt(session, job, deadline))
                         task.add_done_callback(signals.land)
                         in_flight[job.webhook_id] = task
+                    if self._queued_late:
+                        continue
                     if not in_flight and not finished and not jobs and (stopping or until_idle):
                         return
                     await signals.wait(self._poll_interval, idle=not in_flight)
@@ -218,6 +223,9 @@ class Dispatcher:
         )
         if self._metrics is not None:  # after the commit: each recorded outcome counts once
             self._count_turn(self._metrics, outcomes, perf_counter() - started)
+        self._queued_late = turn is not None and any(
+            event.name == DELIVERIES_EXPIRED for event in turn.fired
+        )
         if operator is not None and turn is not None and turn.fired:
             # The turn has committed; the callbacks get the events in a thread of their
             # own, so a slow one holds up neither this turn nor the leases it took.

@@ -1,10 +1,12 @@
 """Operator events: what the sender tells its operator about the health of webhooks.
 
 A webhook starts failing, keeps failing past thresholds (1 h and 12 h by
-default), recovers, has a request given up (its deliveries dead), or is
-disabled by the sender (a 410 answer, or failing for the whole retry window).
-Each of these is decided once, in the store transaction that records the
-attempt (``store.transitions``), and becomes an :class:`OperatorEvent`:
+default), recovers, has a request given up (its deliveries dead), has queued
+deliveries die unsent (older than the retry window when a dispatcher or
+``purge`` reaches them), or is disabled by the sender (a 410 answer, or failing
+for the whole retry window). Each of these is decided once, in the store
+transaction that records the attempt or kills the deliveries
+(``store.transitions``), and becomes an :class:`OperatorEvent`:
 
 - stored as an event of the operator account (:data:`OPERATOR_ACCOUNT_ID`),
   under an id that names the transition, so the same transition is never
@@ -48,6 +50,7 @@ from ..errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_FAILING_THRESHOLDS",
+    "DELIVERIES_EXPIRED",
     "DELIVERY_DEAD",
     "MAX_LISTED_EVENT_IDS",
     "OPERATOR_ACCOUNT_ID",
@@ -76,12 +79,17 @@ DELIVERY_DEAD: Final = "HOOKWIRE_DELIVERY_DEAD"
 """A request was given up: the deliveries it carried are dead (one event per request)."""
 WEBHOOK_DISABLED: Final = "HOOKWIRE_WEBHOOK_DISABLED"
 """The sender switched a webhook off: a 410 answer, or failing for the whole retry window."""
+DELIVERIES_EXPIRED: Final = "HOOKWIRE_DELIVERIES_EXPIRED"
+"""Deliveries of a webhook died unsent or unfinished, older than the retry window
+(``RetryPolicy.max_age``) when a dispatcher or ``purge`` reached them; no attempt
+decided it, so the event has no ``lastAttempt``."""
 OPERATOR_EVENT_NAMES: Final = (
     WEBHOOK_FAILING,
     WEBHOOK_STILL_FAILING,
     WEBHOOK_RECOVERED,
     DELIVERY_DEAD,
     WEBHOOK_DISABLED,
+    DELIVERIES_EXPIRED,
 )
 """Every operator event name; none is in the LMS catalogue, so none can be published."""
 
@@ -117,14 +125,18 @@ def _read_time(value: object) -> datetime | None:
 class OperatorEvent:
     """One thing the operator should know about a webhook, with the facts behind it.
 
-    ``at`` is when the attempt that caused it started; ``status_code`` and
-    ``error`` are that attempt's answer (``status_code`` None when no answer
-    came). ``failing_since`` is when the webhook's run of failures began (for
+    ``at`` is when the attempt that caused it started (for
+    ``DELIVERIES_EXPIRED``, which no attempt caused: when the deliveries died);
+    ``status_code`` and ``error`` are that attempt's answer (``status_code``
+    None when no answer came), ``request_id`` its request (None without an
+    attempt). ``failing_since`` is when the webhook's run of failures began (for
     ``RECOVERED``: the run that just ended). ``threshold`` is the duration a
     ``STILL_FAILING`` event announces. ``request_id``, ``event_ids`` (at most
     :data:`MAX_LISTED_EVENT_IDS`) and ``event_count`` describe the request of
-    that attempt; ``dead_deliveries`` is how many deliveries a disabling
-    killed, and ``reason`` why the sender disabled the webhook.
+    that attempt (for ``DELIVERIES_EXPIRED``: the events whose deliveries died);
+    ``dead_deliveries`` is how many deliveries a disabling or an expiry killed,
+    and ``reason`` why the sender disabled the webhook (``"expired"`` for an
+    expiry).
     """
 
     name: str
@@ -134,7 +146,7 @@ class OperatorEvent:
     at: datetime
     status_code: int | None
     error: str | None
-    request_id: str
+    request_id: str | None
     attempts: int
     failing_since: datetime | None = None
     threshold: timedelta | None = None
@@ -148,7 +160,9 @@ class OperatorEvent:
         return {
             "webhookId": self.webhook_id,
             "accountId": self.account_id,
-            "lastAttempt": {
+            "lastAttempt": None
+            if self.request_id is None
+            else {
                 "at": _wire_time(self.at),
                 "statusCode": self.status_code,
                 "error": self.error,
@@ -176,26 +190,36 @@ class OperatorEvent:
         return json.dumps(wire, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
-    def from_wire(cls, event_id: str, name: str, data: Mapping[str, Any]) -> OperatorEvent:
-        """Read an operator event back from a verified envelope's event (its id, name, data).
+    def from_wire(
+        cls,
+        event_id: str,
+        name: str,
+        data: Mapping[str, Any],
+        timestamp: datetime | None = None,
+    ) -> OperatorEvent:
+        """Read an operator event back from a verified envelope's event (its id, name,
+        data, and timestamp: the ``at`` of an event that no attempt caused).
 
         Example::
 
             for event in receiver.verify(body, headers).events:
                 if event.event_name in OPERATOR_EVENT_NAMES:
-                    alert = OperatorEvent.from_wire(event.event_id, event.event_name, event.data)
+                    alert = OperatorEvent.from_wire(
+                        event.event_id, event.event_name, event.data, event.timestamp
+                    )
         """
         last = data.get("lastAttempt") or {}
         seconds = data.get("thresholdSeconds")
+        request_id = last.get("requestId")
         return cls(
             name=name,
             event_id=event_id,
             webhook_id=str(data.get("webhookId", "")),
             account_id=int(data.get("accountId", 0)),
-            at=_read_time(last.get("at")) or datetime.fromtimestamp(0, UTC),
+            at=_read_time(last.get("at")) or timestamp or datetime.fromtimestamp(0, UTC),
             status_code=last.get("statusCode"),
             error=last.get("error"),
-            request_id=str(last.get("requestId", "")),
+            request_id=None if request_id is None else str(request_id),
             attempts=int(last.get("attempts", 0)),
             failing_since=_read_time(data.get("failingSince")),
             threshold=None if seconds is None else timedelta(seconds=int(seconds)),

@@ -337,11 +337,15 @@ class Sender:
 
         Unfinished deliveries older than the retry policy's ``max_age`` become
         dead (``"expired"`` counts them), even where no attempt will reach them,
-        such as the queue of a retired webhook. Then finished deliveries, requests,
+        such as the queue of a retired webhook; each webhook's expiry is a
+        ``DELIVERIES_EXPIRED`` operator event. Then finished deliveries, requests,
         attempts and events older than ``retention`` are deleted (counts per table).
         """
         now = self._clock()
-        expired = self._store.expire(before=now - self.retry.max_age, now=now)
+        turn = self._operator.turn()
+        expired = self._store.expire(before=now - self.retry.max_age, now=now, operator=turn)
+        if turn.fired:
+            self._operator.notify(turn.fired)  # committed: the callbacks may have them
         return {"expired": expired, **self._store.purge(before=now - self.retention)}
 
     async def _send_test(self, webhook: Webhook) -> Attempt:

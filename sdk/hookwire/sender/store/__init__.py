@@ -144,10 +144,12 @@ class Store:
         """Give up the leases of ``owner`` on these webhooks (their requests stay open)."""
         self.results.release(webhook_ids, owner=owner, now=now)
 
-    def expire(self, *, before: datetime, now: datetime) -> int:
+    def expire(
+        self, *, before: datetime, now: datetime, operator: OperatorTurn | None = None
+    ) -> int:
         """Declare dead the unfinished work older than ``before`` (see
         :meth:`.results.Results.expire`); how many deliveries died."""
-        return self.results.expire(before=before, now=now)
+        return self.results.expire(before=before, now=now, operator=operator)
 
     def record_attempt(self, outcome: Outcome) -> None:
         """Store a lone attempt (a test delivery) with a request row of its own."""

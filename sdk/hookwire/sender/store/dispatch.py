@@ -40,8 +40,8 @@ A jsonb value holds at most 256 MiB, and a turn's requests can be larger
 (``concurrency`` x ``max_batch_bytes``); 48 Mi characters stay under it even
 at four bytes a character."""
 
-Expired = list[tuple[int, list[str]]]
-"""How many queued deliveries a turn killed as too old, and of which webhooks."""
+Expired = dict[str, list[str]]
+"""The queued deliveries a turn killed as too old: their events' ids, by webhook."""
 
 
 class Dispatch:
@@ -67,12 +67,13 @@ class Dispatch:
         """Apply ``outcomes``, then lease up to ``limit`` webhooks with due work to ``owner``.
 
         Queued deliveries queued at or before ``expire_before`` (the retry policy's
-        ``max_age`` ago) are dead instead of sent: events that old are lost.
+        ``max_age`` ago) are dead instead of sent: events that old are lost, and with
+        ``operator`` each webhook's loss is a ``DELIVERIES_EXPIRED`` operator event.
 
         Both happen in one transaction (one commit per dispatcher turn), and a
         webhook whose request just finished can be claimed again at once.
         """
-        expired: Expired = []
+        expired: Expired = {}
         with self._db.transaction() as conn:
             if outcomes:
                 self._results.finish(conn, outcomes, owner=owner, now=now, operator=operator)
@@ -94,6 +95,7 @@ class Dispatch:
                     expired=expired,
                 )
                 requests.update(made)
+            self._results.expired_events(conn, expired, operator, now=now)
             idle = [row.id for row in rows if row.id not in requests]
             if idle:
                 # Leased, but nothing left to send (its queue expired): free it at once.
@@ -222,8 +224,10 @@ class Dispatch:
         ]
         if not stale:
             return queued
-        killed = self._results.kill_queued(conn, stale, before=before, now=now)
-        expired.append((killed, stale))
+        for webhook_id, event_ids in self._results.kill_queued(
+            conn, stale, before=before, now=now
+        ).items():
+            expired.setdefault(webhook_id, []).extend(event_ids)
         fresh = {k: v for k, v in queued.items() if k not in stale}
         fresh.update(self._queued_by_webhook(conn, stale, now, max_batch))
         return fresh
@@ -313,12 +317,12 @@ def secrets_of(row: DueWebhook) -> tuple[str, ...]:
 
 def _warn_expired(expired: Expired, before: datetime | None) -> None:
     """Say how many queued deliveries died unsent in a turn, and of which webhooks."""
-    for killed, stale in expired:
+    if expired:
         log.warning(
             "%d queued deliveries died unsent, queued at or before %s (max_age ago), webhooks %s",
-            killed,
+            sum(len(event_ids) for event_ids in expired.values()),
             before.isoformat(timespec="seconds") if before else "?",
-            ", ".join(sorted(stale)),
+            ", ".join(sorted(expired)),
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, insert, or_, select, update
@@ -224,7 +224,9 @@ class Results:
             seqs.sort()
         return members
 
-    def expire(self, *, before: datetime, now: datetime) -> int:
+    def expire(
+        self, *, before: datetime, now: datetime, operator: OperatorTurn | None = None
+    ) -> int:
         """Declare dead the unfinished work older than ``before`` of webhooks no dispatcher holds.
 
         An open request whose oldest delivery was queued at or before ``before``
@@ -232,7 +234,8 @@ class Results:
         then (a redeliver or recover queues a delivery anew). Returns how many
         deliveries died. The dispatcher applies the same age limit when an attempt
         fails and when it reaches a queued delivery; this catches what no
-        dispatcher reaches (a retired webhook's queue).
+        dispatcher reaches (a retired webhook's queue). With ``operator``, each
+        webhook's expiry is an operator event (:meth:`expired_events`).
         """
         db = self._db
         idle = select(webhooks.c.id).where(
@@ -257,27 +260,34 @@ class Results:
                     ),
                 )
             }
-            count = 0
+            killed: dict[str, list[str]] = {}
             if old:
                 db.run(conn, update(requests).where(requests.c.id.in_(list(old))).values(**dead))
                 # Each dies pointing at the request that carried it (its attempt history).
                 for request_id, carried in self.members(conn, old).items():
-                    count += db.run(
+                    died = db.run(
                         conn,
                         update(deliveries)
                         .where(
                             deliveries.c.seq.in_(carried),
                             deliveries.c.status.in_(common.UNFINISHED_DELIVERY_STATUSES),
                         )
-                        .values(request_id=request_id, **dead),
-                    ).rowcount
-            count += self.kill_queued(conn, held, before=before, now=now)
-        return int(count)
+                        .values(request_id=request_id, **dead)
+                        .returning(deliveries.c.webhook_id, deliveries.c.event_id),
+                    )
+                    for webhook_id, event_id in died:
+                        killed.setdefault(webhook_id, []).append(event_id)
+            queued = self.kill_queued(conn, held, before=before, now=now)
+            for webhook_id, event_ids in queued.items():
+                killed.setdefault(webhook_id, []).extend(event_ids)
+            self.expired_events(conn, killed, operator, now=now)
+        return sum(len(event_ids) for event_ids in killed.values())
 
     def kill_queued(
         self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
-    ) -> int:
-        """Declare dead the queued deliveries of these webhooks queued at or before ``before``."""
+    ) -> dict[str, list[str]]:
+        """Declare dead the queued deliveries of these webhooks queued at or before ``before``;
+        the ids of their events, by webhook."""
         killed = self._db.run(
             conn,
             update(deliveries)
@@ -287,9 +297,26 @@ class Results:
                 deliveries.c.request_id.is_(None),
                 deliveries.c.due_at <= before,
             )
-            .values(status="dead", updated_at=now),
+            .values(status="dead", updated_at=now)
+            .returning(deliveries.c.webhook_id, deliveries.c.event_id),
         )
-        return int(killed.rowcount)
+        found: dict[str, list[str]] = {}
+        for webhook_id, event_id in killed:
+            found.setdefault(webhook_id, []).append(event_id)
+        return found
+
+    def expired_events(
+        self,
+        conn: Connection,
+        killed: Mapping[str, Sequence[str]],
+        operator: OperatorTurn | None,
+        *,
+        now: datetime,
+    ) -> None:
+        """With ``operator``, the ``DELIVERIES_EXPIRED`` events of ``killed`` (event ids by
+        webhook), decided in ``conn``'s transaction (see ``transitions``)."""
+        if operator is not None and killed:
+            self._transitions.expired(conn, killed, operator, now=now)
 
     def release(self, webhook_ids: Sequence[str], *, owner: str, now: datetime) -> None:
         """Give up the leases of ``owner`` on these webhooks (their requests stay open)."""

@@ -16,6 +16,7 @@ dispatcher hands them to callbacks once the turn has committed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..operator import (
+    DELIVERIES_EXPIRED,
     DELIVERY_DEAD,
     MAX_LISTED_EVENT_IDS,
     OPERATOR_ACCOUNT_ID,
@@ -73,6 +75,12 @@ class _Decided:
 
 _ANSWERED = (WEBHOOK_FAILING, WEBHOOK_STILL_FAILING, WEBHOOK_RECOVERED, DELIVERY_DEAD)
 """The events that stand only if the turn applied their outcome to its request."""
+
+
+def _digest(event_ids: Sequence[str]) -> str:
+    """A short name for a set of event ids: a webhook's delivery of an event dies once, so
+    the set names one expiry."""
+    return hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()[:20]
 
 
 def _micros(moment: datetime) -> int:
@@ -156,6 +164,58 @@ class Transitions:
             fired = {e.event_id: e for e in events if e.event_id in fresh}
             turn.fired.extend(fired.values())
 
+    def expired(
+        self,
+        conn: Connection,
+        killed: Mapping[str, Sequence[str]],
+        turn: OperatorTurn,
+        *,
+        now: datetime,
+    ) -> None:
+        """Decide, store and queue a ``DELIVERIES_EXPIRED`` event for each webhook whose
+        deliveries just died of age (``killed``: the ids of their events), in the
+        transaction that killed them; add the new ones to ``turn.fired``.
+
+        Nothing is decided for the operator webhook's own deliveries, nor without an
+        active operator webhook or ``turn.callbacks``."""
+        ids = sorted(webhook_id for webhook_id in killed if webhook_id != OPERATOR_WEBHOOK_ID)
+        if not ids:
+            return
+        operator = (
+            select(webhooks.c.active)
+            .where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
+            .scalar_subquery()
+            .label("operator_active")
+        )
+        query = select(webhooks.c.id, webhooks.c.account_id, operator).where(webhooks.c.id.in_(ids))
+        accounts: dict[str, int] = {}
+        operator_active = False
+        for webhook_id, account_id, found in self._db.run(conn, query):
+            accounts[webhook_id] = int(account_id)
+            operator_active = bool(found)
+        if not accounts or not (operator_active or turn.callbacks):
+            return
+        events = [
+            OperatorEvent(
+                name=DELIVERIES_EXPIRED,
+                event_id=f"hwop_expired_{webhook_id}_{_digest(killed[webhook_id])}",
+                webhook_id=webhook_id,
+                account_id=account_id,
+                at=now,
+                status_code=None,
+                error=None,
+                request_id=None,
+                attempts=0,
+                event_ids=tuple(killed[webhook_id][:MAX_LISTED_EVENT_IDS]),
+                event_count=len(killed[webhook_id]),
+                dead_deliveries=len(killed[webhook_id]),
+                reason="expired",
+            )
+            for webhook_id, account_id in accounts.items()
+        ]
+        fresh = self._store(conn, events, now, queue=operator_active)
+        turn.fired.extend(event for event in events if event.event_id in fresh)
+
     def _applied(self, conn: Connection, decided: list[_Decided]) -> list[OperatorEvent]:
         """The events of ``decided`` whose outcome the turn applied to its request.
 
@@ -164,7 +224,11 @@ class Transitions:
         requests only, so a late outcome of a request another dispatcher had finished
         (succeeded, given up) decides nothing. Read only when there is such an event,
         which few turns have."""
-        answered = {d.event.request_id for d in decided if d.event.name in _ANSWERED}
+        answered = {
+            d.event.request_id
+            for d in decided
+            if d.event.name in _ANSWERED and d.event.request_id is not None
+        }
         if not answered:
             return [d.event for d in decided]
         query = select(requests.c.id, requests.c.status).where(requests.c.id.in_(sorted(answered)))
@@ -173,7 +237,7 @@ class Transitions:
             d.event
             for d in decided
             if d.event.name not in _ANSWERED
-            or status.get(d.event.request_id) == common.REQUEST_STATUS[d.verdict]
+            or status.get(d.event.request_id or "") == common.REQUEST_STATUS[d.verdict]
         ]
 
     def _store(
