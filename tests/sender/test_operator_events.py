@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -548,6 +549,21 @@ def test_reopening_with_the_same_operator_settings_changes_nothing(
     changed = first.webhooks.get(OPERATOR_WEBHOOK_ID)
     assert changed.target_url == "http://127.0.0.1:9/v2"
     assert first.webhooks.signature_file(OPERATOR_WEBHOOK_ID).keys == (other,)
+
+
+def test_reopening_updates_an_operator_webhook_made_with_fewer_event_names(
+    make_sender: MakeSender, sqlite_url: str
+) -> None:
+    make_sender(operator_url="http://127.0.0.1:9/ops", operator_secret=OPS_SECRET).close()
+    older = json.dumps([n for n in OPERATOR_EVENT_NAMES if n != DELIVERIES_EXPIRED])
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    with db:  # as a store made before HOOKWIRE_DELIVERIES_EXPIRED existed has it
+        db.execute(
+            "UPDATE hookwire_webhooks SET events = ? WHERE id = ?", (older, OPERATOR_WEBHOOK_ID)
+        )
+    db.close()
+    sender = make_sender(operator_url="http://127.0.0.1:9/ops", operator_secret=OPS_SECRET)
+    assert sender.webhooks.get(OPERATOR_WEBHOOK_ID).events == OPERATOR_EVENT_NAMES
 
 
 def test_operator_url_without_a_secret_is_refused(make_sender: MakeSender) -> None:

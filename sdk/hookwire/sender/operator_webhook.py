@@ -69,5 +69,7 @@ def _unchanged(
 ) -> bool:
     if not (found.active and found.target_url == target_url and found.auth == kind):
         return False
+    if found.events != OPERATOR_EVENT_NAMES:  # made by a release with fewer operator events
+        return False
     valid = store.valid_secrets([OPERATOR_WEBHOOK_ID], now=now).get(OPERATOR_WEBHOOK_ID)
     return valid == [secret]
