@@ -624,6 +624,29 @@ def test_operator_event_names_are_outside_the_catalogue() -> None:
     assert not set(OPERATOR_EVENT_NAMES) & set(CATALOGUE)
 
 
+def test_an_expired_event_round_trips_with_no_last_attempt(clock: FakeClock) -> None:
+    event = OperatorEvent(
+        name=DELIVERIES_EXPIRED,
+        event_id="hwop_expired_wh_1_1",
+        webhook_id="wh_1",
+        account_id=1010,
+        at=clock(),
+        status_code=None,
+        error=None,
+        request_id=None,
+        attempts=0,
+        event_ids=("evt_1", "evt_2"),
+        event_count=2,
+        dead_deliveries=2,
+        reason="expired",
+    )
+    wire = json.loads(event.payload())
+    assert wire["data"]["lastAttempt"] is None
+    timestamp = datetime.fromisoformat(wire["timestamp"].replace("Z", "+00:00"))
+    read = OperatorEvent.from_wire(wire["eventId"], wire["eventName"], wire["data"], timestamp)
+    assert read == event
+
+
 def test_operator_event_round_trips_through_its_wire_form(clock: FakeClock) -> None:
     event = OperatorEvent(
         name=WEBHOOK_STILL_FAILING,

@@ -43,21 +43,37 @@ def both_sender(make_sender: Callable[..., Sender], store_url: str) -> Sender:
     return make_sender(store_url)
 
 
+def _claim(
+    store: Store,
+    clock: FakeClock,
+    outcomes: Sequence[Outcome] = (),
+    *,
+    owner: str = "d1",
+    limit: int = 10,
+    operator: OperatorTurn | None = None,
+    expire: bool = False,
+) -> list[Job]:
+    """One dispatcher turn: record ``outcomes``, then claim up to ``limit`` webhooks; with
+    ``expire``, what was queued more than the tests' max_age ago dies instead."""
+    return store.claim(
+        owner=owner,
+        now=clock(),
+        lease=LEASE,
+        limit=limit,
+        max_batch=100,
+        max_batch_bytes=10**6,
+        outcomes=outcomes,
+        expire_before=clock() - MAX_AGE if expire else None,
+        operator=operator,
+    )
+
+
 def _turn(
     store: Store, clock: FakeClock, outcomes: Sequence[Outcome] = (), *, owner: str = "d1"
 ) -> tuple[list[Job], list[str]]:
     """One dispatcher turn deciding operator events: the jobs claimed, the events handed out."""
     turn = OperatorTurn(THRESHOLDS)
-    jobs = store.claim(
-        owner=owner,
-        now=clock(),
-        lease=LEASE,
-        limit=0 if outcomes else 10,
-        max_batch=100,
-        max_batch_bytes=10**6,
-        outcomes=outcomes,
-        operator=turn,
-    )
+    jobs = _claim(store, clock, outcomes, owner=owner, limit=0 if outcomes else 10, operator=turn)
     return jobs, [e.name for e in turn.fired]
 
 
@@ -270,16 +286,7 @@ def _statements(
     operator: OperatorTurn | None = None,
 ) -> int:
     before = count[0]
-    store.claim(
-        owner="d1",
-        now=clock(),
-        lease=LEASE,
-        limit=10,
-        max_batch=100,
-        max_batch_bytes=10**6,
-        outcomes=outcomes,
-        operator=operator,
-    )
+    _claim(store, clock, outcomes, operator=operator)
     return count[0] - before
 
 
@@ -323,17 +330,7 @@ def test_a_turn_with_outcomes_reads_whether_to_decide_in_one_statement(
 def _claim_expiring(store: Store, clock: FakeClock) -> tuple[list[Job], list[OperatorEvent]]:
     """A dispatcher's claim that kills what was queued more than the tests' max_age ago."""
     turn = OperatorTurn(THRESHOLDS)
-    jobs = store.claim(
-        owner="d1",
-        now=clock(),
-        lease=LEASE,
-        limit=10,
-        max_batch=100,
-        max_batch_bytes=10**6,
-        expire_before=clock() - MAX_AGE,
-        operator=turn,
-    )
-    return jobs, turn.fired
+    return _claim(store, clock, operator=turn, expire=True), turn.fired
 
 
 def test_queued_deliveries_past_max_age_fire_deliveries_expired_once(
@@ -351,7 +348,7 @@ def test_queued_deliveries_past_max_age_fire_deliveries_expired_once(
     assert jobs == []
     (event,) = fired
     assert (event.name, event.webhook_id, event.account_id) == (DELIVERIES_EXPIRED, hook_id, 1)
-    assert sorted(event.event_ids) == sorted(published)
+    assert event.event_ids == tuple(published)  # in queue order
     assert (event.event_count, event.dead_deliveries) == (3, 3)
     assert (event.request_id, event.attempts, event.reason) == (None, 0, "expired")
     assert event.at == clock()

@@ -178,11 +178,10 @@ class Dispatcher:
                         task = asyncio.create_task(self._attempt(session, job, deadline))
                         task.add_done_callback(signals.land)
                         in_flight[job.webhook_id] = task
-                    if self._queued_late:
-                        continue
-                    if not in_flight and not finished and not jobs and (stopping or until_idle):
-                        return
-                    await signals.wait(self._poll_interval, idle=not in_flight)
+                    if not self._queued_late:  # else round again now: their work is due
+                        if not in_flight and not finished and not jobs and (stopping or until_idle):
+                            return
+                        await signals.wait(self._poll_interval, idle=not in_flight)
                     for outcome in signals.outcomes():
                         finished.append(outcome)
                         del in_flight[outcome.job.webhook_id]
@@ -206,6 +205,7 @@ class Dispatcher:
                 log.warning("could not release leases (they will expire): %s", error_line(exc))
 
     def _tick(self, outcomes: list[Outcome], free: int) -> list[Job]:
+        self._queued_late = False  # a claim that raises leaves no stale "go on at once"
         now = self._clock()
         started = perf_counter() if self._metrics is not None else 0.0
         operator = self._operator

@@ -346,6 +346,7 @@ class Sender:
         expired = self._store.expire(before=now - self.retry.max_age, now=now, operator=turn)
         if turn.fired:
             self._operator.notify(turn.fired)  # committed: the callbacks may have them
+            self._wake_everywhere()  # their deliveries to the operator webhook are due now
         return {"expired": expired, **self._store.purge(before=now - self.retention)}
 
     async def _send_test(self, webhook: Webhook) -> Attempt:

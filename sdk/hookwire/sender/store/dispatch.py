@@ -28,6 +28,7 @@ from . import sql_postgres as pg
 from . import sql_sqlite as lite
 from .results import Results
 from .runner import Database
+from .transitions import Expiry
 
 __all__ = ["Dispatch", "secrets_of"]
 
@@ -40,8 +41,8 @@ A jsonb value holds at most 256 MiB, and a turn's requests can be larger
 (``concurrency`` x ``max_batch_bytes``); 48 Mi characters stay under it even
 at four bytes a character."""
 
-Expired = dict[str, list[str]]
-"""The queued deliveries a turn killed as too old: their events' ids, by webhook."""
+Expired = dict[str, Expiry]
+"""The queued deliveries a turn killed as too old, by webhook."""
 
 
 class Dispatch:
@@ -224,10 +225,7 @@ class Dispatch:
         ]
         if not stale:
             return queued
-        for webhook_id, event_ids in self._results.kill_queued(
-            conn, stale, before=before, now=now
-        ).items():
-            expired.setdefault(webhook_id, []).extend(event_ids)
+        self._results.kill_queued(conn, stale, before=before, now=now, into=expired)
         fresh = {k: v for k, v in queued.items() if k not in stale}
         fresh.update(self._queued_by_webhook(conn, stale, now, max_batch))
         return fresh
@@ -320,7 +318,7 @@ def _warn_expired(expired: Expired, before: datetime | None) -> None:
     if expired:
         log.warning(
             "%d queued deliveries died unsent, queued at or before %s (max_age ago), webhooks %s",
-            sum(len(event_ids) for event_ids in expired.values()),
+            sum(expiry.count for expiry in expired.values()),
             before.isoformat(timespec="seconds") if before else "?",
             ", ".join(sorted(expired)),
         )

@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
-from ..operator import OperatorTurn
+from ..operator import MAX_LISTED_EVENT_IDS, OperatorTurn
 from ..schema import (
     attempts,
     deliveries,
@@ -33,7 +33,7 @@ from . import sql_postgres as pg
 from . import sql_sqlite as lite
 from .runner import Database
 from .splits import Splits
-from .transitions import Transitions
+from .transitions import Expiry, Transitions
 
 __all__ = ["Results"]
 
@@ -260,7 +260,7 @@ class Results:
                     ),
                 )
             }
-            killed: dict[str, list[str]] = {}
+            killed: dict[str, Expiry] = {}
             if old:
                 db.run(conn, update(requests).where(requests.c.id.in_(list(old))).values(**dead))
                 # Each dies pointing at the request that carried it (its attempt history).
@@ -272,49 +272,61 @@ class Results:
                             deliveries.c.seq.in_(carried),
                             deliveries.c.status.in_(common.UNFINISHED_DELIVERY_STATUSES),
                         )
-                        .values(request_id=request_id, **dead)
-                        .returning(deliveries.c.webhook_id, deliveries.c.event_id),
-                    )
-                    for webhook_id, event_id in died:
-                        killed.setdefault(webhook_id, []).append(event_id)
-            queued = self.kill_queued(conn, held, before=before, now=now)
-            for webhook_id, event_ids in queued.items():
-                killed.setdefault(webhook_id, []).extend(event_ids)
+                        .values(request_id=request_id, **dead),
+                    ).rowcount
+                    webhook_id, event_ids = old[request_id]
+                    killed.setdefault(webhook_id, Expiry()).add(int(died), event_ids)
+            self.kill_queued(conn, held, before=before, now=now, into=killed)
             self.expired_events(conn, killed, operator, now=now)
-        return sum(len(event_ids) for event_ids in killed.values())
+        return sum(expiry.count for expiry in killed.values())
 
     def kill_queued(
-        self, conn: Connection, webhook_ids: list[str], *, before: datetime, now: datetime
-    ) -> dict[str, list[str]]:
-        """Declare dead the queued deliveries of these webhooks queued at or before ``before``;
-        the ids of their events, by webhook."""
-        killed = self._db.run(
-            conn,
-            update(deliveries)
-            .where(
-                deliveries.c.webhook_id.in_(webhook_ids),
-                deliveries.c.status == "pending",
-                deliveries.c.request_id.is_(None),
-                deliveries.c.due_at <= before,
-            )
-            .values(status="dead", updated_at=now)
-            .returning(deliveries.c.webhook_id, deliveries.c.event_id),
+        self,
+        conn: Connection,
+        webhook_ids: list[str],
+        *,
+        before: datetime,
+        now: datetime,
+        into: dict[str, Expiry],
+    ) -> None:
+        """Declare dead the queued deliveries of these webhooks queued at or before ``before``,
+        adding each webhook's count and first event ids to ``into``.
+
+        The webhooks are leased or locked by the caller, so what is counted is what dies.
+        Counted in SQL, the first ids read per webhook that lost any: a long outage may
+        kill millions, which never come into memory."""
+        db = self._db
+        stale = (
+            deliveries.c.webhook_id.in_(webhook_ids),
+            deliveries.c.status == "pending",
+            deliveries.c.request_id.is_(None),
+            deliveries.c.due_at <= before,
         )
-        found: dict[str, list[str]] = {}
-        for webhook_id, event_id in killed:
-            found.setdefault(webhook_id, []).append(event_id)
-        return found
+        counted = select(deliveries.c.webhook_id, func.count()).where(*stale)
+        counts: dict[str, int] = dict(db.run(conn, counted.group_by(deliveries.c.webhook_id)).all())
+        if not counts:
+            return
+        for webhook_id, count in sorted(counts.items()):
+            first = (
+                select(deliveries.c.event_id)
+                .where(*stale, deliveries.c.webhook_id == webhook_id)
+                .order_by(deliveries.c.seq)
+                .limit(MAX_LISTED_EVENT_IDS)
+            )
+            listed = list(db.run(conn, first).scalars())
+            into.setdefault(webhook_id, Expiry()).add(int(count), listed)
+        db.run(conn, update(deliveries).where(*stale).values(status="dead", updated_at=now))
 
     def expired_events(
         self,
         conn: Connection,
-        killed: Mapping[str, Sequence[str]],
+        killed: Mapping[str, Expiry],
         operator: OperatorTurn | None,
         *,
         now: datetime,
     ) -> None:
-        """With ``operator``, the ``DELIVERIES_EXPIRED`` events of ``killed`` (event ids by
-        webhook), decided in ``conn``'s transaction (see ``transitions``)."""
+        """With ``operator``, the ``DELIVERIES_EXPIRED`` events of ``killed`` (by webhook),
+        decided in ``conn``'s transaction (see ``transitions``)."""
         if operator is not None and killed:
             self._transitions.expired(conn, killed, operator, now=now)
 

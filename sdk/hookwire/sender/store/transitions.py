@@ -16,9 +16,8 @@ dispatcher hands them to callbacks once the turn has committed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -44,7 +43,7 @@ from . import sql_common as common
 from .outbox import Outbox
 from .runner import Database
 
-__all__ = ["Before", "Transitions", "WebhookState"]
+__all__ = ["Before", "Expiry", "Transitions", "WebhookState"]
 
 
 @dataclass(slots=True)
@@ -65,6 +64,20 @@ class Before:
     operator_active: bool
 
 
+@dataclass(slots=True)
+class Expiry:
+    """What died of age in one webhook's queue: how many deliveries, and the ids of the
+    first :data:`~hookwire.sender.operator.MAX_LISTED_EVENT_IDS` events in queue order."""
+
+    count: int = 0
+    event_ids: list[str] = field(default_factory=list)
+
+    def add(self, count: int, event_ids: Sequence[str]) -> None:
+        """Count ``count`` more dead deliveries, listing their events while room is left."""
+        self.count += count
+        self.event_ids.extend(event_ids[: MAX_LISTED_EVENT_IDS - len(self.event_ids)])
+
+
 @dataclass(frozen=True, slots=True)
 class _Decided:
     """An operator event, and the verdict of the outcome that decided it."""
@@ -75,12 +88,6 @@ class _Decided:
 
 _ANSWERED = (WEBHOOK_FAILING, WEBHOOK_STILL_FAILING, WEBHOOK_RECOVERED, DELIVERY_DEAD)
 """The events that stand only if the turn applied their outcome to its request."""
-
-
-def _digest(event_ids: Sequence[str]) -> str:
-    """A short name for a set of event ids: a webhook's delivery of an event dies once, so
-    the set names one expiry."""
-    return hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()[:20]
 
 
 def _micros(moment: datetime) -> int:
@@ -167,18 +174,24 @@ class Transitions:
     def expired(
         self,
         conn: Connection,
-        killed: Mapping[str, Sequence[str]],
+        killed: Mapping[str, Expiry],
         turn: OperatorTurn,
         *,
         now: datetime,
     ) -> None:
         """Decide, store and queue a ``DELIVERIES_EXPIRED`` event for each webhook whose
-        deliveries just died of age (``killed``: the ids of their events), in the
-        transaction that killed them; add the new ones to ``turn.fired``.
+        deliveries just died of age (``killed``), in the transaction that killed them;
+        add them to ``turn.fired``. The id names the webhook and the moment: deliveries
+        die once per transaction (a leased or locked queue), and a resent delivery may
+        die again later, which is news again.
 
         Nothing is decided for the operator webhook's own deliveries, nor without an
         active operator webhook or ``turn.callbacks``."""
-        ids = sorted(webhook_id for webhook_id in killed if webhook_id != OPERATOR_WEBHOOK_ID)
+        ids = sorted(
+            webhook_id
+            for webhook_id, expiry in killed.items()
+            if webhook_id != OPERATOR_WEBHOOK_ID and expiry.count
+        )
         if not ids:
             return
         operator = (
@@ -198,7 +211,7 @@ class Transitions:
         events = [
             OperatorEvent(
                 name=DELIVERIES_EXPIRED,
-                event_id=f"hwop_expired_{webhook_id}_{_digest(killed[webhook_id])}",
+                event_id=f"hwop_expired_{webhook_id}_{_micros(now)}",
                 webhook_id=webhook_id,
                 account_id=account_id,
                 at=now,
@@ -206,9 +219,9 @@ class Transitions:
                 error=None,
                 request_id=None,
                 attempts=0,
-                event_ids=tuple(killed[webhook_id][:MAX_LISTED_EVENT_IDS]),
-                event_count=len(killed[webhook_id]),
-                dead_deliveries=len(killed[webhook_id]),
+                event_ids=tuple(killed[webhook_id].event_ids),
+                event_count=killed[webhook_id].count,
+                dead_deliveries=killed[webhook_id].count,
                 reason="expired",
             )
             for webhook_id, account_id in accounts.items()
