@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Label, select
 
 from ..operator import (
     DELIVERIES_EXPIRED,
@@ -90,6 +90,20 @@ _ANSWERED = (WEBHOOK_FAILING, WEBHOOK_STILL_FAILING, WEBHOOK_RECOVERED, DELIVERY
 """The events that stand only if the turn applied their outcome to its request."""
 
 
+def _operator_active() -> Label[Any]:
+    """Whether the operator webhook is active, as a column of a query about other webhooks.
+
+    A scalar subquery: read in the caller's transaction, so an operator webhook created
+    after the dispatcher started is seen, and never locked (on PostgreSQL the locking
+    clause covers the FROM list only), so turns do not queue on it."""
+    return (
+        select(webhooks.c.active)
+        .where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
+        .scalar_subquery()
+        .label("operator_active")
+    )
+
+
 def _micros(moment: datetime) -> int:
     """A moment as whole microseconds since the epoch: the part of an id naming a failing run."""
     return (moment - datetime.fromtimestamp(0, moment.tzinfo)) // timedelta(microseconds=1)
@@ -114,22 +128,13 @@ class Transitions:
         ids = sorted({o.job.webhook_id for o in outcomes} - {OPERATOR_WEBHOOK_ID})
         if not ids:
             return None
-        # A scalar subquery: read in this turn's transaction, so an operator webhook
-        # created after the dispatcher started is seen, and never locked (on PostgreSQL
-        # the locking clause covers the FROM list only), so turns do not queue on it.
-        operator = (
-            select(webhooks.c.active)
-            .where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
-            .scalar_subquery()
-            .label("operator_active")
-        )
         query = (
             select(
                 webhooks.c.id,
                 webhooks.c.account_id,
                 webhooks.c.active,
                 webhooks.c.failing_since,
-                operator,
+                _operator_active(),
             )
             .where(webhooks.c.id.in_(ids))
             .order_by(webhooks.c.id)
@@ -194,13 +199,9 @@ class Transitions:
         )
         if not ids:
             return
-        operator = (
-            select(webhooks.c.active)
-            .where(webhooks.c.id == OPERATOR_WEBHOOK_ID)
-            .scalar_subquery()
-            .label("operator_active")
+        query = select(webhooks.c.id, webhooks.c.account_id, _operator_active()).where(
+            webhooks.c.id.in_(ids)
         )
-        query = select(webhooks.c.id, webhooks.c.account_id, operator).where(webhooks.c.id.in_(ids))
         accounts: dict[str, int] = {}
         operator_active = False
         for webhook_id, account_id, found in self._db.run(conn, query):
