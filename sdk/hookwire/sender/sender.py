@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -28,16 +26,15 @@ from .operator import (
     OperatorEvents,
     check_thresholds,
 )
-from .outbox import DEFAULT_MAX_EVENT_BYTES, Outbox, wire_timestamp
+from .outbox import DEFAULT_MAX_EVENT_BYTES, Outbox
+from .probe import probe_attempt, probe_job
 from .registry import Webhooks
 from .retry import RetryPolicy
-from .rows import new_id
 from .settings import check_settings
 from .store import Store
 from .stored_events import Events
 from .tracing import SenderTracing
 from .wake.signals import Wakers
-from .work import Job
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
@@ -45,8 +42,6 @@ if TYPE_CHECKING:
     from ..metrics import Metrics
 
 __all__ = ["Sender"]
-
-TEST_EVENT_NAME = "HOOKWIRE_TEST"
 
 
 def _utcnow() -> datetime:
@@ -350,46 +345,10 @@ class Sender:
         return {"expired": expired, **self._store.purge(before=now - self.retention)}
 
     async def _send_test(self, webhook: Webhook) -> Attempt:
-        now = self._clock()
-        event_id = f"evt_test_{uuid.uuid4().hex}"
-        event = {
-            "eventId": event_id,
-            "eventName": TEST_EVENT_NAME,
-            "timestamp": wire_timestamp(now),
-            "data": {"webhookId": webhook.id, "message": "a test delivery from hookwire"},
-        }
-        body = json.dumps(
-            {"accountId": webhook.account_id, "events": [event]}, separators=(",", ":")
-        )
-        secrets = self._store.valid_secrets([webhook.id], now=now).get(webhook.id, [])
-        job = Job(
-            webhook_id=webhook.id,
-            account_id=webhook.account_id,
-            target_url=webhook.target_url,
-            auth=webhook.auth,
-            request_id=new_id("msg"),
-            body=body.encode(),
-            event_ids=(event_id,),
-            attempts=0,
-            oldest_event_at=now,
-            failing_since=None,
-            basic_username=webhook.basic_username,
-            basic_password=self._store.basic_password(webhook.id),
-            secrets=tuple(secrets),
-        )
+        job = probe_job(self._store, webhook, self._clock())
         outcome = await self._dispatcher().send_once(job)
         await asyncio.to_thread(self._store.record_attempt, outcome)
-        return Attempt(
-            id=outcome.attempt_id,
-            request_id=job.request_id,
-            webhook_id=webhook.id,
-            started_at=outcome.started_at,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error,
-            response_body=outcome.response_body,
-            event_ids=job.event_ids,
-        )
+        return probe_attempt(job, outcome)
 
     def close(self) -> None:
         """Release the database connections; the metrics' queue gauges stop reading them."""
